@@ -1,0 +1,46 @@
+# Two commands set up everything on a fresh machine: `make run` and `make test`.
+# Both create .venv/ in the checkout (or use an active virtualenv) first.
+
+PYTHON ?= python3
+ifdef VIRTUAL_ENV
+VENV := $(VIRTUAL_ENV)
+else
+VENV := $(CURDIR)/.venv
+endif
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.cmx-installed
+TEST_STAMP := $(VENV)/.cmx-test-installed
+# compat mode: a plain path entry, so `cmx` starts without an import hook (faster start-up)
+EDITABLE := --config-settings editable_mode=compat
+
+.PHONY: install install-test run test test-slow bench clean lint
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e . $(EDITABLE)
+	touch $@
+
+install-test: $(TEST_STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test]' $(EDITABLE)
+	touch $@
+
+# The main job. Until FlexBench lands it runs the engine's demo recipe end to end.
+run: install
+	$(BIN)/cmx run script --tags=print,hello-world
+
+test: install-test
+	$(BIN)/python -m pytest -q -m "not slow" tests
+
+test-slow: install-test
+	$(BIN)/python -m pytest -q -m slow tests
+
+bench: install-test
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf cache/.tmp cache/.failed cache/.trash

@@ -1,0 +1,101 @@
+"""The `cache` automation: show, rm and gc cache entries."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from typing import Any
+
+from cmx.automation import Context
+from cmx.cache.store import Entry, parse_duration
+from cmx.errors import UsageError
+from cmx.selector import parse
+
+
+def _select(i: dict[str, Any], ctx: Context) -> list[Entry]:
+    entries = list(ctx.engine.store.entries())
+    tags = i.get("tags") or " ".join(i.get("artifacts") or [])
+    if tags:
+        sel = parse(str(tags))
+        wanted, unwanted = set(sel.tags), set(sel.not_tags)
+        variations = set(sel.variations)
+
+        def keep(e: Entry) -> bool:
+            etags = set(e.record.get("tags") or []) | {e.alias}
+            return (wanted <= etags and not (unwanted & etags)
+                    and variations <= set(e.record.get("variations") or []))
+
+        entries = [e for e in entries if keep(e)]
+    return entries
+
+
+def _row(e: Entry) -> dict[str, Any]:
+    r = e.record
+    return {
+        "key": e.key, "alias": e.alias, "path": str(e.path), "tags": r.get("tags"), "variations": r.get("variations"),
+        "version": r.get("version"), "created": r.get("created"), "expires": r.get("expires"), "expired": e.expired,
+        "probe": r.get("probe", False),
+    }
+
+
+def show(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    rows = [_row(e) for e in _select(i, ctx)]
+    for r in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"] or 0))
+        var = ",".join(f"_{v}" for v in r["variations"] or [])
+        ctx.say(f"{r['key'][:12]}  {r['alias']:<28} {var:<24} {when}{'  (expired)' if r['expired'] else ''}  {r['path']}")
+    if not rows:
+        ctx.say("no cache entries match")
+    return {"list": rows}
+
+
+def rm(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    if not (i.get("tags") or i.get("artifacts") or i.get("all")):
+        raise UsageError("which entries? give --tags=... (or --all)", hint="preview with `cmx show cache --tags=...`")
+    entries = _select(i, ctx)
+    if entries and not (i.get("f") or i.get("force")):
+        raise UsageError(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} would be removed; add -f to confirm",
+                         hint="cmx never prompts; preview with `cmx show cache --tags=...`")
+    for e in entries:
+        ctx.engine.store.remove(e)
+        ctx.say(f"removed {e.key[:12]} {e.alias}")
+    return {"removed": [e.key for e in entries]}
+
+
+def gc(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Remove expired entries, entries older than --older-than, unreferenced ones with
+    --unreferenced, failed builds, and build folders left by killed runs."""
+    store = ctx.engine.store
+    entries = list(store.entries())
+    removed: list[str] = []
+    cutoff = time.time() - parse_duration(str(i["older_than"])) if i.get("older_than") else None
+    referenced: set[str] = set()
+    for e in entries:
+        referenced.update(k for k in e.record.get("deps") or [] if isinstance(k, str))
+    for e in entries:
+        why = None
+        if e.expired:
+            why = "expired"
+        elif cutoff is not None and e.created < cutoff:
+            why = "older than " + str(i["older_than"])
+        elif i.get("unreferenced") and e.key not in referenced:
+            why = "unreferenced"
+        if why:
+            store.remove(e)
+            removed.append(e.key)
+            ctx.say(f"removed {e.key[:12]} {e.alias} ({why})")
+    orphans = 0
+    for path in store.orphan_builds():
+        shutil.rmtree(path, ignore_errors=True)
+        orphans += 1
+    failed = 0
+    if store.failed_dir.is_dir() and not i.get("keep_failed"):
+        for path in store.failed_dir.iterdir():
+            shutil.rmtree(path, ignore_errors=True)
+            failed += 1
+    shutil.rmtree(store.trash_dir, ignore_errors=True)
+    ctx.say(f"gc: {len(removed)} entries, {orphans} abandoned builds, {failed} failed builds removed")
+    return {"removed": removed, "orphan_builds": orphans, "failed_builds": failed}
+
+
+ACTIONS = {"show": show, "find": show, "list": show, "rm": rm, "gc": gc}

@@ -1,0 +1,87 @@
+"""The `repo` automation: add, pull and list recipe repositories (repos.yaml)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from cmx.automation import Context
+from cmx.errors import CmxError, UsageError
+from cmx.repos import BUILTIN, Repo, all_repos, check_layout, read_registered, write_registered
+
+
+def _register(ctx: Context, repo: Repo) -> None:
+    home = ctx.engine.home
+    repos = [r for r in read_registered(home) if r.path.resolve() != repo.path.resolve()]
+    if any(r.alias == repo.alias for r in repos):
+        raise UsageError(f"a repository named '{repo.alias}' is already registered", hint="pass --alias=OTHER")
+    write_registered(home, repos + [repo])
+
+
+def add(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    path_arg = i.get("artifact") or i.get("path")
+    if not path_arg:
+        raise UsageError("cmx add repo PATH: which folder?")
+    path = Path(str(path_arg)).expanduser().resolve()
+    check_layout(path)
+    repo = Repo(str(i.get("alias") or path.name), path)
+    _register(ctx, repo)
+    ctx.say(f"registered {repo.alias}: {path}")
+    return {"repo": repo.to_json()}
+
+
+def _name_from_url(url: str) -> str:
+    tail = re.sub(r"\.git$", "", url.rstrip("/").split("/")[-1].split(":")[-1])
+    return tail or "repo"
+
+
+def pull(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Clone (or fetch and fast-forward) a git repository of recipes. Runs nothing from it."""
+    url = i.get("artifact") or i.get("url")
+    if not url:
+        raise UsageError("cmx pull repo URL [--branch=B]: which repository?")
+    url = str(url)
+    if re.fullmatch(r"[\w.-]+@[\w.-]+", url):  # CM's owner@name shorthand
+        owner, name = url.split("@")
+        url = f"https://github.com/{owner}/{name}"
+    branch = i.get("branch") or i.get("checkout")
+    alias = str(i.get("alias") or _name_from_url(url))
+    dest = ctx.engine.home.pulled_repos / alias
+    try:
+        import git
+
+        if dest.is_dir():
+            repo = git.Repo(dest)
+            repo.remotes.origin.fetch()
+            if branch:
+                repo.git.checkout(str(branch))
+            repo.git.merge("--ff-only", "@{u}") if repo.head.is_detached is False else None
+        else:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            kwargs: dict[str, Any] = {"branch": str(branch)} if branch else {}
+            # no hooks are run by clone; recipes are only read, never executed, by pulling
+            git.Repo.clone_from(url, dest, **kwargs)
+            repo = git.Repo(dest)
+        commit = repo.head.commit.hexsha
+    except ImportError as exc:
+        raise CmxError("GitPython is not installed") from exc
+    except Exception as exc:
+        msg = str(exc).strip().splitlines()
+        raise CmxError(f"cannot pull {url}: {msg[-1] if msg else exc}") from exc
+    check_layout(dest)
+    known = [r for r in read_registered(ctx.engine.home) if r.path.resolve() == dest.resolve()]
+    if not known:
+        _register(ctx, Repo(alias, dest, url, str(branch) if branch else None))
+    ctx.say(f"pulled {alias} at {commit[:12]} into {dest}")
+    return {"repo": {"alias": alias, "path": str(dest), "url": url, "commit": commit}}
+
+
+def list_repos(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    repos = all_repos(ctx.engine.home)
+    for r in repos:
+        ctx.say(f"{r.alias:<24} {r.path}{'  (built-in)' if r.alias == BUILTIN else ''}")
+    return {"list": [r.to_json() for r in repos]}
+
+
+ACTIONS = {"add": add, "pull": pull, "list": list_repos, "show": list_repos}

@@ -1,0 +1,76 @@
+"""``cmx ACTION AUTOMATION [ARTIFACT] [--flags]``: a thin layer over the API.
+
+Exit codes: 0 success, 1 a recipe failed, 2 a usage or recipe-definition error.
+Errors are one short message on stderr; ``-v`` adds the Python traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+USAGE = """usage: cmx ACTION AUTOMATION [ARTIFACT] [--flags]
+
+  cmx run script --tags=detect,os [-j] [--dry-run] [--jobs N] [--env.K=V] [--new]
+  cmx explain script --tags=...        why each node will (re)build
+  cmx find script --tags=...           cmx show script NAME      cmx test script NAME
+  cmx show cache [--tags=...] [-j]     cmx rm cache --tags=... -f      cmx gc cache [--older-than=7d]
+  cmx add repo PATH    cmx pull repo URL [--branch=B]    cmx list repo
+
+  -j JSON on stdout   -v verbose   -q quiet   --dry-run / -n plan only
+  docs: docs/user-guide.md"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if argv[0] in ("--version", "version"):
+        from cmx import __version__
+
+        print(f"cmx {__version__}")
+        return 0
+    verbose = "-v" in argv or "--verbose" in argv
+    from cmx.errors import CmxError
+
+    try:
+        from cmx.cli.flags import parse_argv
+
+        i = parse_argv(argv)
+        want_json = bool(i.get("j") or i.get("json"))
+        from cmx.cli.dispatch import dispatch
+
+        out = dispatch(i)
+    except CmxError as exc:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"cmx: error: {exc}", file=sys.stderr)
+        if "want_json" in locals() and want_json:
+            _print_json({"return": exc.exit_code, "error": str(exc), **getattr(exc, "json_extra", {})})
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("cmx: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in cmx itself: say so, briefly
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"cmx: internal error: {type(exc).__name__}: {exc} (re-run with -v for the traceback)", file=sys.stderr)
+        return 3
+    if want_json:
+        _print_json(out)
+    return 0
+
+
+def _print_json(out: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(out, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

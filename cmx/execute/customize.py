@@ -1,0 +1,65 @@
+"""Load a recipe's ``customize.py`` and call its hooks with CM's ``i`` contract."""
+
+from __future__ import annotations
+
+import threading
+import traceback
+import types
+from pathlib import Path
+from typing import Any
+
+from cmx.errors import RecipeDefinitionError, Location
+
+_modules: dict[str, types.ModuleType] = {}
+_lock = threading.Lock()
+
+
+class HookError(Exception):
+    """A hook returned an error or raised; carries a short message and location."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+def load(recipe_dir: Path) -> types.ModuleType | None:
+    path = recipe_dir / "customize.py"
+    if not path.is_file():
+        return None
+    with _lock:
+        cached = _modules.get(str(path))
+        if cached is not None:
+            return cached
+        module = types.ModuleType(f"cmx_customize_{abs(hash(str(path)))}")
+        module.__file__ = str(path)
+        try:
+            # compiled from source: no __pycache__ is written into the recipe folder
+            code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
+            exec(code, module.__dict__)
+        except SyntaxError as exc:
+            raise RecipeDefinitionError(Location(path, exc.lineno), f"syntax error in customize.py: {exc.msg}") from exc
+        except Exception as exc:
+            raise RecipeDefinitionError(Location(path), f"customize.py failed to import: {exc}") from exc
+        _modules[str(path)] = module
+        return module
+
+
+def call(module: types.ModuleType | None, hook: str, i: dict[str, Any]) -> dict[str, Any]:
+    """Call ``hook(i)``; a return of ``{'return': >0, 'error': ...}`` or an exception is a HookError."""
+    fn = getattr(module, hook, None) if module is not None else None
+    if fn is None:
+        return {"return": 0}
+    try:
+        out = fn(i)
+    except Exception as exc:
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = next((f"{f.filename}:{f.lineno}" for f in reversed(tb) if f.filename == module.__file__), "")  # type: ignore[union-attr]
+        raise HookError(f"{hook}() raised {type(exc).__name__}: {exc}" + (f" at {where}" if where else ""),
+                        traceback.format_exc()) from exc
+    if out is None:
+        return {"return": 0}
+    if not isinstance(out, dict):
+        raise HookError(f"{hook}() returned {type(out).__name__}, expected a dict like {{'return': 0}}")
+    if int(out.get("return", 0) or 0) > 0:
+        raise HookError(f"{hook}(): {out.get('error', 'returned an error without a message')}")
+    return out

@@ -1,0 +1,275 @@
+"""Execute a plan: keys, cache hits, locked builds, parallel independent nodes.
+
+``ensure(node)`` runs a node (inline, in the calling thread) or waits for the
+thread already running it. With ``--jobs N``, N-1 workers start ready nodes
+that the plan needs, so independent branches run side by side. A DAG cannot
+deadlock this: a thread only waits on nodes that do not depend on it.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from cmx import envutil
+from cmx.cache.store import Store, parse_duration
+from cmx.errors import RecipeFailed
+from cmx.execute.result import NodeResult, Reporter, RunOptions
+from cmx.home import Home
+from cmx.plan.keys import digest
+from cmx.plan.node import Plan, PlanNode
+from cmx.plan.status import NodeStatus
+
+
+class Executor:
+    def __init__(self, plan: Plan, statuses: list[NodeStatus], store: Store, home: Home,
+                 options: RunOptions, reporter: Reporter, api: Any) -> None:
+        self.plan = plan
+        self.status = {s.node.index: s for s in statuses}
+        self.store = store
+        self.home = home
+        self.options = options
+        self.reporter = reporter
+        self.api = api
+        self.results: dict[int, NodeResult] = {}
+        self.errors: dict[int, BaseException] = {}
+        self.running: dict[int, threading.Event] = {}
+        self.keys: dict[int, str] = {}
+        self.cond = threading.Condition()
+        self.stop = False
+
+    # -- public ---------------------------------------------------------------------
+    def run(self) -> NodeResult:
+        workers = [threading.Thread(target=self._worker, daemon=True, name=f"cmx-worker-{i}")
+                   for i in range(max(0, self.options.jobs - 1))]
+        for w in workers:
+            w.start()
+        try:
+            return self.ensure(self.plan.root)
+        finally:
+            with self.cond:
+                self.stop = True
+                self.cond.notify_all()
+            for w in workers:
+                w.join()
+
+    def ensure(self, node: PlanNode) -> NodeResult:
+        idx = node.index
+        with self.cond:
+            if idx in self.results:
+                return self.results[idx]
+            if idx in self.errors:
+                raise self.errors[idx]
+            event = self.running.get(idx)
+            claimed = event is None
+            if claimed:
+                event = self.running[idx] = threading.Event()
+        assert event is not None
+        if not claimed:
+            event.wait()
+            with self.cond:
+                if idx in self.errors:
+                    raise self.errors[idx]
+                return self.results[idx]
+        try:
+            result = self._execute(node)
+        except BaseException as exc:
+            with self.cond:
+                self.errors[idx] = exc
+                self.stop = True
+                self.cond.notify_all()
+            event.set()
+            raise
+        with self.cond:
+            self.results[idx] = result
+            self.cond.notify_all()
+        event.set()
+        return result
+
+    # -- scheduling -------------------------------------------------------------------
+    def _ready(self) -> PlanNode | None:
+        for n in self.plan.nodes:
+            st = self.status[n.index]
+            if not st.needed or n.index in self.running:
+                continue
+            if all(e.child.index in self.results for e in n.children("deps")
+                   if e.condition is None and self.status[e.child.index].needed):
+                return n
+        return None
+
+    def _worker(self) -> None:
+        while True:
+            with self.cond:
+                node = None
+                while not self.stop:
+                    node = self._ready()
+                    if node is not None:
+                        break
+                    self.cond.wait(0.5)
+                if self.stop:
+                    return
+            try:
+                self.ensure(node)
+            except BaseException:
+                return
+
+    # -- keys -------------------------------------------------------------------------
+    def key_of(self, node: PlanNode) -> str:
+        if node.index in self.keys:
+            return self.keys[node.index]
+        child_keys = []
+        for e in node.edges:
+            if e.child.probe:
+                child_keys.append("probe:" + self.ensure(e.child).output_digest)
+            else:
+                child_keys.append(self.key_of(e.child))
+        key = node.compute_key(child_keys)
+        with self.cond:
+            self.keys[node.index] = key
+        return key
+
+    # -- one node ---------------------------------------------------------------------
+    def _execute(self, node: PlanNode) -> NodeResult:
+        t0 = time.monotonic()
+        forced = self.options.new and node is self.plan.root
+        cacheable = node.cached and not self.options.skip_cache
+        key = self.key_of(node)
+        if cacheable and not forced:
+            hit = self._hit(node, key, t0)
+            if hit is not None:
+                return hit
+        why = self.status[node.index].reason.text() if node.index in self.status else ""
+        for e in node.children("deps"):  # run dependencies before taking this node's lock
+            if e.condition is None:
+                self.ensure(e.child)
+        self.reporter.node_started(node, why)
+        if not cacheable:
+            work = self.home.runs_dir / f"{node.alias}-{time.strftime('%Y%m%d-%H%M%S')}-{key[:8]}"
+            n = 0
+            while work.exists():
+                n += 1
+                work = work.with_name(f"{work.name.split('~')[0]}~{n}")
+            work.mkdir(parents=True)
+            outcome = self._phases(node, key, work, failed_dir=None)
+            result = NodeResult(node.index, key, outcome.new_env, outcome.new_state, False, str(work),
+                                outcome.version, digest([outcome.new_env, outcome.new_state]),
+                                time.monotonic() - t0)
+            self.reporter.node_finished(node, result)
+            return result
+        with self.store.lock(key):
+            if not forced:
+                hit = self._hit(node, key, t0)
+                if hit is not None:
+                    return hit
+            build = self.store.new_build_dir(key)
+            outcome = self._phases(node, key, build, failed_dir=build)
+            record = self._record(node, key, outcome)
+            entry = self.store.publish(key, build, record)
+        r = entry.record
+        result = NodeResult(node.index, key, r["new_env"], r["new_state"], False, str(entry.path),
+                            r.get("version"), r["output_digest"], time.monotonic() - t0)
+        self._merge_secrets(result, outcome.new_env)
+        self.reporter.node_finished(node, result)
+        return result
+
+    def _hit(self, node: PlanNode, key: str, t0: float) -> NodeResult | None:
+        entry = self.store.lookup(key)
+        if entry is None or entry.expired:
+            return None
+        r = entry.record
+        result = NodeResult(node.index, key, r.get("new_env", {}), r.get("new_state", {}), True, str(entry.path),
+                            r.get("version"), str(r.get("output_digest")), time.monotonic() - t0)
+        self.reporter.node_finished(node, result)
+        return result
+
+    def _merge_secrets(self, result: NodeResult, live_env: dict[str, Any]) -> None:
+        """Secrets a recipe exports are passed on in memory but were never written to the entry."""
+        for k, v in live_env.items():
+            if envutil.is_secret(k):
+                result.new_env[k] = v
+
+    def _phases(self, node: PlanNode, key: str, work: Path, failed_dir: Path | None) -> Any:
+        log_path = work / "cmx-run.log"
+        echo: Callable[[str], None] | None = None
+        if self.options.verbose or (node is self.plan.root and not self.options.quiet):
+            echo = lambda line: self.reporter.output(node, line)  # noqa: E731
+        from cmx.execute.phases import PhaseFailure, run_phases
+
+        try:
+            outcome = run_phases(node, work, self.ensure, log_path, echo, self.api, dict(node.inputs))
+            self._write_provenance(node, work)
+            if outcome.version and not node.version_req.admits(outcome.version):
+                raise PhaseFailure(
+                    f"detected version {outcome.version} does not satisfy {node.version_req.describe()} "
+                    f"(asked by {'; '.join(c.source for c in node.version_req.causes())})"
+                )
+            return outcome
+        except PhaseFailure as exc:
+            if exc.detail:
+                with open(log_path, "a", encoding="utf-8") as fh:
+                    fh.write(exc.detail)
+            where = self.store.fail(failed_dir, node.alias, key) if failed_dir is not None else work
+            log = where / "cmx-run.log"
+            error = RecipeFailed(
+                node.label, str(exc), chain=node.chain(), exit_status=exc.exit_status,
+                log_path=log if log.exists() else None, log_tail=_tail(log, 15), rerun=self.rerun_command(node),
+            )
+            self.reporter.node_failed(node, error)
+            raise error from None
+
+    def _record(self, node: PlanNode, key: str, outcome: Any) -> dict[str, Any]:
+        now = time.time()
+        expiration = node.effective.get("cache_expiration")
+        child_keys = [self.keys.get(e.child.index) if not e.child.probe else
+                      "probe:" + self.results[e.child.index].output_digest if e.child.index in self.results else None
+                      for e in node.edges]
+        new_env = envutil.scrub(outcome.new_env)
+        return {
+            "alias": node.alias,
+            "uid": node.recipe.uid,
+            "tags": list(node.recipe.tags),
+            "variations": list(node.variations),
+            "version": outcome.version,
+            "probe": node.probe,
+            "created": now,
+            "expires": now + parse_duration(expiration) if expiration else None,
+            "recipe_path": str(node.recipe.path),
+            "recipe_files": [list(p) for p in node.recipe.file_digests],
+            "material": node.key_material([str(k) for k in child_keys]),
+            "deps": [k for k in child_keys if k],
+            "new_env": new_env,
+            "new_state": outcome.new_state,
+            "output_digest": digest([new_env, outcome.new_state]),
+        }
+
+    def _write_provenance(self, node: PlanNode, work: Path) -> None:
+        """The resolved subplan of this node, with its keys and the machine, next to its outputs."""
+        from cmx import lockfile
+
+        keys: dict[int, str | None] = {s: k for s, k in self.keys.items()}
+        lockfile.write(work / "cmx-lock.json", lockfile.build(self.plan, keys, {"recipe": node.label}, root=node))
+
+    def rerun_command(self, node: PlanNode) -> str:
+        tags = ",".join(list(node.recipe.tags) + [f"_{v}" for v in node.variations])
+        parts = ["cmx", "run", "script", f"--tags={tags}"]
+        if node.version:
+            parts.append(f"--version={node.version}")
+        env = dict(self.options.user_env)
+        env.update(node.given_env)
+        for k, v in sorted(env.items()):
+            if not envutil.is_secret(k):
+                parts.append(f"--env.{k}={envutil.as_str(v)}")
+        for k, v in sorted(node.inputs.items()):
+            parts.append(f"--{k}={envutil.as_str(v)}")
+        return " ".join(shlex.quote(p) for p in parts)
+
+
+def _tail(path: Path, n: int) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return [line[:300] for line in lines[-n:]]

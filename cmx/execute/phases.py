@@ -1,0 +1,134 @@
+"""Run one node's phases in CM's order, in its work folder:
+
+deps -> preprocess -> prehook_deps -> run script -> posthook_deps -> postprocess -> post_deps
+
+Dependencies are obtained through ``ensure`` (the scheduler runs or waits for
+them); conditions deferred by the planner are evaluated here, on the live env.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from cmx import envutil
+from cmx.envutil import Env
+from cmx.execute import customize, script
+from cmx.execute.result import NodeResult
+from cmx.plan.node import Edge, PlanNode
+
+
+class PhaseFailure(Exception):
+    """One phase of a node failed; the executor turns it into RecipeFailed."""
+
+    def __init__(self, message: str, exit_status: int | None = None, detail: str = "") -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
+        self.detail = detail
+
+
+@dataclass
+class Outcome:
+    env: Env
+    state: dict[str, Any]
+    new_env: Env
+    new_state: dict[str, Any]
+    version: str | None
+
+
+def merge_dep_outputs(env: Env, state: dict[str, Any], result: NodeResult) -> None:
+    envutil.merge_env(env, result.new_env)
+    for k, v in result.new_state.items():
+        if isinstance(v, dict) and isinstance(state.get(k), dict):
+            state[k] = {**state[k], **v}
+        else:
+            state[k] = v
+
+
+def _edge_enabled(edge: Edge, env: Env) -> bool:
+    return edge.condition is None or envutil.dep_enabled(edge.condition, env)
+
+
+def run_phases(
+    node: PlanNode,
+    work_dir: Path,
+    ensure: Callable[[PlanNode], NodeResult],
+    log_path: Path,
+    echo: Callable[[str], None] | None,
+    api: Any,
+    inputs: dict[str, Any],
+) -> Outcome:
+    env: Env = copy.deepcopy(node.env)
+    state: dict[str, Any] = copy.deepcopy(node.state)
+    eff = node.effective
+
+    def run_deps(phase: str) -> None:
+        for edge in node.children(phase):
+            if _edge_enabled(edge, env):
+                merge_dep_outputs(env, state, ensure(edge.child))
+
+    run_deps("deps")
+    env.update({"CMX_RECIPE_PATH": str(node.recipe.path), "CMX_RUN_DIR": str(work_dir)})
+    logger = logging.getLogger(f"cmx.recipe.{node.alias}.{node.index}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    try:
+        module = customize.load(node.recipe.path)
+        i = {
+            "env": env,
+            "state": state,
+            "const": dict(eff["const"]),
+            "meta": node.recipe.meta,
+            "input": inputs,
+            "script_tags": list(node.recipe.tags),
+            "variation_tags": list(node.variations),
+            "version": node.version,
+            "recipe_path": str(node.recipe.path),
+            "run_path": str(work_dir),
+            "os_info": script.os_facts(),
+            "logger": logger,
+            "cmx": api,
+            "automation": api,
+        }
+        detected: str | None = None
+
+        def hook(name: str) -> dict[str, Any]:
+            try:
+                return customize.call(module, name, i)
+            except customize.HookError as exc:
+                raise PhaseFailure(str(exc), detail=exc.detail) from exc
+
+        out = hook("preprocess")
+        skip = bool(out.get("skip"))
+        detected = out.get("version") or detected
+        run_deps("prehook_deps")
+        if not skip:
+            base = str(eff.get("script_name") or node.recipe.meta.get("script_name") or "run")
+            found = script.find_script(node.recipe.path, base)
+            if found is not None:
+                (work_dir / "tmp-state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
+                text, secrets = script.render(found, work_dir, env, f"recipe {node.label}")
+                code = script.run(text, work_dir, secrets, log_path, echo)
+                if code != 0:
+                    raise PhaseFailure(f"{found.name} failed with {script.describe_exit(code)}", exit_status=code)
+                out_env, out_state = script.read_outputs(work_dir)
+                envutil.merge_env(env, out_env)
+                state.update(out_state)
+        run_deps("posthook_deps")
+        out = hook("postprocess")
+        detected = out.get("version") or detected
+        run_deps("post_deps")
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    detected = detected or env.get("CMX_DETECTED_VERSION") or None
+    new_env = envutil.select_new_env(env, eff["new_env_keys"])
+    new_state = {k: v for k, v in state.items() if envutil.key_matches(k, eff["new_state_keys"])}
+    return Outcome(env, state, new_env, new_state, str(detected) if detected else node.version)

@@ -1,0 +1,262 @@
+"""Persistent recipe index, refreshed by modification time.
+
+A warm lookup reads one JSON file and stats each recipe's files; only recipes
+whose files changed are re-parsed (YAML and the schema are imported only then).
+Broken recipes are kept in the index with their error, which is raised when a
+selection reaches them, so one bad recipe does not break every command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from cmx.errors import CmxError, RecipeDefinitionError
+from cmx.home import Home
+from cmx.recipe import Recipe, meta_tags
+from cmx.repos import Repo, all_repos
+
+INDEX_FORMAT = 3
+_SKIP_DIRS = {"tests", "__pycache__", ".git"}
+_SKIP_PREFIXES = ("README", "tmp-", ".")
+
+
+def _stat_sig(path: Path) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size]
+
+
+def _content_files(recipe_dir: Path) -> list[str]:
+    """Files that make up a recipe's content (what its digest covers)."""
+    out: list[str] = []
+    stack = [("", recipe_dir)]
+    while stack:
+        rel, folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for e in entries:
+            if e.name.startswith(_SKIP_PREFIXES) or e.name.endswith(".pyc"):
+                continue
+            name = f"{rel}{e.name}"
+            if e.is_dir(follow_symlinks=False):
+                if e.name not in _SKIP_DIRS:
+                    stack.append((name + "/", Path(e.path)))
+            elif e.is_file():
+                out.append(name)
+    return sorted(out)
+
+
+@dataclass(frozen=True)
+class BrokenRecipe:
+    alias: str
+    path: Path
+    tags: tuple[str, ...]
+    error: str
+    location: str
+
+    def raise_error(self) -> None:
+        raise CmxError(self.error)
+
+
+def _scan_recipe(folder: Path, repo: Repo) -> dict[str, Any]:
+    from cmx.meta.loader import find_meta_file, parse_meta
+
+    meta_file = find_meta_file(folder)
+    assert meta_file is not None
+    files = _content_files(folder)
+    sigs = {f: _stat_sig(folder / f) for f in files}
+    entry: dict[str, Any] = {"dir": str(folder), "dir_sig": _stat_sig(folder), "files": sigs}
+    try:
+        loaded = parse_meta(meta_file)
+    except RecipeDefinitionError as exc:
+        entry["broken"] = {"error": str(exc), "location": str(exc.location), "tags": _lenient_tags(meta_file)}
+        return entry
+    digests = []
+    total = hashlib.sha256()
+    for f in files:
+        h = hashlib.sha256((folder / f).read_bytes()).hexdigest()
+        digests.append((f, h))
+        total.update(f"{f}\0{h}\n".encode())
+    meta = loaded.data
+    alias = str(meta.get("alias") or folder.name)
+    recipe = Recipe(
+        alias=alias,
+        uid=str(meta.get("uid") or hashlib.sha256(alias.encode()).hexdigest()[:16]),
+        tags=meta_tags(meta),
+        path=folder,
+        meta_file=meta_file,
+        repo=repo.alias,
+        digest=total.hexdigest(),
+        file_digests=tuple(digests),
+        meta=meta,
+        lines=loaded.lines,
+    )
+    entry["recipe"] = recipe.to_json()
+    return entry
+
+
+def _lenient_tags(meta_file: Path) -> list[str]:
+    """Best-effort tags of a broken recipe so a selection can still point at it."""
+    try:
+        import yaml
+
+        data = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            return list(meta_tags(data))
+    except Exception:  # the file is broken; tags are only a hint here
+        pass
+    return []
+
+
+class RecipeIndex:
+    """All recipes of all repositories, with lookup by alias, uid and tags."""
+
+    def __init__(self, recipes: list[Recipe], broken: list[BrokenRecipe], repos: list[Repo]) -> None:
+        self.recipes = recipes
+        self.broken = broken
+        self.repos = repos
+        self._by_alias: dict[str, list[Recipe]] = {}
+        self._by_uid: dict[str, Recipe] = {}
+        self._by_tag: dict[str, list[int]] = {}
+        for i, r in enumerate(recipes):
+            self._by_alias.setdefault(r.alias, []).append(r)
+            self._by_uid[r.uid] = r
+            for t in r.tags:
+                self._by_tag.setdefault(t, []).append(i)
+
+    # -- lookup -----------------------------------------------------------------
+    def by_name(self, name: str) -> list[Recipe]:
+        if name in self._by_uid:
+            return [self._by_uid[name]]
+        return list(self._by_alias.get(name, []))
+
+    def with_tags(self, tags: Iterable[str], not_tags: Iterable[str] = ()) -> list[Recipe]:
+        tags = list(tags)
+        if not tags:
+            found = list(self.recipes)
+        else:
+            rarest = min(tags, key=lambda t: len(self._by_tag.get(t, ())))
+            found = [self.recipes[i] for i in self._by_tag.get(rarest, ())]
+            wanted = set(tags)
+            found = [r for r in found if wanted.issubset(r.tags)]
+        excluded = set(not_tags)
+        if excluded:
+            found = [r for r in found if not excluded.intersection(r.tags)]
+        return found
+
+    def broken_with_tags(self, tags: Iterable[str]) -> list[BrokenRecipe]:
+        wanted = set(tags)
+        return [b for b in self.broken if wanted and wanted.issubset(b.tags)]
+
+    def broken_named(self, name: str) -> list[BrokenRecipe]:
+        return [b for b in self.broken if b.alias == name]
+
+    def all_tags(self) -> list[str]:
+        return list(self._by_tag)
+
+    # -- loading ------------------------------------------------------------------
+    @classmethod
+    def load(cls, home: Home) -> "RecipeIndex":
+        index_file = home.index_dir / "recipes.json"
+        data: dict[str, Any] | None = None
+        try:
+            data = json.loads(index_file.read_text(encoding="utf-8"))
+            if data.get("format") != INDEX_FORMAT or data.get("home") != str(home.root):
+                data = None
+        except (OSError, ValueError):
+            data = None
+        repos_sig = _stat_sig(home.repos_file)
+        if data is not None and data.get("repos_sig") == repos_sig:
+            repos = [Repo(r["alias"], Path(r["path"]), r.get("url"), r.get("branch")) for r in data["repos"]]
+        else:
+            repos = all_repos(home)
+            data = None if data is None else data
+        old_entries: dict[str, dict[str, Any]] = (data or {}).get("entries", {})
+        old_containers: dict[str, Any] = (data or {}).get("containers", {})
+        entries: dict[str, dict[str, Any]] = {}
+        containers: dict[str, Any] = {}
+        changed = data is None or [r.to_json() for r in repos] != data.get("repos")
+        for repo in repos:
+            container = repo.container
+            sig = _stat_sig(container)
+            containers[str(container)] = sig
+            if sig is not None and old_containers.get(str(container)) == sig:
+                # the set of recipe folders is unchanged: check each one's files
+                for key in old_containers.get("_dirs:" + str(container), []):
+                    old = old_entries.get(key)
+                    if old is not None and _fresh(old):
+                        entries[key] = old
+                    elif old is not None:
+                        changed = True
+                        if Path(key).is_dir() and _has_meta(Path(key)):
+                            entries[key] = _scan_recipe(Path(key), repo)
+                containers["_dirs:" + str(container)] = old_containers.get("_dirs:" + str(container), [])
+                continue
+            changed = True
+            dirs = []
+            if sig is not None:
+                for sub in sorted(os.scandir(container), key=lambda e: e.name):
+                    if not sub.is_dir() or sub.name.startswith("."):
+                        continue
+                    folder = Path(sub.path)
+                    if not _has_meta(folder):
+                        continue
+                    key = str(folder)
+                    dirs.append(key)
+                    old = old_entries.get(key)
+                    entries[key] = old if old is not None and _fresh(old) else _scan_recipe(folder, repo)
+            containers["_dirs:" + str(container)] = dirs
+        if changed:
+            _save(index_file, {
+                "format": INDEX_FORMAT,
+                "home": str(home.root),
+                "repos_sig": repos_sig,
+                "repos": [r.to_json() for r in repos],
+                "containers": containers,
+                "entries": entries,
+            })
+        return cls._from_entries(entries, repos)
+
+    @classmethod
+    def _from_entries(cls, entries: dict[str, dict[str, Any]], repos: list[Repo]) -> "RecipeIndex":
+        recipes: list[Recipe] = []
+        broken: list[BrokenRecipe] = []
+        for key, e in entries.items():
+            if "recipe" in e:
+                recipes.append(Recipe.from_json(e["recipe"]))
+            else:
+                b = e["broken"]
+                broken.append(BrokenRecipe(Path(key).name, Path(key), tuple(b["tags"]), b["error"], b["location"]))
+        order = {r.alias: i for i, r in enumerate(repos)}
+        recipes.sort(key=lambda r: (r.sort, order.get(r.repo, 0), r.alias, str(r.path)))
+        return cls(recipes, broken, repos)
+
+
+def _has_meta(folder: Path) -> bool:
+    return any((folder / n).is_file() for n in ("meta.yaml", "_cm.yaml", "_cm.json"))
+
+
+def _fresh(entry: dict[str, Any]) -> bool:
+    folder = Path(entry["dir"])
+    if _stat_sig(folder) != entry["dir_sig"]:
+        return False
+    for name, sig in entry["files"].items():
+        if _stat_sig(folder / name) != sig:
+            return False
+    return True
+
+
+def _save(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,121 @@
+"""Provenance records and lockfiles.
+
+A lockfile is the resolved plan in a stable, versioned JSON shape: the root
+request, and per node the recipe (alias, uid, content digest), variations,
+version, the env that enters its key, its dependencies and its key, plus a
+short machine description. ``--frozen LOCK`` re-plans and fails, listing the
+differences, when anything would resolve differently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from cmx.errors import FrozenMismatch, UsageError
+from cmx.plan.node import Plan, PlanNode
+
+LOCK_FORMAT = 1
+
+
+def machine() -> dict[str, Any]:
+    u = os.uname()
+    return {
+        "system": u.sysname,
+        "release": u.release,
+        "machine": u.machine,
+        "python": ".".join(str(v) for v in sys.version_info[:3]),
+        "cpus": os.cpu_count(),
+    }
+
+
+def _node(n: PlanNode, key: str | None) -> dict[str, Any]:
+    return {
+        "recipe": n.alias,
+        "uid": n.recipe.uid,
+        "digest": n.recipe.digest,
+        "repo": n.recipe.repo,
+        "variations": list(n.variations),
+        "version": n.version,
+        "env": n.key_env,
+        "inputs": n.inputs,
+        "key": key,
+        "deps": [[e.phase, e.child.index] + ([e.condition] if e.condition else []) for e in n.edges],
+    }
+
+
+def build(plan: Plan, keys: dict[int, str | None], request: dict[str, Any], root: PlanNode | None = None) -> dict[str, Any]:
+    """The lock of ``root``'s subtree (the whole plan by default)."""
+    from cmx import __version__
+
+    root = root or plan.root
+    wanted: set[int] = set()
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.index not in wanted:
+            wanted.add(n.index)
+            stack.extend(e.child for e in n.edges)
+    return {
+        "lockfile_format": LOCK_FORMAT,
+        "cmx_version": __version__,
+        "request": request,
+        "root": root.index,
+        "nodes": {str(n.index): _node(n, keys.get(n.index)) for n in plan.nodes if n.index in wanted},
+        "machine": machine(),
+    }
+
+
+def write(path: Path, lock: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(lock, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--frozen: cannot read {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise UsageError(f"--frozen: {path} is not JSON: {exc}") from exc
+    if not isinstance(data, dict) or data.get("lockfile_format") != LOCK_FORMAT:
+        raise UsageError(f"--frozen: {path} is not a cmx lockfile (format {LOCK_FORMAT})")
+    return data
+
+
+def compare(path: Path, locked: dict[str, Any], current: dict[str, Any]) -> None:
+    """Raise FrozenMismatch listing every difference between two locks."""
+    diffs: list[str] = []
+    old_nodes = {(n["recipe"], tuple(n["variations"])): n for n in locked["nodes"].values()}
+    new_nodes = {(n["recipe"], tuple(n["variations"])): n for n in current["nodes"].values()}
+    for ident in sorted(set(old_nodes) | set(new_nodes)):
+        label = ident[0] + "".join(f",_{v}" for v in ident[1])
+        a, b = old_nodes.get(ident), new_nodes.get(ident)
+        if a is None:
+            diffs.append(f"{label}: new in the plan")
+            continue
+        if b is None:
+            diffs.append(f"{label}: no longer in the plan")
+            continue
+        for field in ("uid", "digest", "version", "env", "inputs", "key"):
+            if a.get(field) != b.get(field):
+                if field == "key" and (a.get(field) is None or b.get(field) is None):
+                    continue
+                if field == "env":
+                    ka, kb = a.get("env") or {}, b.get("env") or {}
+                    for k in sorted(set(ka) | set(kb)):
+                        if ka.get(k) != kb.get(k):
+                            diffs.append(f"{label}: env {k}: {ka.get(k)!r} -> {kb.get(k)!r}")
+                elif field == "digest":
+                    diffs.append(f"{label}: recipe content changed ({str(a[field])[:12]} -> {str(b[field])[:12]})")
+                elif field == "key":
+                    diffs.append(f"{label}: cache key changed ({str(a[field])[:12]} -> {str(b[field])[:12]})")
+                else:
+                    diffs.append(f"{label}: {field} {a.get(field)!r} -> {b.get(field)!r}")
+    if diffs:
+        raise FrozenMismatch(path, diffs)

@@ -1,0 +1,161 @@
+"""Read one recipe meta file (meta.yaml, _cm.yaml or _cm.json) with line numbers
+and validate it against the schema. Imported only when the index is rebuilt, so
+the cached fast path never pays for YAML or jsonschema.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cmx.errors import Location, RecipeDefinitionError
+from cmx.meta import schema
+
+META_FILES = ("meta.yaml", "_cm.yaml", "_cm.json")
+
+try:  # the C loader is several times faster when libyaml is present
+    _Loader: type = yaml.CSafeLoader  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class LoadedMeta:
+    path: Path
+    data: dict[str, Any]
+    # "deps/0" or "variations/cuda/deps/1" -> 1-based line number
+    lines: dict[str, int]
+
+
+def _path_key(path: tuple[Any, ...]) -> str:
+    return "/".join(str(p) for p in path)
+
+
+def _walk_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[str, int], depth: int = 0) -> None:
+    if depth > 6:
+        return
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            sub = path + (key,)
+            out[_path_key(sub)] = key_node.start_mark.line + 1
+            _walk_lines(value_node, sub, out, depth + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            sub = path + (i,)
+            out[_path_key(sub)] = item.start_mark.line + 1
+            _walk_lines(item, sub, out, depth + 1)
+
+
+def _check_duplicate_keys(node: yaml.Node, path: Path) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise RecipeDefinitionError(
+                    Location(path, line), f"duplicate key '{key}' (first defined on line {seen[key]})"
+                )
+            seen[key] = line
+            _check_duplicate_keys(value_node, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_duplicate_keys(item, path)
+
+
+def parse_meta(path: Path) -> LoadedMeta:
+    """Parse and validate one meta file, or raise RecipeDefinitionError naming file:line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeDefinitionError(Location(path), f"cannot read meta file: {exc}") from exc
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise RecipeDefinitionError(Location(path, line), f"invalid {'JSON' if path.suffix == '.json' else 'YAML'}: {problem}") from exc
+    except yaml.YAMLError as exc:
+        raise RecipeDefinitionError(Location(path), f"invalid YAML: {exc}") from exc
+    if node is None:
+        raise RecipeDefinitionError(Location(path, 1), "meta file is empty")
+    if not isinstance(node, yaml.MappingNode):
+        raise RecipeDefinitionError(Location(path, node.start_mark.line + 1), "meta must be a mapping of keys to values")
+    _check_duplicate_keys(node, path)
+    data = _Loader(text).get_single_data()
+    lines: dict[str, int] = {}
+    _walk_lines(node, (), lines)
+    validate(path, data, lines)
+    return LoadedMeta(path=path, data=data, lines=lines)
+
+
+def _line_for(lines: dict[str, int], path: tuple[Any, ...]) -> int | None:
+    p = list(path)
+    while p:
+        found = lines.get(_path_key(tuple(p)))
+        if found:
+            return found
+        p.pop()
+    return 1
+
+
+_validator = None
+
+
+def _get_validator() -> Any:
+    global _validator
+    if _validator is None:
+        import jsonschema
+
+        _validator = jsonschema.Draft7Validator(schema.SCHEMA)
+    return _validator
+
+
+def validate(path: Path, data: Any, lines: dict[str, int]) -> None:
+    """Validate against the schema; report the first error (by line) with a hint."""
+    errors = list(_get_validator().iter_errors(data))
+    if not errors:
+        return
+    located = []
+    for err in errors:
+        loc_path = tuple(err.absolute_path)
+        if err.validator == "additionalProperties":
+            allowed = set(err.schema.get("properties", {}))
+            instance = err.instance if isinstance(err.instance, dict) else {}
+            for extra in sorted(k for k in instance if k not in allowed):
+                full = loc_path + (extra,)
+                close = difflib.get_close_matches(extra, schema.valid_keys_at(loc_path) or sorted(allowed), n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else None
+                where = "/".join(str(p) for p in loc_path) or "top level"
+                located.append((_line_for(lines, full) or 0, f"unknown key '{extra}' at {where}", hint))
+        else:
+            where = "/".join(str(p) for p in loc_path) or "top level"
+            located.append((_line_for(lines, loc_path) or 0, f"{where}: {_short(err)}", None))
+    located.sort(key=lambda t: t[0])
+    line, message, hint = located[0]
+    more = f" (and {len(located) - 1} more problem(s))" if len(located) > 1 else ""
+    raise RecipeDefinitionError(Location(path, line or None), message + more, hint=hint)
+
+
+def _short(err: Any) -> str:
+    if err.validator == "type":
+        expected = err.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"expected {expected}, got {type(err.instance).__name__} {err.instance!r:.40}"
+    if err.validator == "required":
+        return str(err.message)
+    return str(err.message)[:200]
+
+
+def find_meta_file(recipe_dir: Path) -> Path | None:
+    for name in META_FILES:
+        candidate = recipe_dir / name
+        if candidate.is_file():
+            return candidate
+    return None

@@ -1,0 +1,112 @@
+"""Cache status of every plan node, without running anything.
+
+Keys are completed with the outputs of probes that are fresh in the cache; a
+node whose key still depends on a probe that must run is PENDING. A node none of
+whose dependents needs it (they are all hits) is NOT_NEEDED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cmx.cache.store import Store
+from cmx.plan.explain import Reason, Why, explain_miss, previous_entries
+from cmx.plan.node import Plan, PlanNode
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    node: PlanNode
+    key: str | None
+    reason: Reason
+    needed: bool
+
+
+def _probe_output(node: PlanNode, key: str | None, store: Store, skip_cache: bool) -> str | None:
+    if key is None or skip_cache or not node.cached:
+        return None
+    entry = store.lookup(key)
+    if entry is None or entry.expired:
+        return None
+    return str(entry.record.get("output_digest"))
+
+
+def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool = False,
+                explain: bool = False) -> list[NodeStatus]:
+    keys: dict[int, str | None] = {}
+    contrib: dict[int, str | None] = {}  # what a node contributes to its dependents' keys
+    for n in plan.nodes:  # dependencies come first
+        child = [contrib[e.child.index] for e in n.edges]
+        key = None if any(c is None for c in child) else n.compute_key([c for c in child if c is not None])
+        keys[n.index] = key
+        if n.probe:
+            out = _probe_output(n, key, store, skip_cache)
+            contrib[n.index] = None if out is None else "probe:" + out
+        else:
+            contrib[n.index] = key
+    previous = previous_entries(store) if explain else {}
+    reasons: dict[int, Reason] = {}
+    for n in plan.nodes:
+        key = keys[n.index]
+        if skip_cache:
+            reasons[n.index] = Reason(Why.SKIP_CACHE)
+        elif n is plan.root and new:
+            reasons[n.index] = Reason(Why.FORCED)
+        elif not n.cached:
+            reasons[n.index] = Reason(Why.UNCACHED)
+        elif key is None:
+            reasons[n.index] = Reason(Why.PENDING)
+        else:
+            entry = store.lookup(key)
+            if entry is not None and not entry.expired:
+                reasons[n.index] = Reason(Why.HIT)
+            elif entry is not None:
+                reasons[n.index] = Reason(Why.EXPIRED)
+            elif explain:
+                child = [contrib[e.child.index] for e in n.edges]
+                reasons[n.index] = explain_miss(n, n.key_material([str(c) for c in child]), store, previous)
+            else:
+                reasons[n.index] = Reason(Why.NEW)
+    needed: set[int] = set()
+    stack = [plan.root]
+    while stack:
+        n = stack.pop()
+        if n.index in needed:
+            continue
+        needed.add(n.index)
+        r = reasons[n.index]
+        if r.hit:
+            # a hit still needs the probes its key is made of
+            stack.extend(e.child for e in n.edges if e.child.probe and contrib[e.child.index] is None)
+            continue
+        stack.extend(e.child for e in n.edges)
+    out = []
+    for n in plan.nodes:
+        reason = reasons[n.index]
+        if n.index not in needed:
+            reason = Reason(Why.NOT_NEEDED)
+        out.append(NodeStatus(n, keys[n.index], reason, n.index in needed))
+    return out
+
+
+def status_json(statuses: list[NodeStatus]) -> list[dict[str, Any]]:
+    return [
+        {
+            "order": s.node.index,
+            "recipe": s.node.alias,
+            "uid": s.node.recipe.uid,
+            "variations": list(s.node.variations),
+            "version": s.node.version,
+            "key": s.key,
+            "status": "hit" if s.reason.hit else ("skip" if not s.needed else "run"),
+            "reason": s.reason.why.value,
+            "why": s.reason.text(),
+            "probe": s.node.probe,
+            "deps": [
+                {"phase": e.phase, "order": e.child.index, **({"if": e.condition} if e.condition else {})}
+                for e in s.node.edges
+            ],
+        }
+        for s in statuses
+    ]

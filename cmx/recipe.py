@@ -1,0 +1,85 @@
+"""A recipe as the index knows it: identity, tags, parsed meta and content digest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cmx.errors import Location
+
+
+@dataclass(frozen=True)
+class Recipe:
+    alias: str
+    uid: str
+    tags: tuple[str, ...]
+    path: Path
+    meta_file: Path
+    repo: str
+    digest: str  # sha256 over every content file of the recipe folder
+    file_digests: tuple[tuple[str, str], ...]  # (relative name, sha256), for `explain`
+    meta: dict[str, Any] = field(hash=False, compare=False)
+    lines: dict[str, int] = field(hash=False, compare=False)
+
+    @property
+    def sort(self) -> int:
+        return int(self.meta.get("sort", 0) or 0)
+
+    @property
+    def cached(self) -> bool:
+        return bool(self.meta.get("cache", False))
+
+    @property
+    def probe(self) -> bool:
+        return bool(self.meta.get("probe", False))
+
+    @property
+    def variation_names(self) -> tuple[str, ...]:
+        return tuple((self.meta.get("variations") or {}).keys())
+
+    def location(self, *path: Any) -> Location:
+        """file:line of a key inside this recipe's meta (best effort)."""
+        parts = [str(p) for p in path]
+        while parts:
+            line = self.lines.get("/".join(parts))
+            if line:
+                return Location(self.meta_file, line)
+            parts.pop()
+        return Location(self.meta_file)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "alias": self.alias,
+            "uid": self.uid,
+            "tags": list(self.tags),
+            "path": str(self.path),
+            "meta_file": str(self.meta_file),
+            "repo": self.repo,
+            "digest": self.digest,
+            "file_digests": [list(p) for p in self.file_digests],
+            "meta": self.meta,
+            "lines": self.lines,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Recipe":
+        return cls(
+            alias=d["alias"],
+            uid=d["uid"],
+            tags=tuple(d["tags"]),
+            path=Path(d["path"]),
+            meta_file=Path(d["meta_file"]),
+            repo=d["repo"],
+            digest=d["digest"],
+            file_digests=tuple((a, b) for a, b in d["file_digests"]),
+            meta=d["meta"],
+            lines=d["lines"],
+        )
+
+
+def meta_tags(meta: dict[str, Any]) -> tuple[str, ...]:
+    tags = meta.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t for t in tags.replace(" ", ",").split(",") if t]
+    return tuple(str(t) for t in tags)
