@@ -17,7 +17,11 @@ Env = dict[str, Any]
 TRUE_VALUES = {"yes", "on", "true", "1"}
 FALSE_VALUES = {"no", "off", "false", "0", ""}
 
-_SECRET = re.compile(r"(TOKEN|SECRET|PASSW(OR)?D|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I)
+# a name ending in one of these words (HF_TOKEN, OPENAI_API_KEY, DB_PASSWORD); not
+# MAX_TOKENS or TOKENIZER_PATH, which are ordinary inputs and must enter cache keys
+_SECRET = re.compile(
+    r"(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY(_ID)?|SECRET_?KEY|PRIVATE_?KEY|CREDENTIALS?)$", re.I
+)
 
 
 def is_secret(name: str) -> bool:

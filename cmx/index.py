@@ -80,6 +80,14 @@ def _scan_recipe(folder: Path, repo: Repo) -> dict[str, Any]:
     except RecipeDefinitionError as exc:
         entry["broken"] = {"error": str(exc), "location": str(exc.location), "tags": _lenient_tags(meta_file)}
         return entry
+    customize = folder / "customize.py"
+    if customize.is_file():
+        try:
+            compile(customize.read_bytes(), str(customize), "exec")
+        except SyntaxError as exc:
+            entry["broken"] = {"error": f"{customize}:{exc.lineno}: syntax error in customize.py: {exc.msg}",
+                               "location": f"{customize}:{exc.lineno}", "tags": list(meta_tags(loaded.data))}
+            return entry
     digests = []
     total = hashlib.sha256()
     for f in files:

@@ -56,7 +56,8 @@ def request_from(i: dict[str, Any], ctx: Context) -> tuple[Request, RunOptions]:
     artifact = i.get("artifact")
     if artifact and not tags:
         text = " ".join(i.get("artifacts") or [artifact])
-        if "," not in text and " " not in text.strip() and ctx.engine.index.by_name(text):
+        index = ctx.engine.index
+        if "," not in text and " " not in text.strip() and (index.by_name(text) or index.broken_named(text)):
             name = text
         else:
             tags = text

@@ -15,6 +15,8 @@ from typing import Any
 
 from cmx.errors import UsageError
 
+# flags that also take their value as the next word: --jobs 4, --lock FILE, --frozen FILE
+VALUE_FLAGS = {"jobs", "lock", "frozen"}
 SHORT = {"j": "j", "v": "v", "q": "quiet", "s": "quiet", "n": "dry_run", "f": "f"}
 
 
@@ -51,7 +53,7 @@ def parse_argv(argv: list[str]) -> dict[str, Any]:
             if any(not p for p in path):
                 raise UsageError(f"bad flag '{arg}': empty name between dots")
             path[0] = path[0].replace("-", "_")
-            if path[0] == "jobs" and not eq and k < len(argv) and argv[k].isdigit():
+            if path[0] in VALUE_FLAGS and len(path) == 1 and not eq and k < len(argv) and not argv[k].startswith("-"):
                 value = argv[k]
                 k += 1
             _set(i, path, value, arg)

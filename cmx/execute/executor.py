@@ -208,14 +208,15 @@ class Executor:
                 )
             return outcome
         except PhaseFailure as exc:
-            if exc.detail:
-                with open(log_path, "a", encoding="utf-8") as fh:
-                    fh.write(exc.detail)
             where = self.store.fail(failed_dir, node.alias, key) if failed_dir is not None else work
             log = where / "cmx-run.log"
+            tail = _tail(log, 15)
+            if exc.detail:  # the full traceback goes to the log, not to the screen
+                with open(log, "a", encoding="utf-8") as fh:
+                    fh.write(exc.detail)
             error = RecipeFailed(
                 node.label, str(exc), chain=node.chain(), exit_status=exc.exit_status,
-                log_path=log if log.exists() else None, log_tail=_tail(log, 15), rerun=self.rerun_command(node),
+                log_path=log if log.exists() else None, log_tail=tail, rerun=self.rerun_command(node),
             )
             self.reporter.node_failed(node, error)
             raise error from None

@@ -208,7 +208,8 @@ class Planner:
             recipe.uid, recipe.digest, resolved.names, version, version_req.describe(), env, ctx.inputs, child_adr,
             eff["ad"],
         ])
-        frame = (identity, f"{recipe.alias}" + "".join(f",_{v}" for v in resolved.names))
+        frame = (identity, f"{recipe.alias}" + "".join(f",_{v}" for v in resolved.names)
+                 + ("" if root else f" (required at {ctx.source})"))
         if any(f[0] == identity for f in self.stack):
             start = [f[0] for f in self.stack].index(identity)
             raise CycleError([f[1] for f in self.stack[start:]] + [frame[1]])
@@ -256,10 +257,9 @@ class Planner:
     def _choose_version(self, recipe: Recipe, overlays: tuple[dict[str, Any], ...], req: VersionRequest
                         ) -> tuple[str | None, VersionRequest, dict[str, Any] | None]:
         meta = recipe.meta
-        req = req.merged(
-            minimum=meta.get("version_min"), maximum=meta.get("version_max"),
-            max_usable=meta.get("version_max_usable"), source=f"{recipe.location('version_min')}",
-        )
+        req = req.merged(minimum=_opt(meta.get("version_min")), source=f"{recipe.location('version_min')}")
+        req = req.merged(maximum=_opt(meta.get("version_max")), max_usable=_opt(meta.get("version_max_usable")),
+                         source=f"{recipe.location('version_max')}")
         default = meta.get("default_version")
         for ov in overlays:
             if ov.get("version") is not None:

@@ -1,0 +1,90 @@
+"""Shared fixtures: an isolated CMX_HOME, a recipe repository to write into,
+and a runner for the real `cmx` command line (a subprocess, as a user runs it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def run_cmx(*args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None) -> Result:
+    full_env = dict(os.environ)
+    full_env["CMX_HOME"] = str(home)
+    full_env.update(env or {})
+    proc = subprocess.run([sys.executable, "-m", "cmx.cli.main", *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, cwd=cwd or home)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+class RecipeRepo:
+    """A recipe repository (``scripts/<alias>/``) registered in the home's repos.yaml."""
+
+    def __init__(self, root: Path, home: Path) -> None:
+        self.root = root
+        (root / "scripts").mkdir(parents=True, exist_ok=True)
+        (home / "repos.yaml").write_text(f"repos:\n  - path: {root}\n    alias: test\n")
+
+    def add(self, alias: str, meta: str, run_sh: str | None = None, customize: str | None = None,
+            files: dict[str, str] | None = None) -> Path:
+        d = self.root / "scripts" / alias
+        d.mkdir(parents=True, exist_ok=True)
+        text = textwrap.dedent(meta).lstrip("\n")
+        if not text.startswith("alias:"):
+            text = f"alias: {alias}\n" + text
+        (d / "meta.yaml").write_text(text)
+        if run_sh is not None:
+            (d / "run.sh").write_text(textwrap.dedent(run_sh).lstrip("\n"))
+        if customize is not None:
+            (d / "customize.py").write_text(textwrap.dedent(customize).lstrip("\n"))
+        for name, body in (files or {}).items():
+            (d / name).write_text(textwrap.dedent(body).lstrip("\n"))
+        return d
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    h = tmp_path / "home"
+    h.mkdir()
+    monkeypatch.setenv("CMX_HOME", str(h))
+    return h
+
+
+@pytest.fixture
+def repo(home: Path, tmp_path: Path) -> RecipeRepo:
+    return RecipeRepo(tmp_path / "repo", home)
+
+
+@pytest.fixture
+def cmx(home: Path):
+    def _run(*args: str, **kw: Any) -> Result:
+        return run_cmx(*args, home=home, **kw)
+
+    return _run
+
+
+def store_entries(home: Path) -> list[Path]:
+    store = home / "cache" / "store"
+    if not store.is_dir():
+        return []
+    return sorted(p for shard in store.iterdir() for p in shard.iterdir())

@@ -1,0 +1,268 @@
+"""End-to-end behaviour of `cmx run script`: plan, phases, env, outputs, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tests.conftest import store_entries
+
+
+def test_shell_metacharacters_in_env_are_never_executed(repo, cmx, tmp_path):
+    repo.add("echo", "tags: [echo]\nnew_env_keys: [GOT]\n", 'echo "GOT=$V" >> tmp-run-env.out\n')
+    pwned = tmp_path / "pwned"
+    for value in [f"$(touch {pwned})", f"`touch {pwned}`", f"x; touch {pwned}", f"'; touch {pwned}; '",
+                  f'"; touch {pwned}; "', f"$((1+1)) && touch {pwned}", "a\nb"]:
+        out = cmx("run", "script", "--tags=echo", f"--env.V={value}", "-j")
+        assert out.code == 0, out.err
+        if "\n" not in value:
+            assert out.json["new_env"]["GOT"] == value
+    assert not pwned.exists()
+
+
+def test_bad_env_names_are_usage_errors(repo, cmx):
+    repo.add("echo", "tags: [echo]\n", "true\n")
+    res = cmx("run", "script", "--tags=echo", "--env.A-B=1")
+    assert res.code == 2 and "--env.A-B" in res.err and "Traceback" not in res.err
+
+
+def test_phase_order_is_cms(repo, cmx, tmp_path):
+    log = tmp_path / "order.log"
+    hook = 'echo "{name}" >> "$ORDER_LOG"\n'
+    for name in ("dep", "prehook", "posthook", "post"):
+        repo.add(f"p-{name}", f"tags: [p, {name}]\n", hook.format(name=name))
+    repo.add("main", """
+        tags: [main]
+        deps: [{tags: "p,dep"}]
+        prehook_deps: [{tags: "p,prehook"}]
+        posthook_deps: [{tags: "p,posthook"}]
+        post_deps: [{tags: "p,post"}]
+        """, 'echo run >> "$ORDER_LOG"\n', customize=f"""
+        def preprocess(i):
+            open({str(log)!r}, "a").write("preprocess\\n")
+            return {{"return": 0}}
+
+        def postprocess(i):
+            open({str(log)!r}, "a").write("postprocess\\n")
+            return {{"return": 0}}
+        """)
+    res = cmx("run", "script", "--tags=main", f"--env.ORDER_LOG={log}")
+    assert res.code == 0, res.err
+    assert log.read_text().split() == ["dep", "preprocess", "prehook", "run", "posthook", "postprocess", "post"]
+
+
+def test_shared_dependency_is_planned_and_run_once(repo, cmx, tmp_path):
+    count = tmp_path / "count"
+    repo.add("probe", "tags: [shared, probe]\n", f'echo x >> {count}\n')
+    for k in range(5):
+        repo.add(f"mid{k}", f"tags: [mid, m{k}]\ndeps: [{{tags: 'shared,probe'}}]\n", "true\n")
+    repo.add("root", "tags: [root]\ndeps:\n" + "".join(f"  - tags: mid,m{k}\n" for k in range(5)), "true\n")
+    plan = cmx("run", "script", "--tags=root", "--dry-run", "-j").json["plan"]
+    assert [n["recipe"] for n in plan].count("probe") == 1
+    assert len(plan) == 7
+    assert not count.exists()  # a dry run executes nothing
+    assert cmx("run", "script", "--tags=root").code == 0
+    assert count.read_text().count("x") == 1
+
+
+def test_dry_run_shows_hits_misses_and_reasons(cmx, home):
+    plan = cmx("run", "script", "--tags=print,hello-world", "--dry-run", "-j").json["plan"]
+    assert [(n["recipe"], n["status"]) for n in plan] == [("detect-os", "run"), ("print-hello-world", "run")]
+    assert plan[1]["reason"] == "pending"  # its key depends on the probe's output
+    assert store_entries(home) == []
+    cmx("run", "script", "--tags=print,hello-world", "-q")
+    plan = cmx("run", "script", "--tags=print,hello-world", "--dry-run", "-j").json["plan"]
+    assert [n["status"] for n in plan] == ["skip", "hit"]
+    plan = cmx("run", "script", "--tags=print,hello-world", "--env.CMX_HELLO_NAME=Ann", "--dry-run", "-j").json["plan"]
+    assert plan[1]["reason"] == "changed" and "CMX_HELLO_NAME" in plan[1]["why"]
+    text = cmx("run", "script", "--tags=print,hello-world", "--dry-run").out
+    assert "detect-os" in text and "print-hello-world" in text and "nothing executed" in text
+
+
+def test_failure_report_names_chain_exit_code_log_and_rerun(repo, cmx):
+    repo.add("leaf", "tags: [leaf]\ncache: true\n", "echo line-a\necho line-b >&2\nexit 3\n")
+    repo.add("mid", "tags: [mid]\ndeps: [{tags: leaf}]\n", "true\n")
+    repo.add("top", "tags: [top]\ndeps: [{tags: mid}]\n", "true\n")
+    res = cmx("run", "script", "--tags=top", "--env.SOME=1")
+    assert res.code == 1
+    err = res.err
+    assert "recipe 'leaf' failed" in err and "exit code 3" in err
+    assert "required by: mid <- top" in err
+    assert "| line-a" in err and "| line-b" in err
+    assert "log: " in err and ".failed" in err
+    rerun = [l for l in err.splitlines() if "re-run only this node" in l][0].split(": ", 1)[1]
+    assert rerun.startswith("cmx run script --tags=leaf") and "--env.SOME=1" in rerun
+    assert "Traceback" not in err
+
+
+def test_hook_errors_are_reported_with_location(repo, cmx):
+    repo.add("h", "tags: [h]\n", "true\n", customize="""
+        def preprocess(i):
+            return {"return": 1, "error": "model not found at /nowhere"}
+        """)
+    res = cmx("run", "script", "--tags=h")
+    assert res.code == 1 and "model not found at /nowhere" in res.err
+    repo.add("h2", "tags: [h2]\n", "true\n", customize="""
+        def preprocess(i):
+            raise ValueError("bad value")
+        """)
+    res = cmx("run", "script", "--tags=h2")
+    assert res.code == 1 and "ValueError: bad value" in res.err and "customize.py:2" in res.err
+    assert "Traceback" not in res.err
+    assert "Traceback" in cmx("run", "script", "--tags=h2", "-v").err
+
+
+def test_outputs_env_state_and_plus_path(repo, cmx):
+    repo.add("tool", "tags: [tool]\ncache: true\nnew_env_keys: [TOOL_*, +PATH]\nnew_state_keys: [tool]\n", """
+        mkdir -p bin
+        printf '#!/bin/sh\\necho tool-ran\\n' > bin/mytool && chmod +x bin/mytool
+        echo "+PATH=$PWD/bin" >> tmp-run-env.out
+        echo "TOOL_HOME=$PWD" >> tmp-run-env.out
+        echo '{"tool": {"ok": true}}' > tmp-run-state.json
+        """)
+    repo.add("user", "tags: [user]\ndeps: [{tags: tool}]\nnew_env_keys: [USED]\nnew_state_keys: [tool]\n",
+             'echo "USED=$(mytool)" >> tmp-run-env.out\n')
+    out = cmx("run", "script", "--tags=user", "-j").json
+    assert out["new_env"]["USED"] == "tool-ran"
+    assert out["new_state"]["tool"] == {"ok": True}
+
+
+def test_input_mapping_variations_and_user_env_precedence(repo, cmx):
+    repo.add("p", """
+        tags: [p]
+        default_env: {A: default}
+        env: {B: meta}
+        input_mapping: {a: A}
+        variations:
+          v: {env: {B: variation, C: variation}}
+        new_env_keys: [A, B, C]
+        """, "true\n")
+    out = cmx("run", "script", "--tags=p,_v", "--a=flag", "--env.C=user", "-j").json["new_env"]
+    assert out == {"A": "flag", "B": "variation", "C": "user"}
+    out = cmx("run", "script", "--tags=p,_v", "--const.B=const", "-j").json["new_env"]
+    assert out["B"] == "const"
+
+
+def test_deferred_condition_on_a_dependency_output(repo, cmx, tmp_path):
+    repo.add("gpu", "tags: [detect-gpu]\nnew_env_keys: [GPU_COUNT]\n", 'echo "GPU_COUNT=$FAKE_GPUS" >> tmp-run-env.out\n')
+    repo.add("cuda", "tags: [cuda]\n", f'echo cuda >> {tmp_path}/cuda.log\n')
+    repo.add("app", """
+        tags: [app]
+        deps:
+          - tags: detect-gpu
+            env: {FAKE_GPUS: "<<<GPUS>>>"}
+          - tags: cuda
+            skip_if_env: {GPU_COUNT: ["0", ""]}
+        default_env: {GPUS: "0"}
+        input_mapping: {gpus: GPUS}
+        """, "true\n")
+    plan = cmx("run", "script", "--tags=app", "--dry-run", "-j").json["plan"]
+    assert any(d.get("if") for n in plan for d in n["deps"])
+    assert cmx("run", "script", "--tags=app").code == 0
+    assert not (tmp_path / "cuda.log").exists()
+    assert cmx("run", "script", "--tags=app", "--gpus=2").code == 0
+    assert (tmp_path / "cuda.log").exists()
+
+
+def test_adr_patches_named_dependencies_in_the_subtree(repo, cmx):
+    repo.add("py", "tags: [py]\nnew_env_keys: [PYV]\nvariations:\n  old: {env: {PYV: old}}\n  new: {env: {PYV: new}}\n",
+             'echo "PYV=${PYV:-none}" >> tmp-run-env.out\n')
+    repo.add("lib", "tags: [lib]\ndeps: [{tags: py, names: [python]}]\nnew_env_keys: [PYV]\n", "true\n")
+    repo.add("app", "tags: [app]\ndeps: [{tags: lib}]\nnew_env_keys: [PYV]\n", "true\n")
+    assert cmx("run", "script", "--tags=app", "-j").json["new_env"]["PYV"] == "none"
+    assert cmx("run", "script", "--tags=app", "--adr.python.tags=_new", "-j").json["new_env"]["PYV"] == "new"
+
+
+def test_parallel_jobs_run_independent_nodes_side_by_side(repo, cmx, tmp_path):
+    stamp = tmp_path / "stamps"
+    for k in range(4):
+        repo.add(f"w{k}", f"tags: [work, w{k}]\n", f'echo "start $(date +%s.%N)" >> {stamp}.{k}\nsleep 1\necho "end $(date +%s.%N)" >> {stamp}.{k}\n')
+    repo.add("all", "tags: [all]\ndeps:\n" + "".join(f"  - tags: work,w{k}\n" for k in range(4)), "true\n")
+    assert cmx("run", "script", "--tags=all", "--jobs", "4").code == 0
+    spans = []
+    for k in range(4):
+        lines = (Path(f"{stamp}.{k}")).read_text().split()
+        spans.append((float(lines[1]), float(lines[3])))
+    overlapping = sum(1 for a in spans for b in spans if a is not b and a[0] < b[1] and b[0] < a[1])
+    assert overlapping > 0  # with --jobs 1 no two spans overlap
+    assert cmx("run", "script", "--tags=all", "--jobs=0").code == 2
+
+
+def test_secrets_never_reach_disk(repo, cmx, home):
+    repo.add("s", "tags: [s]\ncache: true\nnew_env_keys: [HF_TOKEN, SEEN]\n",
+             'echo "SEEN=${#HF_TOKEN}" >> tmp-run-env.out\necho "token is $HF_TOKEN"\n')
+    secret = "hf_SUPERSECRETVALUE123"
+    out = cmx("run", "script", "--tags=s", f"--env.HF_TOKEN={secret}", "-j", "--lock", str(home / "l.json"))
+    assert out.code == 0 and out.json["new_env"]["SEEN"] == str(len(secret))
+    hits = []
+    for root, _, files in os.walk(home / "cache"):
+        for f in files:
+            if f == "cmx-run.log":
+                continue  # the script itself printed it: that is the recipe's doing
+            if secret in Path(root, f).read_text(errors="replace"):
+                hits.append(os.path.join(root, f))
+    assert hits == []
+    assert secret not in (home / "l.json").read_text()
+    entry = store_entries(home)[0]
+    assert "HF_TOKEN" not in (entry / "tmp-run.sh").read_text().split("# passed from the environment")[0]
+    # changing a secret does not invalidate the cache
+    again = cmx("run", "script", "--tags=s", "--env.HF_TOKEN=other", "-j").json
+    assert again["cached"]
+
+
+def test_probe_expiry_and_probe_output_feeds_keys(repo, cmx, home):
+    repo.add("probe", "tags: [myprobe]\nprobe: true\ncache: true\ncache_expiration: 1s\nnew_env_keys: [FACT]\n",
+             'echo "FACT=$(cat $FACT_FILE)" >> tmp-run-env.out\n')
+    repo.add("user", "tags: [user]\ncache: true\ndeps: [{tags: myprobe}]\nnew_env_keys: [FACT]\n", "true\n")
+    fact = home / "fact"
+    fact.write_text("one")
+    first = cmx("run", "script", "--tags=user", f"--env.FACT_FILE={fact}", "-j").json
+    assert first["new_env"]["FACT"] == "one"
+    assert cmx("run", "script", "--tags=user", f"--env.FACT_FILE={fact}", "-j").json["cached"]
+    import time
+    time.sleep(1.2)
+    fact.write_text("two")  # the machine changed; the probe expired and re-runs
+    third = cmx("run", "script", "--tags=user", f"--env.FACT_FILE={fact}", "-j").json
+    assert third["new_env"]["FACT"] == "two" and not third["cached"]
+
+
+def test_lock_and_frozen(repo, cmx, home):
+    d = repo.add("a", "tags: [a]\ncache: true\n", "true\n")
+    lock = home / "cmx.lock.json"
+    assert cmx("run", "script", "--tags=a", "--lock", str(lock)).code == 0
+    data = json.loads(lock.read_text())
+    assert data["lockfile_format"] == 1 and data["nodes"]["0"]["recipe"] == "a"
+    assert cmx("run", "script", "--tags=a", "--frozen", str(lock)).code == 0
+    res = cmx("run", "script", "--tags=a", "--env.X=1", "--frozen", str(lock))
+    assert res.code == 2 and "env X" in res.err
+    (d / "run.sh").write_text("true # changed\n")
+    res = cmx("run", "script", "--tags=a", "--frozen", str(lock))
+    assert res.code == 2 and "recipe content changed" in res.err
+
+
+def test_new_rebuilds_and_skip_cache_runs_uncached(repo, cmx, home):
+    repo.add("n", "tags: [n]\ncache: true\nnew_env_keys: [PID]\n", 'echo "PID=$$" >> tmp-run-env.out\n')
+    a = cmx("run", "script", "--tags=n", "-j").json
+    b = cmx("run", "script", "--tags=n", "--new", "-j").json
+    assert not b["cached"] and a["new_env"]["PID"] != b["new_env"]["PID"] and a["cache_path"] == b["cache_path"]
+    c = cmx("run", "script", "--tags=n", "--skip_cache", "-j").json
+    assert not c["cached"] and "/runs/" in c["cache_path"]
+    assert cmx("run", "script", "--tags=n", "-j").json["new_env"]["PID"] == b["new_env"]["PID"]
+
+
+def test_json_output_is_one_object_even_when_quiet(cmx):
+    res = cmx("run", "script", "--tags=print,hello-world", "-j", "--quiet")
+    assert res.code == 0
+    out = res.json
+    assert set(out) >= {"return", "new_env", "new_state", "cached", "cache_path", "plan"}
+    assert out["return"] == 0 and isinstance(out["cached"], bool)
+    assert res.err == ""
+
+
+def test_several_matches_choose_deterministically_and_say_so(repo, cmx):
+    repo.add("zeta", "tags: [twin]\nnew_env_keys: [W]\n", 'echo W=zeta >> tmp-run-env.out\n')
+    repo.add("alpha", "tags: [twin]\nnew_env_keys: [W]\n", 'echo W=alpha >> tmp-run-env.out\n')
+    res = cmx("run", "script", "--tags=twin", "-j")
+    assert res.json["new_env"]["W"] == "alpha"
+    assert "matched 2 recipes" in res.err and "zeta" in res.err
