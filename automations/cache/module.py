@@ -46,7 +46,7 @@ def show(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         ctx.say(f"{r['key'][:12]}  {r['alias']:<28} {var:<24} {when}{'  (expired)' if r['expired'] else ''}  {r['path']}")
     if not rows:
         ctx.say("no cache entries match")
-    return {"list": rows}
+    return {"list": rows, "json_output": rows}
 
 
 def rm(i: dict[str, Any], ctx: Context) -> dict[str, Any]:

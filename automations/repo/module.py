@@ -56,7 +56,8 @@ def pull(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
             repo.remotes.origin.fetch()
             if branch:
                 repo.git.checkout(str(branch))
-            repo.git.merge("--ff-only", "@{u}") if repo.head.is_detached is False else None
+            if not repo.head.is_detached:
+                repo.git.merge("--ff-only", "@{u}")
         else:
             dest.parent.mkdir(parents=True, exist_ok=True)
             kwargs: dict[str, Any] = {"branch": str(branch)} if branch else {}

@@ -63,11 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cmx: internal error: {type(exc).__name__}: {exc} (re-run with -v for the traceback)", file=sys.stderr)
         return 3
     if want_json:
-        _print_json(out)
+        # an action may define its -j output (e.g. `cmx show cache -j` prints a plain list)
+        _print_json(out.get("json_output", out) if isinstance(out, dict) else out)
     return 0
 
 
-def _print_json(out: dict[str, Any]) -> None:
+def _print_json(out: Any) -> None:
     sys.stdout.write(json.dumps(out, indent=2, default=str) + "\n")
     sys.stdout.flush()
 

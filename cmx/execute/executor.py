@@ -240,7 +240,7 @@ class Executor:
             "recipe_path": str(node.recipe.path),
             "recipe_files": [list(p) for p in node.recipe.file_digests],
             "material": node.key_material([str(k) for k in child_keys]),
-            "deps": [k for k in child_keys if k],
+            "deps": [k for k in (self.keys.get(e.child.index) for e in node.edges) if k],
             "new_env": new_env,
             "new_state": outcome.new_state,
             "output_digest": digest([new_env, outcome.new_state]),

@@ -1,0 +1,132 @@
+"""The other commands: find/show/test script, show/rm/gc cache, add/pull/list repo, cmx.access."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import cmx
+from tests.conftest import run_cmx, store_entries
+
+
+def test_builtin_recipes_work_with_an_empty_home(cmx, home):
+    assert not any(home.iterdir())
+    res = cmx("run", "script", "--tags=detect,os", "-j")
+    assert res.code == 0 and res.json["new_env"]["CMX_HOST_OS_TYPE"] in ("linux", "darwin")
+
+
+def test_cmx_test_script_runs_declared_checks(cmx):
+    for name in ("detect-os", "print-hello-world"):
+        res = cmx("test", "script", name)
+        assert res.code == 0, res.out + res.err
+        assert "0 failed" in res.out
+
+
+def test_cmx_test_script_fails_when_a_check_fails(repo, cmx):
+    repo.add("t", """
+        tags: [t]
+        new_env_keys: [V]
+        tests:
+          run_inputs:
+            - expect_env: {V: "^2$"}
+        """, "echo V=1 >> tmp-run-env.out\n")
+    res = cmx("test", "script", "t")
+    assert res.code == 1 and "FAIL" in res.out
+
+
+def test_find_and_show(cmx):
+    found = cmx("find", "script", "--tags=detect,os", "-j").json["list"]
+    assert [r["alias"] for r in found] == ["detect-os"]
+    assert cmx("find", "script", "--tags=no-such-tag", "-j").json["list"] == []
+    shown = cmx("show", "script", "print-hello-world")
+    assert shown.code == 0 and "_json" in shown.out and "--name" in shown.out
+    assert cmx("show", "script", "nope").code == 2
+
+
+def test_show_rm_gc_cache(cmx, home):
+    cmx("run", "script", "--tags=print,hello-world", "-q")
+    cmx("run", "script", "--tags=print,hello-world,_json", "-q")
+    rows = cmx("show", "cache", "-j").json
+    assert isinstance(rows, list)
+    assert sorted(r["alias"] for r in rows) == ["detect-os", "print-hello-world", "print-hello-world"]
+    assert len(cmx("show", "cache", "--tags=print,_json", "-j").json) == 1
+    refused = cmx("rm", "cache", "--tags=print")
+    assert refused.code == 2 and "-f" in refused.err
+    assert len(store_entries(home)) == 3
+    assert cmx("rm", "cache", "--tags=print,_json", "-f").code == 0
+    assert len(store_entries(home)) == 2
+    gc = cmx("gc", "cache", "--unreferenced", "-j").json
+    assert len(gc["removed"]) == 1  # the hello-world entry: nothing refers to it; detect-os is its dep
+    assert cmx("gc", "cache", "--older-than=0s", "-j").json["removed"]
+    assert store_entries(home) == []
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin", "HOME": str(cwd)})
+
+
+def test_add_pull_list_repo(cmx, home, tmp_path):
+    src = tmp_path / "recipes-src"
+    (src / "scripts" / "greet").mkdir(parents=True)
+    (src / "scripts" / "greet" / "meta.yaml").write_text("alias: greet\ntags: [greet]\nnew_env_keys: [G]\n")
+    (src / "scripts" / "greet" / "run.sh").write_text("echo G=v1 >> tmp-run-env.out\n")
+    marker = tmp_path / "code-ran"
+    (src / "scripts" / "greet" / "customize.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    _git("init", "-q", "-b", "main", cwd=src)
+    _git("add", "-A", cwd=src)
+    _git("commit", "-qm", "v1", cwd=src)
+    res = cmx("pull", "repo", f"file://{src}", "--branch=main", "-j")
+    assert res.code == 0, res.err
+    dest = Path(res.json["repo"]["path"])
+    assert (dest / "scripts" / "greet" / "meta.yaml").is_file()
+    assert cmx("find", "script", "--tags=greet").code == 0
+    assert not marker.exists()  # pulling and indexing read recipes; they execute none of their code
+    assert cmx("run", "script", "--tags=greet", "-j").json["new_env"]["G"] == "v1"
+    (src / "scripts" / "greet" / "run.sh").write_text("echo G=v2 >> tmp-run-env.out\n")
+    _git("commit", "-qam", "v2", cwd=src)
+    assert cmx("pull", "repo", f"file://{src}").code == 0
+    assert cmx("run", "script", "--tags=greet", "-j").json["new_env"]["G"] == "v2"
+    listed = [r["alias"] for r in cmx("list", "repo", "-j").json["list"]]
+    assert listed == ["recipes-src", "builtin"]
+    # a plain folder of recipes, and CM's script/ layout
+    plain = tmp_path / "plain"
+    (plain / "hi").mkdir(parents=True)
+    (plain / "hi" / "_cm.yaml").write_text("alias: hi\ntags: [hi, plain]\n")
+    assert cmx("add", "repo", str(plain)).code == 0
+    assert cmx("find", "script", "--tags=hi,plain", "-j").json["list"][0]["alias"] == "hi"
+    cm = tmp_path / "cm-repo"
+    (cm / "script" / "cm-thing").mkdir(parents=True)
+    (cm / "cmr.yaml").write_text("alias: cm-repo\n")
+    (cm / "script" / "cm-thing" / "_cm.json").write_text('{"alias": "cm-thing", "tags": "cm,thing"}')
+    assert cmx("add", "repo", str(cm)).code == 0
+    assert cmx("find", "script", "--tags=cm,thing", "-j").json["list"][0]["alias"] == "cm-thing"
+    not_repo = tmp_path / "empty"
+    not_repo.mkdir()
+    res = cmx("add", "repo", str(not_repo))
+    assert res.code == 2 and "holds no recipes" in res.err
+    assert cmx("pull", "repo", f"file://{tmp_path}/missing").code != 0
+
+
+def test_access_returns_cmind_shaped_dicts(home):
+    out = cmx.access({"action": "run", "automation": "script", "tags": "detect,os"})
+    assert out["return"] == 0 and "CMX_HOST_OS_TYPE" in out["new_env"]
+    again = cmx.access({"action": "run", "automation": "script", "tags": "detect,os"})
+    assert again["cached"] is True
+    bad = cmx.access({"action": "run", "automation": "script", "tags": "detect,oss"})
+    assert bad["return"] == 2 and "no recipe has all the tags" in bad["error"]
+    assert cmx.access({"action": "fly", "automation": "script"})["return"] == 2
+
+
+def test_usage_errors(cmx):
+    for args, needle in [
+        ((), "usage"),
+        (("run", "scrpt", "--tags=x"), "did you mean 'script'"),
+        (("runn", "script"), "no action 'runn'"),
+        (("run", "script"), "which recipe"),
+        (("run", "script", "--tags=a,,b"), "empty tag"),
+        (("run", "script", "--tags=detect,os", "-z"), "unknown short flag"),
+    ]:
+        res = cmx(*args)
+        assert (res.code == 0 and needle in res.out) if not args else (res.code == 2 and needle in res.err), (args, res)
