@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["access", "__version__"]
@@ -22,6 +25,8 @@ def access(i: dict[str, Any]) -> dict[str, Any]:
     i = dict(i)
     i.setdefault("quiet", True)
     try:
-        return dispatch(i)
+        out = dispatch(i)
+        out.pop("_memo", None)
+        return out
     except CmxError as exc:
         return {"return": exc.exit_code, "error": str(exc)}

@@ -64,6 +64,7 @@ class Engine:
 
         ex = Executor(plan, statuses, self.store, self.home, options, reporter, api)
         result = ex.run()
+        self.last_results = dict(ex.results)
         return result, dict(ex.keys)
 
     def find(self, selector: Any) -> list[Any]:

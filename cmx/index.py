@@ -132,6 +132,9 @@ class RecipeIndex:
         self.recipes = recipes
         self.broken = broken
         self.repos = repos
+        # (path, stat signature) of everything the index was built from: what a
+        # memoized result must re-check before it is trusted (see cmx.fastpath)
+        self.watch: list[tuple[str, Any]] = []
         self._by_alias: dict[str, list[Recipe]] = {}
         self._by_uid: dict[str, Recipe] = {}
         self._by_tag: dict[str, list[int]] = {}
@@ -232,7 +235,14 @@ class RecipeIndex:
                 "containers": containers,
                 "entries": entries,
             })
-        return cls._from_entries(entries, repos)
+        index = cls._from_entries(entries, repos)
+        watch: list[tuple[str, Any]] = [(str(home.repos_file), repos_sig)]
+        watch += [(k, v) for k, v in containers.items() if not k.startswith("_dirs:")]
+        for e in entries.values():
+            watch.append((e["dir"], e["dir_sig"]))
+            watch += [(f"{e['dir']}/{name}", sig) for name, sig in e["files"].items()]
+        index.watch = watch
+        return index
 
     @classmethod
     def _from_entries(cls, entries: dict[str, dict[str, Any]], repos: list[Repo]) -> "RecipeIndex":

@@ -19,6 +19,7 @@ class ConsoleReporter(Reporter):
         self.done = 0
         self.lock = threading.Lock()
         self.console: Any = None
+        self.lines: list[str] = []  # what was printed, for a replay of a fully cached run
         if not quiet and sys.stderr.isatty():
             from rich.console import Console
 
@@ -26,6 +27,7 @@ class ConsoleReporter(Reporter):
 
     def _print(self, text: str, style: str = "") -> None:
         with self.lock:
+            self.lines.append(text)
             if self.console is not None:
                 self.console.print(text, style=style or None, markup=False)
             else:
@@ -50,6 +52,10 @@ class ConsoleReporter(Reporter):
 
     def output(self, node: PlanNode, line: str) -> None:
         self._print(f"  {node.alias}| {line}")
+
+    def summary(self, text: str) -> None:
+        if not self.quiet:
+            self._print(text)
 
     def note(self, text: str) -> None:
         if not self.quiet:

@@ -157,10 +157,9 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     summary = status_json(statuses)
     for row in summary:
         row["key"] = keys.get(row["order"], row["key"])
-    if not options.quiet and not ctx.json:
-        state = "cached" if result.cached else "done"
-        print(f"cmx: {plan.root.label} {state}: {result.path}", file=sys.stderr)
-    return {
+    if not ctx.json:
+        reporter.summary(f"cmx: {plan.root.label} {'cached' if result.cached else 'done'}: {result.path}")
+    out = {
         "recipe": plan.root.alias,
         "new_env": result.new_env,
         "new_state": result.new_state,
@@ -171,6 +170,25 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         "plan": summary,
         "lock": lock,
     }
+    if result.cached:
+        out["_memo"] = _memo(engine, reporter, i)
+    return out
+
+
+def _memo(engine: Any, reporter: Any, i: dict[str, Any]) -> dict[str, Any] | None:
+    """What the CLI needs to replay this fully cached run (see cmx.fastpath)."""
+    if any(envutil.is_secret(k) for field in ("env", "const") for k in (i.get(field) or {})):
+        return None  # the memo holds the command line: never with a secret in it
+    entries = []
+    for r in engine.last_results.values():
+        if not r.cached or not r.path:
+            return None
+        entry = engine.store.lookup(r.key) if r.key else None
+        if entry is None:
+            return None
+        entries.append((str(entry.path / "cmx-entry.json"), entry.record.get("expires")))
+    stderr = "".join(line + "\n" for line in reporter.lines)
+    return {"watch": engine.index.watch, "entries": entries, "stderr": stderr}
 
 
 def _print_explain(statuses: list[NodeStatus], ctx: Context) -> list[dict[str, Any]]:

@@ -6,9 +6,11 @@ Errors are one short message on stderr; ``-v`` adds the Python traceback.
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 USAGE = """usage: cmx ACTION AUTOMATION [ARTIFACT] [--flags]
 
@@ -32,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"cmx {__version__}")
         return 0
+    from cmx import fastpath
+
+    replayed = fastpath.try_replay(argv)
+    if replayed is not None:
+        return replayed
     verbose = "-v" in argv or "--verbose" in argv
     from cmx.errors import CmxError
 
@@ -62,14 +69,26 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"cmx: internal error: {type(exc).__name__}: {exc} (re-run with -v for the traceback)", file=sys.stderr)
         return 3
+    memo = out.pop("_memo", None) if isinstance(out, dict) else None
+    stdout = ""
     if want_json:
         # an action may define its -j output (e.g. `cmx show cache -j` prints a plain list)
-        _print_json(out.get("json_output", out) if isinstance(out, dict) else out)
+        stdout = _json_text(out.get("json_output", out) if isinstance(out, dict) else out)
+        sys.stdout.write(stdout)
+        sys.stdout.flush()
+    if memo is not None:
+        fastpath.write_memo(argv, memo["watch"], memo["entries"], stdout, memo["stderr"])
     return 0
 
 
+def _json_text(out: Any) -> str:
+    import json
+
+    return json.dumps(out, indent=2, default=str) + "\n"
+
+
 def _print_json(out: Any) -> None:
-    sys.stdout.write(json.dumps(out, indent=2, default=str) + "\n")
+    sys.stdout.write(_json_text(out))
     sys.stdout.flush()
 
 

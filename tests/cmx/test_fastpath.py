@@ -1,0 +1,72 @@
+"""The memoized replay of fully cached runs must be indistinguishable from the
+engine's own answer, and must never outlive anything it was built from."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from cmx import fastpath
+
+
+def memo_files(home):
+    d = home / "cache" / ".index" / "memo"
+    return sorted(d.iterdir()) if d.is_dir() else []
+
+
+def test_replay_matches_the_engine(repo, cmx, home):
+    repo.add("a", "tags: [a]\ncache: true\nnew_env_keys: [A]\n", "echo A=1 >> tmp-run-env.out\n")
+    first = cmx("run", "script", "--tags=a", "-j")
+    assert not first.json["cached"] and memo_files(home) == []  # a build is never memoized
+    engine = cmx("run", "script", "--tags=a", "-j")
+    assert engine.json["cached"] and len(memo_files(home)) == 1
+    replay = cmx("run", "script", "--tags=a", "-j")
+    no_memo = cmx("run", "script", "--tags=a", "-j", env={"CMX_NO_MEMO": "1"})
+    assert replay.out == engine.out == no_memo.out
+    assert replay.err == engine.err
+
+
+def test_replay_is_refused_when_anything_changed(repo, cmx, home):
+    d = repo.add("a", "tags: [a]\ncache: true\nnew_env_keys: [A]\n", "echo A=1 >> tmp-run-env.out\n")
+    cmx("run", "script", "--tags=a", "-j")
+    cmx("run", "script", "--tags=a", "-j")
+    time.sleep(0.01)
+    (d / "run.sh").write_text("echo A=2 >> tmp-run-env.out\n")
+    out = cmx("run", "script", "--tags=a", "-j").json
+    assert out["new_env"]["A"] == "2" and not out["cached"]
+    cmx("run", "script", "--tags=a", "-j")  # memoized again
+    assert cmx("rm", "cache", "--tags=a", "-f").code == 0
+    assert not cmx("run", "script", "--tags=a", "-j").json["cached"]
+    repo.add("b", "tags: [a]\nsort: -1\nnew_env_keys: [A]\n", "echo A=b >> tmp-run-env.out\n")  # a new, preferred match
+    assert cmx("run", "script", "--tags=a", "-j").json["new_env"]["A"] == "b"
+
+
+def test_replay_respects_probe_expiry(repo, cmx, home):
+    repo.add("p", "tags: [p]\nprobe: true\ncache: true\ncache_expiration: 1s\nnew_env_keys: [T]\n",
+             'echo "T=$(date +%s%N)" >> tmp-run-env.out\n')
+    repo.add("u", "tags: [u]\ncache: true\ndeps: [{tags: p}]\nnew_env_keys: [T]\n", "true\n")
+    a = cmx("run", "script", "--tags=u", "-j").json
+    b = cmx("run", "script", "--tags=u", "-j").json
+    c = cmx("run", "script", "--tags=u", "-j").json
+    assert b["cached"] and c == b
+    time.sleep(1.2)
+    d = cmx("run", "script", "--tags=u", "-j").json
+    assert not d["cached"] and d["new_env"]["T"] != a["new_env"]["T"]
+
+
+def test_what_is_never_replayed(home):
+    assert fastpath.eligible(["run", "script", "--tags=a", "-j", "-q"])
+    for extra in ("--new", "--dry-run", "-n", "-jv", "--explain", "--lock=x", "--frozen=x", "--skip_cache", "@in.json"):
+        assert not fastpath.eligible(["run", "script", "--tags=a", extra])
+    assert not fastpath.eligible(["find", "script", "--tags=a"])
+
+
+def test_no_memo_with_a_secret_on_the_command_line(repo, cmx, home):
+    repo.add("s", "tags: [s]\ncache: true\n", "true\n")
+    cmx("run", "script", "--tags=s", "--env.HF_TOKEN=hf_secret")
+    cmx("run", "script", "--tags=s", "--env.HF_TOKEN=hf_secret")
+    assert memo_files(home) == []
+    for root, _, files in os.walk(home):
+        for f in files:
+            if f != "cmx-run.log":
+                assert "hf_secret" not in open(os.path.join(root, f), errors="replace").read()
