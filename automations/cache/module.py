@@ -38,6 +38,21 @@ def _row(e: Entry) -> dict[str, Any]:
     }
 
 
+def _with_dependents(selected: list[Entry], everything: list[Entry]) -> list[Entry]:
+    """Removing an entry removes the entries built on top of it (they refer to its key)."""
+    keys = {e.key for e in selected}
+    out = list(selected)
+    changed = True
+    while changed:
+        changed = False
+        for e in everything:
+            if e.key not in keys and keys & set(e.record.get("deps") or []):
+                keys.add(e.key)
+                out.append(e)
+                changed = True
+    return out
+
+
 def show(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     rows = [_row(e) for e in _select(i, ctx)]
     for r in rows:
@@ -52,7 +67,7 @@ def show(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
 def rm(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if not (i.get("tags") or i.get("artifacts") or i.get("all")):
         raise UsageError("which entries? give --tags=... (or --all)", hint="preview with `cmx show cache --tags=...`")
-    entries = _select(i, ctx)
+    entries = _with_dependents(_select(i, ctx), list(ctx.engine.store.entries()))
     if entries and not (i.get("f") or i.get("force")):
         raise UsageError(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} would be removed; add -f to confirm",
                          hint="cmx never prompts; preview with `cmx show cache --tags=...`")

@@ -103,9 +103,16 @@ class Store:
         path.mkdir()
         return path
 
-    def publish(self, key: str, build_dir: Path, record: dict[str, Any]) -> Entry:
-        """Write the record last, then rename the whole folder into place."""
+    def publish(self, key: str, build_dir: Path, record: dict[str, Any], relocate: list[str] | None = None) -> Entry:
+        """Write the record last, then rename the whole folder into place.
+
+        ``relocate`` globs name text files (e.g. a venv's ``bin/*`` scripts) in
+        which the build folder's path is rewritten to the published path first.
+        """
         final = self.entry_path(key)
+        for pattern in relocate or []:
+            for f in build_dir.glob(pattern):
+                _relocate_file(f, str(build_dir), str(final))
         record = dict(record, format=ENTRY_FORMAT, key=key)
         record = map_paths(record, str(build_dir), str(final))
         entry_file = build_dir / ENTRY_FILE
@@ -165,6 +172,17 @@ class Store:
             pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else -1
             if pid <= 0 or not _alive(pid):
                 yield path
+
+
+def _relocate_file(path: Path, old: str, new: str) -> None:
+    if not path.is_file() or path.is_symlink() or path.stat().st_size > 8 * 1024 * 1024:
+        return
+    data = path.read_bytes()
+    if b"\0" in data[:8192] or old.encode() not in data:
+        return
+    mode = path.stat().st_mode
+    path.write_bytes(data.replace(old.encode(), new.encode()))
+    os.chmod(path, mode)
 
 
 def _alive(pid: int) -> bool:

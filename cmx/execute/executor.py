@@ -167,7 +167,8 @@ class Executor:
             build = self.store.new_build_dir(key)
             outcome = self._phases(node, key, build, failed_dir=build)
             record = self._record(node, key, outcome)
-            entry = self.store.publish(key, build, record)
+            relocate = list(node.recipe.meta.get("relocate_files") or [])
+            entry = self.store.publish(key, build, record, relocate)
         r = entry.record
         result = NodeResult(node.index, key, r["new_env"], r["new_state"], False, str(entry.path),
                             r.get("version"), r["output_digest"], time.monotonic() - t0)
@@ -199,7 +200,8 @@ class Executor:
         from cmx.execute.phases import PhaseFailure, run_phases
 
         try:
-            outcome = run_phases(node, work, self.ensure, log_path, echo, self.api, dict(node.inputs))
+            final = self.store.entry_path(key) if failed_dir is not None else None
+            outcome = run_phases(node, work, self.ensure, log_path, echo, self.api, dict(node.inputs), final)
             self._write_provenance(node, work)
             if outcome.version and not node.version_req.admits(outcome.version):
                 raise PhaseFailure(

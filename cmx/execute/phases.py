@@ -61,6 +61,7 @@ def run_phases(
     echo: Callable[[str], None] | None,
     api: Any,
     inputs: dict[str, Any],
+    final_dir: Path | None = None,
 ) -> Outcome:
     env: Env = copy.deepcopy(node.env)
     state: dict[str, Any] = copy.deepcopy(node.state)
@@ -73,6 +74,8 @@ def run_phases(
 
     run_deps("deps")
     env.update({"CMX_RECIPE_PATH": str(node.recipe.path), "CMX_RUN_DIR": str(work_dir)})
+    if final_dir is not None:  # where a cached build will be published (for recipes that must embed it)
+        env["CMX_ENTRY_PATH"] = str(final_dir)
     logger = logging.getLogger(f"cmx.recipe.{node.alias}.{node.index}")
     logger.propagate = False
     logger.setLevel(logging.INFO)
@@ -129,6 +132,8 @@ def run_phases(
         logger.removeHandler(handler)
         handler.close()
     detected = detected or env.get("CMX_DETECTED_VERSION") or None
+    for internal in ("CMX_RECIPE_PATH", "CMX_RUN_DIR", "CMX_ENTRY_PATH"):  # engine facts, not outputs
+        env.pop(internal, None)
     new_env = envutil.select_new_env(env, eff["new_env_keys"])
     new_state = {k: v for k, v in state.items() if envutil.key_matches(k, eff["new_state_keys"])}
     return Outcome(env, state, new_env, new_state, str(detected) if detected else node.version)

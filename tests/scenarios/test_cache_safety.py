@@ -120,3 +120,31 @@ def test_exported_build_paths_point_at_the_published_entry(repo, cmx):
     assert out["new_env"]["SLOW_RESULT"].startswith(out["cache_path"])
     assert os.path.isfile(out["new_env"]["SLOW_RESULT"])
     assert ".tmp" not in out["new_env"]["SLOW_RESULT"]
+
+
+def test_relocate_files_fix_paths_embedded_in_build_outputs(repo, cmx):
+    repo.add("tool", "tags: [tool]\ncache: true\nrelocate_files: ['bin/*']\nnew_env_keys: [TOOL_BIN, ENTRY]\n", """
+        mkdir -p bin data
+        echo hello > data/msg
+        printf '#!/bin/sh\\ncat %s/data/msg\\n' "$PWD" > bin/tool
+        chmod +x bin/tool
+        echo "TOOL_BIN=$PWD/bin/tool" >> tmp-run-env.out
+        echo "ENTRY=$CMX_ENTRY_PATH" >> tmp-run-env.out
+        """)
+    out = cmx("run", "script", "--tags=tool", "-j").json
+    tool = out["new_env"]["TOOL_BIN"]
+    assert out["new_env"]["ENTRY"] == out["cache_path"]
+    import subprocess
+    assert subprocess.run([tool], capture_output=True, text=True).stdout.strip() == "hello"
+
+
+def test_removing_an_entry_removes_what_was_built_on_it(repo, cmx, home):
+    repo.add("base", "tags: [base]\ncache: true\n", "true\n")
+    repo.add("top", "tags: [top]\ncache: true\ndeps: [{tags: base}]\n", "true\n")
+    repo.add("other", "tags: [other]\ncache: true\n", "true\n")
+    cmx("run", "script", "--tags=top")
+    cmx("run", "script", "--tags=other")
+    assert len(store_entries(home)) == 3
+    res = cmx("rm", "cache", "--tags=base", "-f", "-j")
+    assert len(res.json["removed"]) == 2
+    assert [e["alias"] for e in cmx("show", "cache", "-j").json] == ["other"]

@@ -1,0 +1,323 @@
+"""Planning a ~10,000-node DAG: ``cmx run script --tags=bench-root --dry-run -j`` on a generated repo.
+
+The generated repository (in a temp dir) is shaped like a real one:
+
+* ``bench-root`` (tags ``bench,bench-root``) depends on ``detect,os`` (cmx's
+  built-in probe), on ``bench,platform`` and on 100 components, a quarter of
+  them with the non-default variation ``_cuda``;
+* each component (tags ``bench,component,comp-NNN``; variation group
+  ``backend`` with default ``cpu``; a ``customize.py``) depends on
+  ``bench,platform`` and on its 99 libraries through tags
+  (``get,bench-lib,lib-NNN-MMM``), asking every sixth one for ``_fp16``;
+* each library (a ``meta.yaml`` and a ``run.sh``; every third one has a
+  ``precision`` group with default ``fp32``) depends on ``bench,platform``;
+* ``bench-platform`` is the shared dependency reached ~10,000 ways, so
+  deduplication matters (like ``detect,os`` in CM repos).
+
+That is 10,002 recipes; the plan has 10,003 nodes (with detect-os).
+
+Measured: the first dry run (cold: builds the index of 10,002 recipes, then
+plans), then, interleaved per round: the warm dry run, ``cmx find script
+--tags=bench-root`` on the same warm index (start-up + index load, no
+planning) and ``python -c pass``. If Snakemake is installed (or installable
+with pip into a throw-away venv, default ``/tmp/cmx-bench-snakemake/venv``),
+``snakemake -n --cores 1 -q`` on a Snakefile of the same shape (10,002 jobs)
+joins the rounds; otherwise it is reported as not measured.
+
+Run: ``python benchmarks/plan_10k.py [--runs 5] [--json] [--no-snakemake]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    Command, Outcome, Stats, checked, clean_env, cmx_binary, command_timer, emit, interleave, machine,
+    min_runs, rmtree, stats_json, venv_python,
+)
+
+TARGET_S = 1.0
+COMPONENTS, LIBS = 100, 99
+SNAKEMAKE_VERSION = "9.27.1"  # the version the reference measured
+SNAKEMAKE_VENV = Path("/tmp/cmx-bench-snakemake/venv")
+REFERENCE_SNAKEMAKE = "7.3-10.2 s for a 10,000-job dry run (snakemake 9.27.1, reference engine-anchors.md section 7.2)"
+
+PLAN, FIND, FLOOR, SNAKE = "cmx dry-run plan (warm index)", "cmx find (warm index)", "python -c pass", "snakemake -n"
+
+
+# -- the generated repository -------------------------------------------------------
+def _lib_meta(c: int, m: int) -> str:
+    text = f"""schema_version: 1
+alias: bench-lib-{c:03d}-{m:03d}
+uid: {0xB0000000 + c * 1000 + m:x}
+tags: [get, bench-lib, lib-{c:03d}-{m:03d}]
+cache: true
+deps:
+  - tags: bench,platform
+    names: [platform]
+default_env:
+  BENCH_LIB_OPT: "-O2"
+env:
+  BENCH_LIB_ID: "{c:03d}-{m:03d}"
+input_mapping:
+  opt: BENCH_LIB_OPT
+new_env_keys: [BENCH_LIB_{c:03d}_{m:03d}_*]
+"""
+    if m % 3 == 0:
+        text += """variations:
+  fp32:
+    group: precision
+    default: true
+    env: {BENCH_PRECISION: fp32}
+  fp16:
+    group: precision
+    env: {BENCH_PRECISION: fp16}
+  int8:
+    group: precision
+    env: {BENCH_PRECISION: int8}
+"""
+    return text
+
+
+def _component_meta(c: int, libs: int) -> str:
+    deps = ["  - tags: bench,platform\n    names: [platform]\n"]
+    for m in range(libs):
+        var = ",_fp16" if m % 6 == 0 else ""
+        deps.append(f"  - tags: get,bench-lib,lib-{c:03d}-{m:03d}{var}\n    names: [lib-{m:03d}]\n")
+    return f"""schema_version: 1
+alias: bench-component-{c:03d}
+uid: {0xC0000000 + c:x}
+tags: [bench, component, comp-{c:03d}]
+cache: true
+default_env:
+  BENCH_BACKEND: cpu
+deps:
+{''.join(deps)}variations:
+  cpu:
+    group: backend
+    default: true
+    env: {{BENCH_BACKEND: cpu}}
+  cuda:
+    group: backend
+    env: {{BENCH_BACKEND: cuda, BENCH_CUDA_ARCH: sm_80}}
+new_env_keys: [BENCH_COMPONENT_*]
+"""
+
+
+_RUN_SH = "#!/bin/bash\necho \"BENCH_DONE_{name}=yes\" > tmp-run-env.out\n"
+_CUSTOMIZE = """def preprocess(i):
+    return {"return": 0}
+
+
+def postprocess(i):
+    return {"return": 0}
+"""
+
+
+def generate(root: Path, components: int = COMPONENTS, libs: int = LIBS) -> int:
+    """Write the repository under ``root/scripts``; return the number of recipes."""
+    scripts = root / "scripts"
+
+    def recipe(name: str, meta: str, customize: bool = False) -> None:
+        d = scripts / name
+        d.mkdir(parents=True)
+        (d / "meta.yaml").write_text(meta)
+        (d / "run.sh").write_text(_RUN_SH.format(name=name.replace("-", "_").upper()))
+        if customize:
+            (d / "customize.py").write_text(_CUSTOMIZE)
+
+    recipe("bench-platform", """schema_version: 1
+alias: bench-platform
+uid: a0000001
+tags: [bench, platform]
+cache: true
+new_env_keys: [BENCH_PLATFORM_*]
+""")
+    root_deps = "  - tags: detect,os\n    names: [os]\n  - tags: bench,platform\n    names: [platform]\n"
+    for c in range(components):
+        var = ",_cuda" if c % 4 == 0 else ""
+        root_deps += f"  - tags: bench,component,comp-{c:03d}{var}\n    names: [comp-{c:03d}]\n"
+    recipe("bench-root", f"""schema_version: 1
+alias: bench-root
+uid: a0000002
+tags: [bench, bench-root]
+cache: true
+deps:
+{root_deps}""")
+    for c in range(components):
+        recipe(f"bench-component-{c:03d}", _component_meta(c, libs), customize=True)
+        for m in range(libs):
+            recipe(f"bench-lib-{c:03d}-{m:03d}", _lib_meta(c, m))
+    return 2 + components * (1 + libs)
+
+
+SNAKEFILE = """C = {components}
+L = {libs}
+
+rule all:
+    input: expand("comp/{{c}}.txt", c=range(C)), "platform.txt"
+
+rule comp:
+    input: lambda w: expand("lib/{{c}}/{{m}}.txt", c=w.c, m=range(L)), "platform.txt"
+    output: "comp/{{c}}.txt"
+    shell: "cat {{input}} > {{output}}"
+
+rule lib:
+    input: "platform.txt"
+    output: "lib/{{c}}/{{m}}.txt"
+    shell: "echo {{wildcards.c}} {{wildcards.m}} > {{output}}"
+
+rule platform:
+    output: "platform.txt"
+    shell: "uname -a > {{output}}"
+"""
+
+
+# -- snakemake (optional) ------------------------------------------------------------
+def snakemake_binary(venv_dir: Path, install: bool) -> tuple[Path | None, str]:
+    exe = venv_dir / "bin" / "snakemake"
+    if not exe.exists() and install:
+        print(f"installing snakemake=={SNAKEMAKE_VERSION} into {venv_dir} (one time) ...", file=sys.stderr)
+        try:
+            venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+        except Exception as exc:
+            return None, f"cannot create a venv at {venv_dir}: {exc}"
+        r = subprocess.run([str(venv_dir / "bin" / "python"), "-m", "pip", "install", "-q",
+                            f"snakemake=={SNAKEMAKE_VERSION}"], capture_output=True, text=True, check=False)
+        if r.returncode != 0:
+            tail = (r.stderr.strip().splitlines() or ["?"])[-1]
+            return None, f"pip install snakemake=={SNAKEMAKE_VERSION} failed: {tail}"
+    if not exe.exists():
+        return None, f"no snakemake at {exe}"
+    r = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=False, env=clean_env())
+    if r.returncode != 0:
+        return None, f"`snakemake --version` failed: {r.stderr.strip()[-300:]}"
+    return exe, f"snakemake {r.stdout.strip()}"
+
+
+def _snakemake_jobs(o: Outcome) -> int | None:
+    m = re.search(r"^total\s+(\d+)", o.stdout + "\n" + o.stderr_tail, re.M)
+    return int(m.group(1)) if m else None
+
+
+# -- measurement ---------------------------------------------------------------------
+def _plan_nodes(stdout: str) -> tuple[int, int]:
+    """(plan nodes, distinct recipes) from the -j output of a dry run."""
+    plan = json.loads(stdout)["plan"]
+    return len(plan), len({n["recipe"] for n in plan})
+
+
+def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, install_snakemake: bool = True,
+            snakemake_venv: Path = SNAKEMAKE_VENV, keep: Path | None = None, log: bool = True) -> dict[str, Any]:
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    runs = min_runs(runs, 5, "plan_10k")
+    cmx_bin = cmx_binary(cmx)
+    work = keep or Path(tempfile.mkdtemp(prefix="cmx-bench-plan10k-"))
+    work.mkdir(parents=True, exist_ok=True)
+    say = (lambda m: print(m, file=sys.stderr)) if log else (lambda m: None)
+    try:
+        repo, home = work / "repo", work / "home"
+        rmtree(repo)
+        rmtree(home)
+        t0 = time.perf_counter()
+        n_recipes = generate(repo)
+        gen_s = time.perf_counter() - t0
+        say(f"generated {n_recipes} recipes in {gen_s:.1f} s under {repo}")
+        env = clean_env(CMX_HOME=str(home))
+        checked(Command("add", [str(cmx_bin), "add", "repo", str(repo)], env, cwd=work))
+        plan = Command(PLAN, [str(cmx_bin), "run", "script", "--tags=bench-root", "--dry-run", "-j"], env,
+                       cwd=work, keep_stdout=True)
+        cold = checked(plan)  # builds the index, then plans
+        nodes, recipes = _plan_nodes(cold.stdout)
+        say(f"cold dry run (index build + plan): {cold.seconds:.2f} s, {nodes} plan nodes")
+        find = Command(FIND, [str(cmx_bin), "find", "script", "--tags=bench-root"], env, cwd=work)
+        floor = Command(FLOOR, [str(venv_python(cmx_bin)), "-c", "pass"], clean_env())
+        for c in (plan, find, floor):
+            checked(c)  # warm
+
+        def check_plan(o: Outcome) -> None:
+            if _plan_nodes(o.stdout)[0] != nodes:
+                raise RuntimeError("the warm plan differs in size from the cold one")
+
+        timers = [(PLAN, command_timer(plan, check_plan)), (FIND, command_timer(find)),
+                  (FLOOR, command_timer(floor))]
+        snake_note, snake_jobs = "not measured (--no-snakemake)", None
+        if snakemake:
+            exe, info = snakemake_binary(snakemake_venv, install_snakemake)
+            if exe is None:
+                snake_note = f"not measured ({info}); reference: {REFERENCE_SNAKEMAKE}, not re-measured"
+            else:
+                sdir = work / "snakemake"
+                sdir.mkdir(exist_ok=True)
+                (sdir / "Snakefile").write_text(SNAKEFILE.format(components=COMPONENTS, libs=LIBS))
+                snake = Command(SNAKE, [str(exe), "-n", "--cores", "1", "-q"], clean_env(), cwd=sdir,
+                                keep_stdout=True)
+                first = checked(snake)
+                snake_jobs = _snakemake_jobs(first)
+                snake_note = f"{info}, `snakemake -n --cores 1 -q`, {snake_jobs} jobs"
+                timers.append((SNAKE, command_timer(snake)))
+        say(f"timing {runs} interleaved rounds of: {', '.join(t[0] for t in timers)}")
+        stats = interleave(timers, runs)
+    finally:
+        if keep is None:
+            rmtree(work)
+    res: dict[str, Any] = {
+        "benchmark": "plan_10k", "runs": runs, "machine": machine(), "recipes": n_recipes,
+        "plan_nodes": nodes, "plan_distinct_recipes": recipes, "generate_s": round(gen_s, 2),
+        "cold_index_and_plan_ms": round(cold.seconds * 1000, 1), "series": stats_json(stats),
+        "snakemake": snake_note, "snakemake_jobs": snake_jobs, "target_plan_s": TARGET_S,
+        "plan_minus_find_ms": round((stats[PLAN].median - stats[FIND].median) * 1000, 1),
+    }
+    if SNAKE in stats:
+        res["ratio_cmx_over_snakemake"] = round(stats[PLAN].median / stats[SNAKE].median, 3)
+    return res
+
+
+def report_lines(res: dict[str, Any]) -> list[str]:
+    s = {k: Stats(v["label"], [x / 1000 for x in v["samples_ms"]]) for k, v in res["series"].items()}
+    out = [f"plan 10k: {res['recipes']} recipes, {res['plan_nodes']} plan nodes "
+           f"({res['plan_distinct_recipes']} distinct recipes); {res['runs']} interleaved rounds  "
+           f"[{res['machine']['cpus']} cpus, {res['machine']['python']}, cmx {res['machine']['cmx_commit']}]",
+           f"  cold first dry run (builds the index, then plans): {res['cold_index_and_plan_ms'] / 1000:.2f} s"]
+    out += [f"  {st.line('ms')}" for st in s.values()]
+    out.append(f"  plan - find (planning + plan output, beyond start-up and index load): "
+               f"{res['plan_minus_find_ms']:.0f} ms")
+    if "ratio_cmx_over_snakemake" in res:
+        out.append(f"  ratio cmx plan / snakemake -n (medians): {res['ratio_cmx_over_snakemake']:.3f}  "
+                   f"({res['snakemake']})")
+    else:
+        out.append(f"  snakemake: {res['snakemake']}")
+    out.append(f"  target (issue): warm dry-run plan of 10k nodes <= {res['target_plan_s']:.0f} s")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--runs", type=int, default=5, help="interleaved rounds (>= 5; default 5)")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--cmx", help="the cmx entry point (default: .venv/bin/cmx of this checkout)")
+    ap.add_argument("--no-snakemake", action="store_true", help="skip the Snakemake comparison")
+    ap.add_argument("--no-install", action="store_true", help="use snakemake only if already installed")
+    ap.add_argument("--snakemake-venv", type=Path, default=SNAKEMAKE_VENV)
+    ap.add_argument("--keep", type=Path, help="generate into this folder and keep it (default: a temp dir)")
+    a = ap.parse_args(argv)
+    res = measure(a.runs, cmx=a.cmx, snakemake=not a.no_snakemake, install_snakemake=not a.no_install,
+                  snakemake_venv=a.snakemake_venv, keep=a.keep)
+    emit(res, a.json, report_lines(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
