@@ -264,8 +264,10 @@ def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, in
                 (sdir / "Snakefile").write_text(SNAKEFILE.format(components=COMPONENTS, libs=LIBS))
                 snake = Command(SNAKE, [str(exe), "-n", "--cores", "1", "-q"], clean_env(), cwd=sdir,
                                 keep_stdout=True)
-                first = checked(snake)
-                snake_jobs = _snakemake_jobs(first)
+                # one untimed run without -q prints the job stats (the job count)
+                counted = checked(Command("count", snake.argv[:-1], snake.env, cwd=sdir, keep_stdout=True))
+                snake_jobs = _snakemake_jobs(counted)
+                checked(snake)  # warm
                 snake_note = f"{info}, `snakemake -n --cores 1 -q`, {snake_jobs} jobs"
                 timers.append((SNAKE, command_timer(snake)))
         say(f"timing {runs} interleaved rounds of: {', '.join(t[0] for t in timers)}")
