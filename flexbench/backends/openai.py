@@ -1,0 +1,128 @@
+"""OpenAI-compatible HTTP backend (vLLM, TGI, SGLang, `transformers serve` ...).
+
+Streams ``/v1/completions`` (or ``/v1/chat/completions``) with server-sent
+events so TTFT is the arrival of the first text chunk. Sends only standard
+request fields unless told the server is vLLM. Token ids for LoadGen come from
+the model's own tokenizer (loaded locally), applied to the streamed text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Sequence
+
+from flexbench.backends.base import BackendError, DoneCallback, FirstCallback
+
+
+class OpenAIBackend:
+    name = "openai"
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.base_url = str(config.get("api_base") or "http://127.0.0.1:8000").rstrip("/")
+        self.model_name = str(config.get("api_model") or config.get("model_name") or "default")
+        self.tokenizer_path = config.get("tokenizer_path") or config.get("model_path")
+        self.max_batch = int(config.get("batch_size", 8))
+        self.max_new_tokens = int(config.get("max_output_tokens", 64))
+        self.chat = bool(config.get("api_chat", True))
+        self.server_kind = str(config.get("server_kind", "generic"))
+        self.timeout = float(config.get("api_timeout_s", 600))
+        self.api_key = config.get("api_key_env")
+        self.tokenizer: Any = None
+        self.session: Any = None
+
+    def load(self) -> dict[str, float]:
+        t0 = time.perf_counter()
+        import requests
+
+        self.session = requests.Session()
+        if self.tokenizer_path:
+            from transformers import AutoTokenizer
+
+            self.tokenizer = AutoTokenizer.from_pretrained(str(self.tokenizer_path))
+        try:
+            r = self.session.get(f"{self.base_url}/v1/models", timeout=10)
+            r.raise_for_status()
+        except Exception as exc:
+            raise BackendError(f"OpenAI-compatible server not reachable at {self.base_url}: {exc}") from exc
+        return {"model_load_s": time.perf_counter() - t0}
+
+    def prompt_for(self, question: str, system_prompt: str) -> str:
+        return json.dumps({"system": system_prompt, "user": question}) if self.chat else \
+            ((system_prompt + "\n\n" if system_prompt else "") + question)
+
+    def _tokens(self, text: str) -> list[int]:
+        if self.tokenizer is None:
+            return [1] * max(1, len(text.split()))
+        return list(self.tokenizer.encode(text, add_special_tokens=False)) or [self.tokenizer.eos_token_id or 0]
+
+    def _request(self, prompt: str) -> tuple[str, dict[str, Any]]:
+        body: dict[str, Any] = {"model": self.model_name, "max_tokens": self.max_new_tokens, "temperature": 0.0,
+                                "stream": True}
+        if self.chat:
+            p = json.loads(prompt)
+            msgs = ([{"role": "system", "content": p["system"]}] if p["system"] else [])
+            msgs.append({"role": "user", "content": p["user"]})
+            body["messages"] = msgs
+            url = f"{self.base_url}/v1/chat/completions"
+        else:
+            body["prompt"] = prompt
+            url = f"{self.base_url}/v1/completions"
+        if self.server_kind == "vllm":
+            body["min_tokens"] = 1  # vLLM-only field; other servers reject it
+        return url, body
+
+    def _one(self, row: int, prompt: str, on_first: FirstCallback, on_done: DoneCallback) -> None:
+        url, body = self._request(prompt)
+        headers = {"Accept": "text/event-stream"}
+        import os
+
+        if self.api_key and os.environ.get(str(self.api_key)):
+            headers["Authorization"] = f"Bearer {os.environ[str(self.api_key)]}"
+        text = ""
+        first_sent = False
+        try:
+            with self.session.post(url, json=body, stream=True, timeout=self.timeout, headers=headers) as r:
+                if r.status_code != 200:
+                    raise BackendError(f"{url} answered HTTP {r.status_code}: {r.text[:300]}")
+                for raw in r.iter_lines(decode_unicode=True):
+                    if not raw or not raw.startswith("data:"):
+                        continue
+                    data = raw[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    chunk = json.loads(data)
+                    choice = (chunk.get("choices") or [{}])[0]
+                    piece = (choice.get("delta") or {}).get("content") if self.chat else choice.get("text")
+                    if piece:
+                        text += piece
+                        if not first_sent:
+                            first_sent = True
+                            on_first(row, self._tokens(text)[:1])
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise BackendError(f"request to {url} failed: {type(exc).__name__}: {exc}") from exc
+        tokens = self._tokens(text)
+        if not first_sent:
+            on_first(row, tokens[:1])
+        on_done(row, tokens)
+
+    def generate(self, prompts: Sequence[str], on_first: FirstCallback, on_done: DoneCallback) -> None:
+        if len(prompts) == 1:
+            self._one(0, prompts[0], on_first, on_done)
+            return
+        with ThreadPoolExecutor(max_workers=min(len(prompts), self.max_batch)) as pool:
+            futures = [pool.submit(self._one, row, p, on_first, on_done) for row, p in enumerate(prompts)]
+            for f in futures:
+                f.result()
+
+    def decode(self, token_ids: Sequence[int]) -> str:
+        if self.tokenizer is None:
+            return ""
+        return str(self.tokenizer.decode(list(token_ids), skip_special_tokens=True))
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": "openai", "api_base": self.base_url, "api_model": self.model_name,
+                "server_kind": self.server_kind, "chat": self.chat, "batch_size": self.max_batch}

@@ -1,0 +1,116 @@
+"""One LoadGen test in this process: ``python -m flexbench.run_test CONFIG.json``.
+
+LoadGen allows one ``FromConfig`` per process, so each mode (performance,
+accuracy) runs in its own process. Writes LoadGen's logs plus ``run_info.json``
+(cold-start figures, peak RSS, per-sample timings seen by the SUT, errors).
+Exit code 0 on success, 3 when the backend failed.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from flexbench import dataset
+from flexbench.backends import create
+from flexbench.sut import LoadGenAdapter
+
+SCENARIOS = {"offline": "Offline", "server": "Server", "singlestream": "SingleStream", "multistream": "MultiStream"}
+
+
+def _progress(total: int, quiet: bool) -> Any:
+    """A callback updating a progress bar on a terminal, or printing every 10%."""
+    if quiet:
+        return None, lambda: None
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        prog = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), transient=False)
+        task = prog.add_task("LoadGen samples", total=total)
+        prog.start()
+        return (lambda done: prog.update(task, completed=done)), prog.stop
+    step = max(1, total // 10)
+
+    def report(done: int) -> None:
+        if done % step == 0 or done == total:
+            print(f"  samples completed: {done}/{total}", file=sys.stderr, flush=True)
+
+    return report, lambda: None
+
+
+def main(argv: list[str]) -> int:
+    cfg: dict[str, Any] = json.loads(Path(argv[0]).read_text())
+    out = Path(cfg["out_dir"])
+    out.mkdir(parents=True, exist_ok=True)
+    import mlperf_loadgen as lg
+
+    t0 = time.perf_counter()
+    backend = create(cfg["backend"], cfg)
+    load_timings = backend.load()
+    samples = dataset.load(cfg["dataset_path"], size=cfg.get("dataset_size"), seed=int(cfg.get("seed", 42)))
+    prompts = [backend.prompt_for(s.question, s.system_prompt) for s in samples]
+    # cold start: the first inference after load, outside LoadGen's measurement
+    first_inference_s = None
+    if cfg.get("warmup", True):
+        t = time.perf_counter()
+        backend.generate(prompts[:1], lambda r, tok: None, lambda r, tok: None)
+        first_inference_s = time.perf_counter() - t
+    scenario = SCENARIOS[cfg["scenario"].lower()]
+    accuracy = cfg["mode"] == "accuracy"
+    perf_count = min(int(cfg.get("performance_sample_count") or len(samples)), len(samples))
+    total_expected = len(samples) if accuracy else int(cfg.get("expected_samples") or perf_count)
+    progress, stop_progress = _progress(total_expected, bool(cfg.get("quiet")))
+    adapter = LoadGenAdapter(lg, backend, prompts, batch_size=int(cfg.get("batch_size", 1)),
+                             workers=int(cfg.get("workers", 1)), on_progress=progress)
+    settings = lg.TestSettings()
+    settings.scenario = getattr(lg.TestScenario, scenario)
+    settings.FromConfig(str(cfg["user_conf"]), str(cfg["conf_model"]), scenario)
+    settings.mode = lg.TestMode.AccuracyOnly if accuracy else lg.TestMode.PerformanceOnly
+    settings.use_token_latencies = True
+    log_settings = lg.LogSettings()
+    log_settings.log_output.outdir = str(out)
+    log_settings.log_output.copy_summary_to_stdout = False
+    log_settings.enable_trace = False
+    sut = lg.ConstructSUT(adapter.issue_queries, adapter.flush_queries)
+    qsl = lg.ConstructQSL(len(samples), perf_count, lambda idx: None, lambda idx: None)
+    t_start = time.perf_counter()
+    try:
+        lg.StartTestWithLogSettings(sut, qsl, settings, log_settings)
+    finally:
+        stop_progress()
+        adapter.stop()
+        lg.DestroyQSL(qsl)
+        lg.DestroySUT(sut)
+    wall = time.perf_counter() - t_start
+    timings = [
+        {"index": t.index, "latency_s": (t.done - t.issued) if t.done else None,
+         "ttft_s": (t.first - t.issued) if t.first else None, "tokens": t.tokens}
+        for t in adapter.stats.timings.values()
+    ]
+    info = {
+        "mode": cfg["mode"],
+        "scenario": scenario,
+        "backend": backend.describe(),
+        "samples_in_dataset": len(samples),
+        "performance_sample_count": perf_count,
+        "cold_start": {**load_timings, "first_inference_s": first_inference_s,
+                       "process_to_ready_s": t_start - t0},
+        "loadgen_wall_s": wall,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "errors": adapter.stats.errors,
+        "sut_timings": timings,
+    }
+    (out / "run_info.json").write_text(json.dumps(info, indent=1))
+    if adapter.stats.errors:
+        print(f"flexbench: backend failed: {adapter.stats.errors[0]}", file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

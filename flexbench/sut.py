@@ -1,0 +1,154 @@
+"""The LoadGen SUT/QSL adapter: queries in, batches to a backend, responses out.
+
+Every sample gets ``FirstTokenComplete`` when its first token exists and
+``QuerySamplesComplete`` with its token count when it is done, so LoadGen
+computes TTFT and TPOT itself. A backend failure completes every outstanding
+sample with an empty response (so LoadGen finishes) and is recorded: the run
+fails with a reason, it never hangs.
+"""
+
+from __future__ import annotations
+
+import array
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from flexbench.backends.base import BackendError
+
+
+@dataclass
+class SampleTiming:
+    index: int
+    issued: float
+    first: float | None = None
+    done: float | None = None
+    tokens: int = 0
+
+
+@dataclass
+class AdapterStats:
+    timings: dict[int, SampleTiming] = field(default_factory=dict)  # by LoadGen sample id
+    errors: list[str] = field(default_factory=list)
+    completed: int = 0
+
+
+class LoadGenAdapter:
+    def __init__(self, lg: Any, backend: Any, prompts: Sequence[str], *, batch_size: int, workers: int = 1,
+                 on_progress: Callable[[int], None] | None = None) -> None:
+        self.lg = lg
+        self.backend = backend
+        self.prompts = prompts
+        self.batch_size = max(1, batch_size)
+        self.queue: queue.Queue[tuple[int, int] | None] = queue.Queue()
+        self.stats = AdapterStats()
+        self.lock = threading.Lock()
+        self.keep: dict[int, list[Any]] = {}  # response buffers must outlive the LoadGen calls
+        self.on_progress = on_progress
+        self.failed = threading.Event()
+        self.threads = [threading.Thread(target=self._work, daemon=True, name=f"sut-{i}") for i in range(workers)]
+        for t in self.threads:
+            t.start()
+
+    # -- LoadGen callbacks ------------------------------------------------------------
+    def issue_queries(self, samples: Sequence[Any]) -> None:
+        now = time.perf_counter()
+        with self.lock:
+            for s in samples:
+                self.stats.timings[s.id] = SampleTiming(s.index, now)
+        for s in samples:
+            self.queue.put((s.id, s.index))
+
+    def flush_queries(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        for _ in self.threads:
+            self.queue.put(None)
+        for t in self.threads:
+            t.join(timeout=10)
+
+    # -- responses ----------------------------------------------------------------------
+    def _response(self, sample_id: int, tokens: Sequence[int], with_count: bool) -> Any:
+        buf = array.array("B", array.array("i", list(tokens)).tobytes())
+        self.keep.setdefault(sample_id, []).append(buf)
+        addr, nbytes = buf.buffer_info()
+        if with_count:
+            return self.lg.QuerySampleResponse(sample_id, addr, nbytes, len(tokens))
+        return self.lg.QuerySampleResponse(sample_id, addr, nbytes)
+
+    def _first(self, sample_id: int, tokens: Sequence[int]) -> None:
+        with self.lock:
+            t = self.stats.timings.get(sample_id)
+            if t is not None and t.first is None:
+                t.first = time.perf_counter()
+        self.lg.FirstTokenComplete([self._response(sample_id, tokens[:1] or [0], False)])
+
+    def _done(self, sample_id: int, tokens: Sequence[int]) -> None:
+        tokens = list(tokens) or [0]
+        with self.lock:
+            t = self.stats.timings.get(sample_id)
+            if t is not None:
+                t.done = time.perf_counter()
+                t.tokens = len(tokens)
+            self.stats.completed += 1
+            done = self.stats.completed
+        self.lg.QuerySamplesComplete([self._response(sample_id, tokens, True)])
+        self.keep.pop(sample_id, None)
+        if self.on_progress is not None:
+            self.on_progress(done)
+
+    # -- the worker ----------------------------------------------------------------------
+    def _take_batch(self) -> list[tuple[int, int]] | None:
+        item = self.queue.get()
+        if item is None:
+            return None
+        batch = [item]
+        while len(batch) < self.batch_size:
+            try:
+                nxt = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if nxt is None:
+                self.queue.put(None)
+                break
+            batch.append(nxt)
+        return batch
+
+    def _work(self) -> None:
+        while True:
+            batch = self._take_batch()
+            if batch is None:
+                return
+            if self.failed.is_set():
+                for sid, _ in batch:
+                    self._done(sid, [0])
+                continue
+            ids = [sid for sid, _ in batch]
+            prompts = [self.prompts[idx] for _, idx in batch]
+            first_sent: set[int] = set()
+            done_sent: set[int] = set()
+
+            def on_first(row: int, tokens: Sequence[int]) -> None:
+                first_sent.add(row)
+                self._first(ids[row], tokens)
+
+            def on_done(row: int, tokens: Sequence[int]) -> None:
+                done_sent.add(row)
+                self._done(ids[row], tokens)
+
+            try:
+                self.backend.generate(prompts, on_first, on_done)
+            except BackendError as exc:
+                self.stats.errors.append(str(exc))
+                self.failed.set()
+            except Exception as exc:  # never leave LoadGen waiting
+                self.stats.errors.append(f"{type(exc).__name__}: {exc}")
+                self.failed.set()
+            for row, sid in enumerate(ids):
+                if row not in done_sent:
+                    if row not in first_sent:
+                        self._first(sid, [0])
+                    self._done(sid, [0])
