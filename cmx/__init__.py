@@ -26,7 +26,13 @@ def access(i: dict[str, Any]) -> dict[str, Any]:
     i.setdefault("quiet", True)
     try:
         out = dispatch(i)
-        out.pop("_memo", None)
-        return out
     except CmxError as exc:
         return {"return": exc.exit_code, "error": str(exc)}
+    except Exception as exc:  # like cmind: an API call reports, it does not raise
+        return {"return": 1, "error": f"internal error: {type(exc).__name__}: {exc}"}
+    out.pop("_memo", None)
+    if "new_env" in out:  # cmind's names for the same things
+        out.setdefault("env", out["new_env"])
+        out.setdefault("state", out["new_state"])
+        out.setdefault("deps", [row["recipe"] for row in out.get("plan", [])[:-1]])
+    return out

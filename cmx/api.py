@@ -44,7 +44,7 @@ class Engine:
         root_request = Request(
             selector=request.selector, env={}, const={}, inputs=request.inputs, adr=request.adr, ad=request.ad,
             version=request.version, version_min=request.version_min, version_max=request.version_max,
-            name=request.name,
+            version_max_usable=request.version_max_usable, name=request.name,
         )
         return planner.plan(root_request)
 

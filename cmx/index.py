@@ -20,7 +20,7 @@ from cmx.home import Home
 from cmx.recipe import Recipe, meta_tags
 from cmx.repos import Repo, all_repos
 
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4
 _SKIP_DIRS = {"tests", "__pycache__", ".git"}
 _SKIP_PREFIXES = ("README", "tmp-", ".")
 
@@ -31,6 +31,10 @@ def _stat_sig(path: Path) -> list[int] | None:
     except OSError:
         return None
     return [st.st_mtime_ns, st.st_size]
+
+
+def _content_dirs(recipe_dir: Path, files: list[str]) -> list[str]:
+    return sorted({str(Path(f).parent) for f in files if "/" in f})
 
 
 def _content_files(recipe_dir: Path) -> list[str]:
@@ -74,7 +78,8 @@ def _scan_recipe(folder: Path, repo: Repo) -> dict[str, Any]:
     assert meta_file is not None
     files = _content_files(folder)
     sigs = {f: _stat_sig(folder / f) for f in files}
-    entry: dict[str, Any] = {"dir": str(folder), "dir_sig": _stat_sig(folder), "files": sigs}
+    entry: dict[str, Any] = {"dir": str(folder), "dir_sig": _stat_sig(folder), "files": sigs,
+                             "subdirs": {d: _stat_sig(folder / d) for d in _content_dirs(folder, files)}}
     try:
         loaded = parse_meta(meta_file)
     except RecipeDefinitionError as exc:
@@ -119,10 +124,15 @@ def _lenient_tags(meta_file: Path) -> list[str]:
 
         data = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
         if isinstance(data, dict):
-            return list(meta_tags(data))
-    except Exception:  # the file is broken; tags are only a hint here
+            return list(meta_tags(data)) + [meta_file.parent.name]
+    except Exception:  # the file is broken; fall back to the tags line, then the folder name
         pass
-    return []
+    import re
+
+    text = meta_file.read_text(encoding="utf-8", errors="replace")
+    m = re.search(r"^tags:\s*\[?([^\]\n]*)\]?\s*$", text, re.M)
+    tags = [t.strip(" '\"") for t in m.group(1).split(",") if t.strip(" '\"")] if m else []
+    return tags + [meta_file.parent.name]
 
 
 class RecipeIndex:
@@ -241,6 +251,7 @@ class RecipeIndex:
         for e in entries.values():
             watch.append((e["dir"], e["dir_sig"]))
             watch += [(f"{e['dir']}/{name}", sig) for name, sig in e["files"].items()]
+            watch += [(f"{e['dir']}/{name}", sig) for name, sig in e.get("subdirs", {}).items()]
         index.watch = watch
         return index
 
@@ -268,6 +279,9 @@ def _fresh(entry: dict[str, Any]) -> bool:
     if _stat_sig(folder) != entry["dir_sig"]:
         return False
     for name, sig in entry["files"].items():
+        if _stat_sig(folder / name) != sig:
+            return False
+    for name, sig in entry.get("subdirs", {}).items():  # a file added inside a subfolder
         if _stat_sig(folder / name) != sig:
             return False
     return True

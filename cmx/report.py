@@ -34,7 +34,7 @@ class ConsoleReporter(Reporter):
                 print(text, file=sys.stderr, flush=True)
 
     def node_started(self, node: PlanNode, why: str) -> None:
-        if not self.quiet:
+        if self.verbose and not self.quiet:
             self._print(f"  ... {node.label}  running ({why})", "dim")
 
     def node_finished(self, node: PlanNode, result: NodeResult) -> None:

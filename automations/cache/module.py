@@ -71,16 +71,21 @@ def rm(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if entries and not (i.get("f") or i.get("force")):
         raise UsageError(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} would be removed; add -f to confirm",
                          hint="cmx never prompts; preview with `cmx show cache --tags=...`")
+    dry = bool(i.get("dry_run"))
     for e in entries:
-        ctx.engine.store.remove(e)
-        ctx.say(f"removed {e.key[:12]} {e.alias}")
-    return {"removed": [e.key for e in entries]}
+        if not dry:
+            ctx.engine.store.remove(e)
+        ctx.say(f"{'would remove' if dry else 'removed'} {e.key[:12]} {e.alias}")
+    return {"removed": [] if dry else [e.key for e in entries], "would_remove": [e.key for e in entries] if dry else []}
 
 
 def gc(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Remove expired entries, entries older than --older-than, unreferenced ones with
-    --unreferenced, failed builds, and build folders left by killed runs."""
+    --unreferenced (no other entry was built on them: top-level results included),
+    failed builds, run folders older than --older-than, and build folders left by
+    killed runs. -n (--dry-run) only lists what would go."""
     store = ctx.engine.store
+    dry = bool(i.get("dry_run"))
     entries = list(store.entries())
     removed: list[str] = []
     cutoff = time.time() - parse_duration(str(i["older_than"])) if i.get("older_than") else None
@@ -96,21 +101,26 @@ def gc(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         elif i.get("unreferenced") and e.key not in referenced:
             why = "unreferenced"
         if why:
-            store.remove(e)
+            if not dry:
+                store.remove(e)
             removed.append(e.key)
-            ctx.say(f"removed {e.key[:12]} {e.alias} ({why})")
-    orphans = 0
-    for path in store.orphan_builds():
-        shutil.rmtree(path, ignore_errors=True)
-        orphans += 1
-    failed = 0
+            ctx.say(f"{'would remove' if dry else 'removed'} {e.key[:12]} {e.alias} ({why})")
+    folders = list(store.orphan_builds())
     if store.failed_dir.is_dir() and not i.get("keep_failed"):
-        for path in store.failed_dir.iterdir():
+        folders += list(store.failed_dir.iterdir())
+    runs = ctx.engine.home.runs_dir
+    if cutoff is not None and runs.is_dir():
+        folders += [p for p in runs.iterdir() if p.stat().st_mtime < cutoff]
+    if not dry:
+        for path in folders:
             shutil.rmtree(path, ignore_errors=True)
-            failed += 1
-    shutil.rmtree(store.trash_dir, ignore_errors=True)
-    ctx.say(f"gc: {len(removed)} entries, {orphans} abandoned builds, {failed} failed builds removed")
-    return {"removed": removed, "orphan_builds": orphans, "failed_builds": failed}
+        shutil.rmtree(store.trash_dir, ignore_errors=True)
+    orphans = sum(1 for p in folders if p.parent == store.tmp_dir)
+    failed = sum(1 for p in folders if p.parent == store.failed_dir)
+    old_runs = len(folders) - orphans - failed
+    verb = "would remove" if dry else "removed"
+    ctx.say(f"gc: {verb} {len(removed)} entries, {orphans} abandoned builds, {failed} failed builds, {old_runs} old run folders")
+    return {"removed": removed, "orphan_builds": orphans, "failed_builds": failed, "old_runs": old_runs, "dry_run": dry}
 
 
 ACTIONS = {"show": show, "find": show, "list": show, "rm": rm, "gc": gc}

@@ -25,10 +25,24 @@ def add(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         raise UsageError("cmx add repo PATH: which folder?")
     path = Path(str(path_arg)).expanduser().resolve()
     check_layout(path)
-    repo = Repo(str(i.get("alias") or path.name), path)
+    repo = Repo(str(i.get("alias") or _declared_alias(path) or path.name), path)
     _register(ctx, repo)
     ctx.say(f"registered {repo.alias}: {path}")
     return {"repo": repo.to_json()}
+
+
+def _declared_alias(path: Path) -> str | None:
+    """The alias a CM repository declares in cmr.yaml, if any."""
+    cmr = path / "cmr.yaml"
+    if not cmr.is_file():
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(cmr.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        return None
+    return str(data["alias"]) if isinstance(data, dict) and data.get("alias") else None
 
 
 def _name_from_url(url: str) -> str:
@@ -68,8 +82,12 @@ def pull(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     except ImportError as exc:
         raise CmxError("GitPython is not installed") from exc
     except Exception as exc:
-        msg = str(exc).strip().splitlines()
-        raise CmxError(f"cannot pull {url}: {msg[-1] if msg else exc}") from exc
+        detail = (getattr(exc, "stderr", "") or str(exc)).strip()
+        lines = [ln.strip(" '\"") for ln in detail.splitlines() if ln.strip(" '\"")]
+        lines = [ln[len("stderr:"):].strip() if ln.startswith("stderr:") else ln for ln in lines]
+        err = CmxError(f"cannot pull {url}: {lines[-1] if lines else type(exc).__name__}")
+        err.exit_code = 1
+        raise err from exc
     check_layout(dest)
     known = [r for r in read_registered(ctx.engine.home) if r.path.resolve() == dest.resolve()]
     if not known:

@@ -21,7 +21,8 @@ from cmx.selector import parse
 
 CONTROL = {
     "action", "automation", "artifact", "artifacts", "tags", "env", "const", "adr", "ad", "add_deps",
-    "add_deps_recursive", "version", "version_min", "version_max", "new", "skip_cache", "dry_run", "fake_run",
+    "add_deps_recursive", "version", "version_min", "version_max", "version_max_usable", "new", "skip_cache",
+    "dry_run", "fake_run",
     "explain", "jobs", "quiet", "j", "json", "v", "verbose", "lock", "frozen", "out", "f",
 }
 _ENV_NAME = re.compile(r"^\+?[A-Za-z_][A-Za-z0-9_]*$")
@@ -79,14 +80,30 @@ def request_from(i: dict[str, Any], ctx: Context) -> tuple[Request, RunOptions]:
         selector=selector, env=env, const=_env_flag(i, "const"), inputs=inputs,
         adr=_patches(i, "adr", "add_deps_recursive"), ad=_patches(i, "ad", "add_deps"),
         version=_opt(i.get("version")), version_min=_opt(i.get("version_min")), version_max=_opt(i.get("version_max")),
-        name=name,
+        version_max_usable=_opt(i.get("version_max_usable")), name=name,
     )
     options = RunOptions(
         jobs=jobs, new=bool(i.get("new")), skip_cache=bool(i.get("skip_cache")),
         verbose=bool(i.get("v") or i.get("verbose")), quiet=bool(i.get("quiet")),
         user_env=tuple(sorted(env.items())),
+        rerun_flags=tuple(_rerun_flags(i)),
     )
     return req, options
+
+
+def _rerun_flags(i: dict[str, Any]) -> list[str]:
+    """--const/--adr/--ad flags of this command, for the 're-run only this node' hint."""
+    flags = []
+    for k, v in sorted((i.get("const") or {}).items()):
+        if not envutil.is_secret(k):
+            flags.append(f"--const.{k}={envutil.as_str(v)}")
+    for field in ("adr", "ad"):
+        for name, patch in sorted((i.get(field) or {}).items()):
+            if isinstance(patch, dict):
+                for key, v in sorted(patch.items()):
+                    if not isinstance(v, dict):
+                        flags.append(f"--{field}.{name}.{key}={envutil.as_str(v)}")
+    return flags
 
 
 def _opt(v: Any) -> str | None:
@@ -95,8 +112,9 @@ def _opt(v: Any) -> str | None:
 
 def _request_info(i: dict[str, Any]) -> dict[str, Any]:
     keep = {k: v for k, v in i.items() if k not in ("action", "automation", "j", "json", "v", "verbose", "quiet", "lock", "frozen")}
-    if isinstance(keep.get("env"), dict):
-        keep["env"] = envutil.scrub(keep["env"])
+    for field in ("env", "const"):
+        if isinstance(keep.get(field), dict):
+            keep[field] = envutil.scrub(keep[field])
     return keep
 
 
@@ -104,7 +122,8 @@ def print_plan(statuses: list[NodeStatus], ctx: Context) -> None:
     rows = []
     for s in statuses:
         n = s.node
-        state = "hit" if s.reason.hit else ("skip" if not s.needed else "run")
+        state = "hit" if s.reason.hit else ("maybe" if s.reason.why.value == "conditional"
+                                            else "skip" if not s.needed else "run")
         cond = "; ".join(f"if {e.describe_condition()}" for p in n.parents for e in p[0].edges
                          if e.child is n and e.condition)
         rows.append((str(n.index), n.alias, ",".join(f"_{v}" for v in n.variations), n.version or "",
@@ -146,8 +165,10 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         frozen_check(Path(str(i["frozen"])), engine.lock_for(plan, statuses, info))
     if dry:
         print_plan(statuses, ctx)
-        return {"dry_run": True, "recipe": plan.root.alias, "plan": status_json(statuses),
-                "lock": engine.lock_for(plan, statuses, info)}
+        lock = engine.lock_for(plan, statuses, info)
+        if i.get("lock"):
+            lockfile.write(Path(str(i["lock"])), lock)
+        return {"dry_run": True, "recipe": plan.root.alias, "plan": status_json(statuses), "lock": lock}
     if explain:
         _print_explain(statuses, ctx)
     result, keys = engine.execute(plan, statuses, options, reporter, _Api(ctx))
@@ -253,8 +274,12 @@ def show(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     ctx.say(f"  cache: {bool(meta.get('cache'))}  probe: {bool(meta.get('probe'))}  digest: {r.digest[:16]}")
     for g, vs in groups.items():
         ctx.say(f"  variations [{g}]: " + ", ".join(f"_{v}" for v in vs))
+    described = meta.get("input_description") or {}
     for flag, key in (meta.get("input_mapping") or {}).items():
-        ctx.say(f"  --{flag} -> {key}")
+        d = described.get(flag)
+        text = d if isinstance(d, str) else (d or {}).get("desc", "")
+        default = "" if not isinstance(d, dict) or "default" not in d else f" (default: {d['default']})"
+        ctx.say(f"  --{flag} -> {key}" + (f"   {text}{default}" if text or default else ""))
     if meta.get("new_env_keys"):
         ctx.say(f"  exports: {', '.join(meta['new_env_keys'])}")
     return {"recipe": r.to_json()}

@@ -97,6 +97,30 @@ class Store:
         self.locks_dir.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.locks_dir / f"{key}.lock"), timeout=LOCK_TIMEOUT_S)
 
+    def locked(self, key: str, label: str) -> Any:
+        """The key's lock as a context manager; a timeout is a CacheError naming the lock."""
+        import contextlib
+
+        from filelock import Timeout
+
+        @contextlib.contextmanager
+        def _cm() -> Any:
+            lock = self.lock(key)
+            try:
+                lock.acquire()
+            except Timeout as exc:
+                raise CacheError(
+                    f"timed out after {LOCK_TIMEOUT_S:g}s waiting for another cmx run building {label} "
+                    f"(lock {self.locks_dir / (key + '.lock')})",
+                    hint="is another run still going? raise CMX_LOCK_TIMEOUT (seconds) to wait longer",
+                ) from exc
+            try:
+                yield lock
+            finally:
+                lock.release()
+
+        return _cm()
+
     def new_build_dir(self, key: str) -> Path:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         path = self.tmp_dir / f"{key[:32]}.{os.getpid()}.{os.urandom(4).hex()}"
@@ -148,7 +172,7 @@ class Store:
         shutil.rmtree(dest, ignore_errors=True)
 
     def remove(self, entry: Entry) -> None:
-        with self.lock(entry.key):
+        with self.locked(entry.key, entry.alias):
             if entry.path.exists():
                 self._to_trash(entry.path)
 

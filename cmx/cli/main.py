@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         from cmx.cli.flags import parse_argv
 
         i = parse_argv(argv)
+        if i.get("out") == "json":  # CM's spelling of -j
+            i["j"] = True
         want_json = bool(i.get("j") or i.get("json"))
         from cmx.cli.dispatch import dispatch
 
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         print(f"cmx: internal error: {type(exc).__name__}: {exc} (re-run with -v for the traceback)", file=sys.stderr)
-        return 3
+        return 1
     memo = out.pop("_memo", None) if isinstance(out, dict) else None
     stdout = ""
     if want_json:

@@ -39,7 +39,9 @@ def load(recipe_dir: Path) -> types.ModuleType | None:
         except SyntaxError as exc:
             raise RecipeDefinitionError(Location(path, exc.lineno), f"syntax error in customize.py: {exc.msg}") from exc
         except Exception as exc:
-            raise RecipeDefinitionError(Location(path), f"customize.py failed to import: {exc}") from exc
+            import traceback
+
+            raise HookError(f"{path} failed to import: {type(exc).__name__}: {exc}", traceback.format_exc()) from exc
         _modules[str(path)] = module
         return module
 
@@ -49,8 +51,12 @@ def call(module: types.ModuleType | None, hook: str, i: dict[str, Any]) -> dict[
     fn = getattr(module, hook, None) if module is not None else None
     if fn is None:
         return {"return": 0}
+    import contextlib
+    import sys
+
     try:
-        out = fn(i)
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is reserved for -j's JSON
+            out = fn(i)
     except Exception as exc:
         tb = traceback.extract_tb(exc.__traceback__)
         where = next((f"{f.filename}:{f.lineno}" for f in reversed(tb) if f.filename == module.__file__), "")  # type: ignore[union-attr]

@@ -69,7 +69,7 @@ class Executor:
                 event = self.running[idx] = threading.Event()
         assert event is not None
         if not claimed:
-            event.wait()
+            self._help_until(event)
             with self.cond:
                 if idx in self.errors:
                     raise self.errors[idx]
@@ -90,6 +90,38 @@ class Executor:
         return result
 
     # -- scheduling -------------------------------------------------------------------
+    def _help_until(self, event: threading.Event) -> None:
+        """Wait for a node another thread runs, starting other ready nodes meanwhile,
+        so N threads stay busy with --jobs N."""
+        while not event.is_set():
+            node = None
+            if self.options.jobs > 1:
+                with self.cond:
+                    if not self.stop:
+                        node = self._ready()
+                        if node is not None:
+                            self.running[node.index] = threading.Event()
+            if node is None:
+                event.wait(0.05)
+                continue
+            self._run_claimed(node)
+
+    def _run_claimed(self, node: PlanNode) -> None:
+        event = self.running[node.index]
+        try:
+            result = self._execute(node)
+        except BaseException as exc:
+            with self.cond:
+                self.errors[node.index] = exc
+                self.stop = True
+                self.cond.notify_all()
+            event.set()
+            return
+        with self.cond:
+            self.results[node.index] = result
+            self.cond.notify_all()
+        event.set()
+
     def _ready(self) -> PlanNode | None:
         for n in self.plan.nodes:
             st = self.status[n.index]
@@ -107,14 +139,12 @@ class Executor:
                 while not self.stop:
                     node = self._ready()
                     if node is not None:
+                        self.running[node.index] = threading.Event()
                         break
                     self.cond.wait(0.5)
                 if self.stop:
                     return
-            try:
-                self.ensure(node)
-            except BaseException:
-                return
+            self._run_claimed(node)
 
     # -- keys -------------------------------------------------------------------------
     def key_of(self, node: PlanNode) -> str:
@@ -143,8 +173,8 @@ class Executor:
                 return hit
         why = self.status[node.index].reason.text() if node.index in self.status else ""
         for e in node.children("deps"):  # run dependencies before taking this node's lock
-            if e.condition is None:
-                self.ensure(e.child)
+            if e.condition is None and not e.continue_on_error:
+                self.ensure(e.child)  # runs it here, or helps with other nodes while another thread does
         self.reporter.node_started(node, why)
         if not cacheable:
             work = self.home.runs_dir / f"{node.alias}-{time.strftime('%Y%m%d-%H%M%S')}-{key[:8]}"
@@ -159,7 +189,7 @@ class Executor:
                                 time.monotonic() - t0)
             self.reporter.node_finished(node, result)
             return result
-        with self.store.lock(key):
+        with self.store.locked(key, node.label):
             if not forced:
                 hit = self._hit(node, key, t0)
                 if hit is not None:
@@ -267,6 +297,7 @@ class Executor:
                 parts.append(f"--env.{k}={envutil.as_str(v)}")
         for k, v in sorted(node.inputs.items()):
             parts.append(f"--{k}={envutil.as_str(v)}")
+        parts += list(self.options.rerun_flags)
         return " ".join(shlex.quote(p) for p in parts)
 
 

@@ -68,12 +68,21 @@ def run_phases(
     eff = node.effective
 
     def run_deps(phase: str) -> None:
+        from cmx.errors import RecipeFailed
+
         for edge in node.children(phase):
             if _edge_enabled(edge, env):
-                merge_dep_outputs(env, state, ensure(edge.child))
+                try:
+                    merge_dep_outputs(env, state, ensure(edge.child))
+                except RecipeFailed:
+                    if not edge.continue_on_error:
+                        raise
 
     run_deps("deps")
+    envutil.merge_env(env, node.pinned)  # the user's --env/--const and the recipe's const win over dep outputs
     env.update({"CMX_RECIPE_PATH": str(node.recipe.path), "CMX_RUN_DIR": str(work_dir)})
+    if node.version:
+        env["CMX_VERSION"] = node.version
     if final_dir is not None:  # where a cached build will be published (for recipes that must embed it)
         env["CMX_ENTRY_PATH"] = str(final_dir)
     logger = logging.getLogger(f"cmx.recipe.{node.alias}.{node.index}")
@@ -83,7 +92,10 @@ def run_phases(
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     try:
-        module = customize.load(node.recipe.path)
+        try:
+            module = customize.load(node.recipe.path)
+        except customize.HookError as exc:
+            raise PhaseFailure(str(exc), detail=exc.detail) from exc
         i = {
             "env": env,
             "state": state,
@@ -132,8 +144,8 @@ def run_phases(
         logger.removeHandler(handler)
         handler.close()
     detected = detected or env.get("CMX_DETECTED_VERSION") or None
-    for internal in ("CMX_RECIPE_PATH", "CMX_RUN_DIR", "CMX_ENTRY_PATH"):  # engine facts, not outputs
+    for internal in ("CMX_RECIPE_PATH", "CMX_RUN_DIR", "CMX_ENTRY_PATH", "CMX_VERSION"):  # engine facts, not outputs
         env.pop(internal, None)
-    new_env = envutil.select_new_env(env, eff["new_env_keys"])
+    new_env = envutil.scrub(envutil.select_new_env(env, eff["new_env_keys"]))  # secrets are never outputs
     new_state = {k: v for k, v in state.items() if envutil.key_matches(k, eff["new_state_keys"])}
     return Outcome(env, state, new_env, new_state, str(detected) if detected else node.version)

@@ -28,6 +28,7 @@ class RunOptions:
     verbose: bool = False
     quiet: bool = False
     user_env: tuple[tuple[str, Any], ...] = ()
+    rerun_flags: tuple[str, ...] = ()
 
 
 class Reporter:

@@ -22,6 +22,7 @@ class Why(str, enum.Enum):
     SKIP_CACHE = "skip-cache"
     PENDING = "pending"  # key depends on a probe that has not run
     NOT_NEEDED = "not-needed"  # every dependent is a cache hit
+    CONDITIONAL = "conditional"  # behind an enable_if/skip_if decided at run time
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Reason:
             Why.SKIP_CACHE: "--skip_cache given",
             Why.PENDING: "key known after a probe runs",
             Why.NOT_NEEDED: "not needed: dependents are cached",
+            Why.CONDITIONAL: "runs only if its condition holds at run time",
         }[self.why]
         return base + (": " + "; ".join(self.details) if self.details else "")
 

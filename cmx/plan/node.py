@@ -22,6 +22,7 @@ class Edge:
     names: tuple[str, ...]
     source: str  # file:line of the dependency entry
     condition: dict[str, Any] | None = None  # evaluated at run time when set
+    continue_on_error: bool = False
 
     def describe_condition(self) -> str:
         if not self.condition:
@@ -43,6 +44,7 @@ class PlanNode:
     effective: dict[str, Any]  # meta after version and variation overlays
     identity: str
     given_env: Env = field(default_factory=dict)  # env passed in by the dependent or the user
+    pinned: Env = field(default_factory=dict)  # user --env/--const and recipe const: re-applied after deps
     edges: list[Edge] = field(default_factory=list)
     parents: list[tuple["PlanNode", str]] = field(default_factory=list)
     key: str | None = None

@@ -48,6 +48,7 @@ class Request:
     version: str | None = None
     version_min: str | None = None
     version_max: str | None = None
+    version_max_usable: str | None = None
     name: str | None = None  # select by alias/uid instead of tags
 
 
@@ -63,6 +64,11 @@ class _Context:
     adr: dict[str, dict[str, Any]]
     source: str
     name: str | None = None
+    direct_ad: dict[str, dict[str, Any]] = field(default_factory=dict)  # --ad: this node's direct deps only
+
+
+def layers_of(meta: dict[str, Any], overlays: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [meta] + list(overlays)
 
 
 def _merge_effective(recipe: Recipe, overlays: list[dict[str, Any]]) -> dict[str, Any]:
@@ -71,6 +77,9 @@ def _merge_effective(recipe: Recipe, overlays: list[dict[str, Any]]) -> dict[str
     for key in ("cache", "cache_expiration", "probe"):
         if key in meta:
             eff[key] = meta[key]
+    for layer in layers_of(meta, overlays):
+        if layer.get("script_name"):
+            eff["script_name"] = layer["script_name"]
     layers = [meta] + overlays
     for key in ("env", "default_env", "const", "state", "input_mapping", "adr", "add_deps_recursive", "ad", "add_deps"):
         merged: dict[str, Any] = {}
@@ -111,11 +120,10 @@ class Planner:
     # -- public ---------------------------------------------------------------------
     def plan(self, req: Request) -> Plan:
         version_req = VersionRequest().merged(
-            exact=req.version, minimum=req.version_min, maximum=req.version_max, source="the command line"
+            exact=req.version, minimum=req.version_min, maximum=req.version_max,
+            max_usable=req.version_max_usable, source="the command line",
         )
-        adr = {k: dict(v) for k, v in req.adr.items()}
-        for name, patch in req.ad.items():
-            adr.setdefault(name, {}).update(patch)
+        adr = {k: {**v, "_source": f"--adr.{k} (the command line)"} for k, v in req.adr.items()}
         ctx = _Context(
             selector=req.selector,
             variation_sources=[(v, "the command line") for v in req.selector.variations],
@@ -125,6 +133,7 @@ class Planner:
             adr=adr,
             source="the command line",
             name=req.name,
+            direct_ad={k: {**v, "_source": f"--ad.{k} (the command line)"} for k, v in req.ad.items()},
         )
         root = self._resolve(ctx, parent=None, root=True)
         return Plan(root=root, nodes=self.order, notes=self.notes)
@@ -196,7 +205,8 @@ class Planner:
             eff = _merge_effective(recipe, [version_overlay] + list(resolved.overlays))
         env, key_env = self._node_env(recipe, eff, ctx, root)
         own_adr = eff["adr"]
-        child_adr = {k: dict(v) for k, v in own_adr.items()}
+        child_adr = {k: {**v, "_source": f"adr of {recipe.alias}"} for k, v in own_adr.items()}
+        direct_ad = {**{k: {**v, "_source": f"ad of {recipe.alias}"} for k, v in eff["ad"].items()}, **ctx.direct_ad}
         for name, patch in ctx.adr.items():  # closer to the user wins
             merged = dict(child_adr.get(name, {}))
             tags = _tag_list(merged.get("tags")) + _tag_list(patch.get("tags"))
@@ -206,7 +216,7 @@ class Planner:
             child_adr[name] = merged
         identity = digest([
             recipe.uid, recipe.digest, resolved.names, version, version_req.describe(), env, ctx.inputs, child_adr,
-            eff["ad"],
+            direct_ad,
         ])
         frame = (identity, f"{recipe.alias}" + "".join(f",_{v}" for v in resolved.names)
                  + ("" if root else f" (required at {ctx.source})"))
@@ -225,6 +235,7 @@ class Planner:
             index=-1, recipe=recipe, variations=resolved.names, version=version, version_req=version_req,
             env=env, key_env=key_env, state=copy.deepcopy(eff["state"]), inputs=dict(ctx.inputs),
             effective=eff, identity=identity, given_env=dict(ctx.env),
+            pinned={**self.user_env, **eff["const"], **self.user_const},
         )
         if parent is not None:
             node.parents.append((parent, ctx.source))
@@ -233,7 +244,7 @@ class Planner:
             for phase in PHASES:
                 exported: list[str] = []  # new_env_keys patterns of earlier siblings
                 for dep, path in eff[phase]:
-                    edge = self._dep_edge(node, phase, dep, path, child_adr, eff["ad"], exported)
+                    edge = self._dep_edge(node, phase, dep, path, child_adr, direct_ad, exported)
                     if edge is not None:
                         node.edges.append(edge)
                         exported += edge.child.effective["new_env_keys"]
@@ -327,11 +338,19 @@ class Planner:
         for flag in ctx.inputs:
             if flag not in mapping:
                 import difflib
+
+                from cmx.meta.schema import DEP_KEYS
+
                 close = difflib.get_close_matches(flag, list(mapping), n=1)
+                hint = f"did you mean --{close[0]}?" if close else None
+                if ctx.source != "the command line":
+                    as_key = difflib.get_close_matches(flag, list(DEP_KEYS), n=1, cutoff=0.75)
+                    if as_key:
+                        hint = f"did you mean the dependency key '{as_key[0]}'?"
                 known = ", ".join(f"--{k}" for k in sorted(mapping)) or "(none)"
                 raise UsageError(
                     f"recipe '{recipe.alias}' has no input --{flag} (given by {ctx.source})\n  its inputs: {known}",
-                    hint=f"did you mean --{close[0]}?" if close else None,
+                    hint=hint,
                 )
 
     def _dep_edge(self, node: PlanNode, phase: str, dep: dict[str, Any], path: str,
@@ -340,13 +359,17 @@ class Planner:
         source = f"{recipe.location(*path.split('/'))}" if path else f"{recipe.alias} (a variation or version)"
         names = tuple(dep.get("names") or [])
         dep = dict(dep)
+        version_patches: list[tuple[dict[str, Any], str]] = []
         for name in names:  # direct (ad) then recursive (adr) patches, adr wins
             for patches in (ad, adr):
                 patch = patches.get(name)
                 if patch:
                     tags = _tag_list(dep.get("tags")) + _tag_list(patch.get("tags"))
                     env = {**(dep.get("env") or {}), **(patch.get("env") or {})}
-                    dep.update({k: v for k, v in patch.items() if k not in ("tags", "env")})
+                    versions = {k: patch[k] for k in ("version", "version_min", "version_max", "version_max_usable") if k in patch}
+                    if versions:
+                        version_patches.append((versions, str(patch.get("_source", f"--adr.{name}"))))
+                    dep.update({k: v for k, v in patch.items() if k not in ("tags", "env", "_source") and k not in versions})
                     dep["tags"] = ",".join(tags)
                     dep["env"] = env
         condition_fields = {k: dep[k] for k in ("enable_if_env", "skip_if_env", "enable_if_any_env", "skip_if_any_env") if k in dep}
@@ -386,6 +409,12 @@ class Planner:
             exact=_opt(dep.get("version")), minimum=_opt(dep.get("version_min")),
             maximum=_opt(dep.get("version_max")), max_usable=_opt(dep.get("version_max_usable")), source=source,
         )
+        for patch, patch_source in version_patches:
+            version_req = version_req.merged(
+                exact=_opt(patch.get("version")), minimum=_opt(patch.get("version_min")),
+                maximum=_opt(patch.get("version_max")), max_usable=_opt(patch.get("version_max_usable")),
+                source=patch_source, override_exact=True,
+            )
         if dep.get("reuse_version") and node.version:
             version_req = version_req.merged(exact=node.version, source=f"reuse_version from {node.label}")
         inputs = {k: v for k, v in dep.items() if k not in _DEP_CONTROL}
@@ -394,7 +423,8 @@ class Planner:
             version_req=version_req, adr=adr, source=source,
         )
         child = self._resolve(ctx, parent=node)
-        return Edge(phase=phase, child=child, names=names, source=source, condition=condition)
+        return Edge(phase=phase, child=child, names=names, source=source, condition=condition,
+                    continue_on_error=bool(dep.get("continue_on_error")))
 
 
 def _tag_list(tags: Any) -> list[str]:

@@ -77,14 +77,25 @@ def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool
         needed.add(n.index)
         r = reasons[n.index]
         if r.hit:
-            # a hit still needs the probes its key is made of
-            stack.extend(e.child for e in n.edges if e.child.probe and contrib[e.child.index] is None)
+            # a hit still consults the probes its key is made of
+            stack.extend(e.child for e in n.edges if e.child.probe)
             continue
+        # a dependency behind a run-time condition is decided when its dependent runs
+        stack.extend(e.child for e in n.edges if e.condition is None)
+    conditional: set[int] = set()
+    stack = [e.child for i in needed for e in plan.nodes[i].edges if e.condition is not None]
+    while stack:
+        n = stack.pop()
+        if n.index in needed or n.index in conditional:
+            continue
+        conditional.add(n.index)
         stack.extend(e.child for e in n.edges)
     out = []
     for n in plan.nodes:
         reason = reasons[n.index]
-        if n.index not in needed:
+        if n.index in conditional and not reason.hit:
+            reason = Reason(Why.CONDITIONAL, reason.details)
+        elif n.index not in needed and n.index not in conditional:
             reason = Reason(Why.NOT_NEEDED)
         out.append(NodeStatus(n, keys[n.index], reason, n.index in needed))
     return out
@@ -99,7 +110,8 @@ def status_json(statuses: list[NodeStatus]) -> list[dict[str, Any]]:
             "variations": list(s.node.variations),
             "version": s.node.version,
             "key": s.key,
-            "status": "hit" if s.reason.hit else ("skip" if not s.needed else "run"),
+            "status": "hit" if s.reason.hit else ("maybe" if s.reason.why is Why.CONDITIONAL
+                                                  else "skip" if not s.needed else "run"),
             "reason": s.reason.why.value,
             "why": s.reason.text(),
             "probe": s.node.probe,

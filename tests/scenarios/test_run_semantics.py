@@ -73,7 +73,7 @@ def test_dry_run_shows_hits_misses_and_reasons(cmx, home):
     assert store_entries(home) == []
     cmx("run", "script", "--tags=print,hello-world", "-q")
     plan = cmx("run", "script", "--tags=print,hello-world", "--dry-run", "-j").json["plan"]
-    assert [n["status"] for n in plan] == ["skip", "hit"]
+    assert [n["status"] for n in plan] == ["hit", "hit"]  # the probe is consulted for the key
     plan = cmx("run", "script", "--tags=print,hello-world", "--env.CMX_HELLO_NAME=Ann", "--dry-run", "-j").json["plan"]
     assert plan[1]["reason"] == "changed" and "CMX_HELLO_NAME" in plan[1]["why"]
     text = cmx("run", "script", "--tags=print,hello-world", "--dry-run").out
@@ -266,3 +266,81 @@ def test_several_matches_choose_deterministically_and_say_so(repo, cmx):
     res = cmx("run", "script", "--tags=twin", "-j")
     assert res.json["new_env"]["W"] == "alpha"
     assert "matched 2 recipes" in res.err and "zeta" in res.err
+
+
+def test_jobs_2_overlaps_two_independent_nodes(repo, cmx, tmp_path):
+    for k in range(2):
+        repo.add(f"s{k}", f"tags: [sl, s{k}]\n", f'date +%s.%N > {tmp_path}/a{k}\nsleep 1\ndate +%s.%N > {tmp_path}/b{k}\n')
+    repo.add("fan", "tags: [fan]\ndeps: [{tags: 'sl,s0'}, {tags: 'sl,s1'}]\n", "true\n")
+    assert cmx("run", "script", "--tags=fan", "--jobs=2").code == 0
+    a = [float((tmp_path / f"a{k}").read_text()) for k in range(2)]
+    b = [float((tmp_path / f"b{k}").read_text()) for k in range(2)]
+    assert a[0] < b[1] and a[1] < b[0]  # the two sleeps overlapped
+
+
+def test_jobs_never_runs_a_dependency_its_condition_skips(repo, cmx, tmp_path):
+    repo.add("flag", "tags: [flag]\nnew_env_keys: [EXP_FLAG]\n", "echo EXP_FLAG=yes >> tmp-run-env.out\n")
+    repo.add("noisy", "tags: [noisy]\n", f"touch {tmp_path}/noisy-ran\n")
+    repo.add("cond", "tags: [cond]\ndeps:\n  - tags: flag\n  - tags: noisy\n    skip_if_env: {EXP_FLAG: [yes]}\n", "true\n")
+    plan = cmx("run", "script", "--tags=cond", "--dry-run", "-j").json["plan"]
+    assert [n["status"] for n in plan if n["recipe"] == "noisy"] == ["maybe"]
+    assert cmx("run", "script", "--tags=cond", "--jobs=4").code == 0
+    assert not (tmp_path / "noisy-ran").exists()
+
+
+def test_print_in_customize_does_not_break_json(repo, cmx):
+    repo.add("chatty", "tags: [chatty]\n", "true\n", customize="""
+        def preprocess(i):
+            print("hello from a hook")
+            return {"return": 0}
+        """)
+    res = cmx("run", "script", "--tags=chatty", "-j")
+    assert res.json["return"] == 0 and "hello from a hook" in res.err
+
+
+def test_customize_import_error_is_a_reported_run_failure(repo, cmx, home):
+    repo.add("imp", "tags: [imp]\ncache: true\n", "true\n", customize="import no_such_module_xyz\n")
+    res = cmx("run", "script", "--tags=imp")
+    assert res.code == 1 and "No module named 'no_such_module_xyz'" in res.err
+    assert "re-run only this node" in res.err and "Traceback" not in res.err
+    assert not any((home / "cache" / ".tmp").iterdir())
+
+
+def test_lock_timeout_is_a_clear_error(repo, cmx, home):
+    import hashlib
+    from filelock import FileLock
+    repo.add("locked", "tags: [locked]\ncache: true\n", "true\n")
+    key = cmx("run", "script", "--tags=locked", "--dry-run", "-j").json["plan"][0]["key"]
+    (home / "cache" / ".locks").mkdir(parents=True, exist_ok=True)
+    with FileLock(str(home / "cache" / ".locks" / f"{key}.lock")):
+        res = cmx("run", "script", "--tags=locked", env={"CMX_LOCK_TIMEOUT": "1"})
+    assert res.code == 1 and "timed out" in res.err and "CMX_LOCK_TIMEOUT" in res.err
+
+
+def test_new_file_in_a_recipe_subfolder_changes_its_key(repo, cmx):
+    d = repo.add("sub", "tags: [sub]\ncache: true\n", "true\n")
+    (d / "lib").mkdir()
+    (d / "lib" / "a.txt").write_text("a")
+    k1 = cmx("run", "script", "--tags=sub", "--dry-run", "-j").json["plan"][0]["key"]
+    (d / "lib" / "b.txt").write_text("b")
+    k2 = cmx("run", "script", "--tags=sub", "--dry-run", "-j").json["plan"][0]["key"]
+    assert k1 != k2
+
+
+def test_ad_is_direct_and_adr_version_names_the_command_line(repo, cmx):
+    repo.add("v", "tags: [v]\nversion_max: '3'\nnew_env_keys: [SEEN_V]\n", 'echo "SEEN_V=$CMX_VERSION" >> tmp-run-env.out\n')
+    repo.add("mid", "tags: [mid]\ndeps: [{tags: v, names: [vee]}]\nnew_env_keys: [SEEN_V]\n", "true\n")
+    repo.add("top", "tags: [top]\ndeps: [{tags: mid}]\nnew_env_keys: [SEEN_V]\n", "true\n")
+    assert cmx("run", "script", "--tags=top", "--adr.vee.version=2", "-j").json["new_env"]["SEEN_V"] == "2"
+    assert cmx("run", "script", "--tags=top", "--ad.vee.version=2", "-j").json["new_env"].get("SEEN_V") in (None, "")
+    res = cmx("run", "script", "--tags=top", "--adr.vee.version=5")
+    assert res.code == 2 and "--adr.vee (the command line)" in res.err
+
+
+def test_continue_on_error_and_dep_key_typos(repo, cmx):
+    repo.add("bad", "tags: [bad]\n", "exit 4\n")
+    repo.add("tolerant", "tags: [tolerant]\ndeps: [{tags: bad, continue_on_error: true}]\n", "true\n")
+    assert cmx("run", "script", "--tags=tolerant").code == 0
+    repo.add("typo", "tags: [typo]\ndeps:\n  - tags: bad\n    enable_if_evn: {X: [yes]}\n", "true\n")
+    res = cmx("run", "script", "--tags=typo")
+    assert res.code == 2 and "did you mean the dependency key 'enable_if_env'" in res.err
