@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -186,7 +186,7 @@ def machine() -> dict[str, Any]:
         "python": pyver,
         "platform": f"{platform.system()} {platform.release()} {platform.machine()}",
         "cmx_commit": git_commit(),
-        "loadavg_1m_at_start": round(load[0], 2),
+        "loadavg_1m": round(load[0], 2),
     }
 
 
@@ -213,7 +213,7 @@ def rmtree(path: Path) -> None:
 
 
 __all__ = [
-    "Command", "Outcome", "Stats", "asdict", "checked", "clean_env", "cmx_binary", "command_timer",
+    "Command", "Outcome", "Stats", "checked", "clean_env", "cmx_binary", "command_timer",
     "emit", "git_commit", "interleave", "machine", "min_runs", "ratio", "rmtree", "run_once", "stats_json",
     "venv_python",
 ]

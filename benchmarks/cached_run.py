@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -63,13 +64,17 @@ def _cm_timer(cm_repo: Path | None, workdir: Path, mode: str) -> tuple[Any, Any,
         return None, None, f"cm_baseline.py not importable: {exc}"
     if cm_repo is None and not os.environ.get(cm_baseline.REPO_ENV) and CM_REPO_DEFAULT.exists():
         cm_repo = CM_REPO_DEFAULT
+    said = io.StringIO()
     try:
-        with contextlib.redirect_stdout(sys.stderr):  # keep stdout clean for --json
+        with contextlib.redirect_stdout(said):  # keep stdout clean for --json; the reason goes in the note
             setup = cm_baseline.prepare_cm(workdir, cm_repo, mode)
     except Exception as exc:  # any failure to build the baseline must not stop the cmx figures
         return None, None, f"preparing cm failed: {type(exc).__name__}: {exc}"
+    finally:
+        sys.stderr.write(said.getvalue())
     if setup is None:
-        return None, None, "cm_baseline.prepare_cm failed (see the message above)"
+        why = (said.getvalue().strip().splitlines() or ["cm_baseline.prepare_cm failed"])[0]
+        return None, None, why.removeprefix("cm baseline: ")
 
     def timer() -> float:
         return cm_baseline.time_cm_cached(setup, 1)[0]

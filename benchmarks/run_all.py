@@ -1,0 +1,115 @@
+"""Run the three cmx benchmarks (``make bench``) and print a summary table.
+
+* ``cached_run.py``: a fully cached ``cmx run script --tags=detect,os -j`` vs ``cm``;
+* ``plan_10k.py``: a warm dry-run plan of ~10,000 nodes (vs ``snakemake -n``);
+* ``find_1k.py``: ``cmx find`` in a 1,000-recipe repository (vs ``cm find``).
+
+Each prints its own report (to stderr with ``--json``), then this prints a table
+of medians, spreads and side-by-side ratios. Targets from the issue are shown
+as text; nothing here passes or fails on time.
+
+Run: ``python benchmarks/run_all.py [--runs N] [--json] [--no-cm] [--no-snakemake] [--only NAME ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cached_run  # noqa: E402
+import find_1k  # noqa: E402
+import plan_10k  # noqa: E402
+from _common import machine  # noqa: E402
+
+NAMES = ("cached_run", "plan_10k", "find_1k")
+
+
+def _spread(series: dict[str, Any]) -> str:
+    return f"{series['min_ms']:.0f}-{series['max_ms']:.0f}"
+
+
+def _fmt(ms: float) -> str:
+    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.1f} ms"
+
+
+def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
+    rows = [["benchmark", "cmx median", "min-max (ms)", "n", "side by side (median)", "ratio", "target (issue)"]]
+    if "cached_run" in results:
+        r = results["cached_run"]
+        s = r["series"]
+        cmx, eng, floor = s[cached_run.CMX], s[cached_run.ENGINE], s[cached_run.FLOOR]
+        cm = s.get(cached_run.CM)
+        rows.append(["cached run detect,os", _fmt(cmx["median_ms"]), _spread(cmx), str(cmx["n"]),
+                     f"cm {_fmt(cm['median_ms'])}" if cm else r["cm"],
+                     f"{r['ratio_cmx_over_cm']:.2f}x cm" if cm else "-", "<= 70 ms, <= 0.4x cm"])
+        rows.append(["  same, CMX_NO_MEMO=1", _fmt(eng["median_ms"]), _spread(eng), str(eng["n"]),
+                     f"cm {_fmt(cm['median_ms'])}" if cm else "-",
+                     f"{r['ratio_engine_over_cm']:.2f}x cm" if cm else "-", "(full engine)"])
+        rows.append(["  python -c pass (floor)", _fmt(floor["median_ms"]), _spread(floor), str(floor["n"]),
+                     "", "", ""])
+    if "plan_10k" in results:
+        r = results["plan_10k"]
+        s = r["series"]
+        p, f = s[plan_10k.PLAN], s[plan_10k.FIND]
+        sm = s.get(plan_10k.SNAKE)
+        rows.append([f"dry-run plan, {r['plan_nodes']} nodes", _fmt(p["median_ms"]), _spread(p), str(p["n"]),
+                     f"snakemake -n {_fmt(sm['median_ms'])}" if sm else "snakemake: see report",
+                     f"{r['ratio_cmx_over_snakemake']:.2f}x snakemake" if sm else "-", "<= 1 s"])
+        rows.append(["  find on that index", _fmt(f["median_ms"]), _spread(f), str(f["n"]), "", "", ""])
+        rows.append(["  cold index build, 10k", _fmt(r["cold_index_ms"]), "one run", "1", "", "", ""])
+    if "find_1k" in results:
+        r = results["find_1k"]
+        s = r["series"]
+        f = s[find_1k.FIND]
+        cm = s.get(find_1k.CM)
+        rows.append(["find, 1,000 recipes", _fmt(f["median_ms"]), _spread(f), str(f["n"]),
+                     f"cm find {_fmt(cm['median_ms'])}" if cm else r["cm"],
+                     f"{r['ratio_cmx_over_cm']:.2f}x cm" if cm else "-", "<= 50 ms"])
+        rows.append(["  cold index build, 1k", _fmt(r["cold_index_ms"]), "one run", "1", "", "", ""])
+    return rows
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--runs", type=int, default=None,
+                    help="rounds for every benchmark (each keeps its minimum: 10, 5, 10); default: each one's own")
+    ap.add_argument("--json", action="store_true", help="print all results as one JSON object")
+    ap.add_argument("--no-cm", action="store_true", help="skip the CM comparisons")
+    ap.add_argument("--no-snakemake", action="store_true", help="skip the Snakemake comparison")
+    ap.add_argument("--only", nargs="+", choices=NAMES, default=list(NAMES))
+    a = ap.parse_args(argv)
+    out = sys.stderr if a.json else sys.stdout
+    results: dict[str, dict[str, Any]] = {}
+    kw = {} if a.runs is None else {"runs": a.runs}
+    if "cached_run" in a.only:
+        results["cached_run"] = cached_run.measure(**kw, no_cm=a.no_cm)
+        print("\n".join(cached_run.report_lines(results["cached_run"])) + "\n", file=out, flush=True)
+    if "plan_10k" in a.only:
+        results["plan_10k"] = plan_10k.measure(**kw, snakemake=not a.no_snakemake)
+        print("\n".join(plan_10k.report_lines(results["plan_10k"])) + "\n", file=out, flush=True)
+    if "find_1k" in a.only:
+        results["find_1k"] = find_1k.measure(**kw, no_cm=a.no_cm)
+        print("\n".join(find_1k.report_lines(results["find_1k"])) + "\n", file=out, flush=True)
+    m = machine()
+    head = (f"summary  [{m['cpus']} cpus, {m['python']}, {m['platform']}, cmx {m['cmx_commit']}, "
+            f"load avg (1 min) {m['loadavg_1m']}]")
+    print(head + "\n" + table(summary_rows(results)), file=out, flush=True)
+    if a.json:
+        print(json.dumps({"machine": m, "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
