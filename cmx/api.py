@@ -40,6 +40,17 @@ class Engine:
         return self._index
 
     def plan(self, request: Request) -> Plan:
+        import gc
+
+        was_enabled = gc.isenabled()
+        gc.disable()  # planning allocates many small, long-lived objects: cyclic GC passes are pure cost here
+        try:
+            return self._plan(request)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _plan(self, request: Request) -> Plan:
         planner = Planner(self.index, user_env=request.env, user_const=request.const)
         root_request = Request(
             selector=request.selector, env={}, const={}, inputs=request.inputs, adr=request.adr, ad=request.ad,
@@ -60,8 +71,11 @@ class Engine:
         return lockfile.build(plan, all_keys, request_info)
 
     def execute(self, plan: Plan, statuses: list[NodeStatus], options: Any, reporter: Any, api: Any) -> tuple[Any, dict[int, str]]:
+        import gc
+
         from cmx.execute.executor import Executor
 
+        gc.enable()  # recipes' hooks may run long and allocate freely
         ex = Executor(plan, statuses, self.store, self.home, options, reporter, api)
         result = ex.run()
         self.last_results = dict(ex.results)

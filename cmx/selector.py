@@ -39,9 +39,22 @@ def _split(text: str) -> list[tuple[int, str]]:
     return out
 
 
+_parsed: dict[str, Selector] = {}
+
+
 def parse(text: str | list[str] | tuple[str, ...]) -> Selector:
     if not isinstance(text, str):
         text = ",".join(str(t) for t in text)
+    known = _parsed.get(text)
+    if known is not None:
+        return known
+    sel = _parse(text)
+    if len(_parsed) < 100_000:
+        _parsed[text] = sel
+    return sel
+
+
+def _parse(text: str) -> Selector:
     tags: list[str] = []
     not_tags: list[str] = []
     variations: list[str] = []

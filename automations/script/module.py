@@ -164,7 +164,8 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if i.get("frozen"):
         frozen_check(Path(str(i["frozen"])), engine.lock_for(plan, statuses, info))
     if dry:
-        print_plan(statuses, ctx)
+        if not ctx.json:  # with -j the plan is in the JSON
+            print_plan(statuses, ctx)
         lock = engine.lock_for(plan, statuses, info)
         if i.get("lock"):
             lockfile.write(Path(str(i["lock"])), lock)

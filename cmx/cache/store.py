@@ -81,6 +81,20 @@ class Store:
     def entry_path(self, key: str) -> Path:
         return self.entries_dir / key[:2] / key
 
+    def snapshot(self) -> set[str]:
+        """Keys present now (one directory listing per shard): for planning many nodes at once."""
+        keys: set[str] = set()
+        try:
+            shards = os.listdir(self.entries_dir)
+        except OSError:
+            return keys
+        for shard in shards:
+            try:
+                keys.update(os.listdir(os.path.join(self.entries_dir, shard)))
+            except OSError:
+                pass
+        return keys
+
     def lookup(self, key: str) -> Entry | None:
         path = self.entry_path(key)
         try:

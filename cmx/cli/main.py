@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     if replayed is not None:
         return replayed
     verbose = "-v" in argv or "--verbose" in argv
+    import gc
+
+    gc.disable()  # a short-lived command; the executor turns it back on before recipes run
     from cmx.errors import CmxError
 
     try:
@@ -86,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
 def _json_text(out: Any) -> str:
     import json
 
-    return json.dumps(out, indent=2, default=str) + "\n"
+    # indented for a person at a terminal; compact (and several times faster) into a pipe
+    return json.dumps(out, indent=2 if sys.stdout.isatty() else None, default=str) + "\n"
 
 
 def _print_json(out: Any) -> None:

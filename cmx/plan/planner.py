@@ -84,7 +84,9 @@ def _merge_effective(recipe: Recipe, overlays: list[dict[str, Any]]) -> dict[str
     for key in ("env", "default_env", "const", "state", "input_mapping", "adr", "add_deps_recursive", "ad", "add_deps"):
         merged: dict[str, Any] = {}
         for layer in layers:
-            merged.update(copy.deepcopy(layer.get(key) or {}))
+            value = layer.get(key)
+            if value:
+                merged.update(value)  # values are never mutated in place (a node copies its state)
         eff[key] = merged
     eff["adr"] = {**eff.pop("add_deps_recursive"), **eff["adr"]}
     eff["ad"] = {**eff.pop("add_deps"), **eff["ad"]}
@@ -112,6 +114,8 @@ class Planner:
         self.user_const = dict(user_const or {})
         self.notify = notify or (lambda msg: None)
         self.nodes: dict[str, PlanNode] = {}
+        self.requests: dict[str, PlanNode] = {}
+        self._where_cache: dict[tuple[str, str], str] = {}
         self.order: list[PlanNode] = []
         self.stack: list[tuple[str, str]] = []
         self._text_cache: dict[str, str] = {}
@@ -197,6 +201,24 @@ class Planner:
 
     # -- resolution ------------------------------------------------------------------
     def _resolve(self, ctx: _Context, parent: PlanNode | None, root: bool = False) -> PlanNode:
+        # the same request from another dependent: reuse the finished node without resolving again
+        request_key = None if root else repr((
+            ctx.selector.text, ctx.variation_sources and [v for v, _ in ctx.variation_sources],
+            sorted(ctx.env.items()), sorted(ctx.inputs.items()), ctx.version_req.describe(),
+            ctx.version_req.max_usable, sorted((k, sorted(v.items())) for k, v in ctx.adr.items()),
+        ))
+        if request_key is not None:
+            known = self.requests.get(request_key)
+            if known is not None:
+                if parent is not None:
+                    known.parents.append((parent, ctx.source))
+                return known
+        node = self._resolve_new(ctx, parent, root)
+        if request_key is not None:
+            self.requests[request_key] = node
+        return node
+
+    def _resolve_new(self, ctx: _Context, parent: PlanNode | None, root: bool) -> PlanNode:
         recipe = self.select(ctx.selector, ctx.name, ctx.source)
         resolved = variations_mod.expand(recipe, ctx.variation_sources, ctx.selector.not_variations)
         eff = _merge_effective(recipe, list(resolved.overlays))
@@ -214,10 +236,12 @@ class Planner:
             if tags:
                 merged["tags"] = ",".join(tags)
             child_adr[name] = merged
-        identity = digest([
-            recipe.uid, recipe.digest, resolved.names, version, version_req.describe(), env, ctx.inputs, child_adr,
-            direct_ad,
-        ])
+        # identity of a node for deduplication: a canonical string is enough (no need to hash it)
+        identity = repr((
+            recipe.uid, recipe.digest, resolved.names, version, version_req.describe(), sorted(env.items()),
+            sorted(ctx.inputs.items()), sorted((k, sorted(v.items())) for k, v in child_adr.items()),
+            sorted((k, sorted(v.items())) for k, v in direct_ad.items()),
+        ))
         frame = (identity, f"{recipe.alias}" + "".join(f",_{v}" for v in resolved.names)
                  + ("" if root else f" (required at {ctx.source})"))
         if any(f[0] == identity for f in self.stack):
@@ -255,6 +279,15 @@ class Planner:
         self.nodes[identity] = node
         node.key = self.static_key(node)
         return node
+
+    def _where(self, recipe: Recipe, path: str) -> str:
+        """file:line of a dependency entry, formatted once per entry (it names every requirement)."""
+        key = (recipe.uid, path)
+        text = self._where_cache.get(key)
+        if text is None:
+            text = str(recipe.location(*path.split("/"))) if path else f"{recipe.alias} (a variation or version)"
+            self._where_cache[key] = text
+        return text
 
     def static_key(self, node: PlanNode) -> str | None:
         """The key, if every dependency's contribution is known without running."""
@@ -356,7 +389,7 @@ class Planner:
     def _dep_edge(self, node: PlanNode, phase: str, dep: dict[str, Any], path: str,
                   adr: dict[str, dict[str, Any]], ad: dict[str, dict[str, Any]], exported: list[str]) -> Edge | None:
         recipe = node.recipe
-        source = f"{recipe.location(*path.split('/'))}" if path else f"{recipe.alias} (a variation or version)"
+        source = self._where(recipe, path)
         names = tuple(dep.get("names") or [])
         dep = dict(dep)
         version_patches: list[tuple[dict[str, Any], str]] = []

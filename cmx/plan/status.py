@@ -23,8 +23,8 @@ class NodeStatus:
     needed: bool
 
 
-def _probe_output(node: PlanNode, key: str | None, store: Store, skip_cache: bool) -> str | None:
-    if key is None or skip_cache or not node.cached:
+def _probe_output(node: PlanNode, key: str | None, store: Store, skip_cache: bool, present: set[str]) -> str | None:
+    if key is None or skip_cache or not node.cached or key not in present:
         return None
     entry = store.lookup(key)
     if entry is None or entry.expired:
@@ -34,6 +34,7 @@ def _probe_output(node: PlanNode, key: str | None, store: Store, skip_cache: boo
 
 def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool = False,
                 explain: bool = False) -> list[NodeStatus]:
+    present = store.snapshot()
     keys: dict[int, str | None] = {}
     contrib: dict[int, str | None] = {}  # what a node contributes to its dependents' keys
     for n in plan.nodes:  # dependencies come first
@@ -41,7 +42,7 @@ def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool
         key = None if any(c is None for c in child) else n.compute_key([c for c in child if c is not None])
         keys[n.index] = key
         if n.probe:
-            out = _probe_output(n, key, store, skip_cache)
+            out = _probe_output(n, key, store, skip_cache, present)
             contrib[n.index] = None if out is None else "probe:" + out
         else:
             contrib[n.index] = key
@@ -58,12 +59,12 @@ def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool
         elif key is None:
             reasons[n.index] = Reason(Why.PENDING)
         else:
-            entry = store.lookup(key)
+            entry = store.lookup(key) if key in present else None
             if entry is not None and not entry.expired:
                 reasons[n.index] = Reason(Why.HIT)
             elif entry is not None:
                 reasons[n.index] = Reason(Why.EXPIRED)
-            elif explain:
+            elif explain and previous.get(n.alias):
                 child = [contrib[e.child.index] for e in n.edges]
                 reasons[n.index] = explain_miss(n, n.key_material([str(c) for c in child]), store, previous)
             else:

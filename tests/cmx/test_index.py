@@ -20,7 +20,7 @@ def test_index_refreshes_by_mtime_and_keeps_broken_recipes(tmp_path):
     home.repos_file.write_text(f"repos:\n  - path: {repo}\n")
     idx = RecipeIndex.load(home)
     assert [r.alias for r in idx.with_tags(["x"])] == ["a"]
-    index_file = home.index_dir / "recipes.json"
+    index_file = home.index_dir / "recipes.pickle"
     stamp = index_file.stat().st_mtime_ns
     RecipeIndex.load(home)  # warm: nothing changed, nothing rewritten
     assert index_file.stat().st_mtime_ns == stamp
