@@ -93,7 +93,7 @@ def request_from(i: dict[str, Any], ctx: Context) -> tuple[Request, RunOptions]:
 
 def _rerun_flags(i: dict[str, Any]) -> list[str]:
     """--const/--adr/--ad flags of this command, for the 're-run only this node' hint."""
-    flags = []
+    flags = [f"--{k}={i[k]}" for k in ("version_min", "version_max", "version_max_usable") if i.get(k)]
     for k, v in sorted((i.get("const") or {}).items()):
         if not envutil.is_secret(k):
             flags.append(f"--const.{k}={envutil.as_str(v)}")

@@ -211,8 +211,15 @@ class Executor:
         if entry is None or entry.expired:
             return None
         r = entry.record
+        version = r.get("version")
+        if version and not node.version_req.admits(str(version)):  # ranges are checked on hits too
+            raise RecipeFailed(
+                node.label, f"cached version {version} does not satisfy {node.version_req.describe()} "
+                f"(asked by {'; '.join(c.source for c in node.version_req.causes())})",
+                chain=node.chain(), rerun=self.rerun_command(node) + " --new",
+            )
         result = NodeResult(node.index, key, r.get("new_env", {}), r.get("new_state", {}), True, str(entry.path),
-                            r.get("version"), str(r.get("output_digest")), time.monotonic() - t0)
+                            version, str(r.get("output_digest")), time.monotonic() - t0)
         self.reporter.node_finished(node, result)
         return result
 
@@ -231,8 +238,8 @@ class Executor:
 
         try:
             final = self.store.entry_path(key) if failed_dir is not None else None
+            self._write_provenance(node, work)  # before the run, so a recipe can embed it in its results
             outcome = run_phases(node, work, self.ensure, log_path, echo, self.api, dict(node.inputs), final)
-            self._write_provenance(node, work)
             if outcome.version and not node.version_req.admits(outcome.version):
                 raise PhaseFailure(
                     f"detected version {outcome.version} does not satisfy {node.version_req.describe()} "

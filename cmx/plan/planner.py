@@ -205,7 +205,7 @@ class Planner:
         request_key = None if root else repr((
             ctx.selector.text, ctx.variation_sources and [v for v, _ in ctx.variation_sources],
             sorted(ctx.env.items()), sorted(ctx.inputs.items()), ctx.version_req.describe(),
-            ctx.version_req.max_usable, sorted((k, sorted(v.items())) for k, v in ctx.adr.items()),
+            ctx.version_req.max_usable, _patch_identity(ctx.adr),
         ))
         if request_key is not None:
             known = self.requests.get(request_key)
@@ -231,7 +231,7 @@ class Planner:
         direct_ad = {**{k: {**v, "_source": f"ad of {recipe.alias}"} for k, v in eff["ad"].items()}, **ctx.direct_ad}
         for name, patch in ctx.adr.items():  # closer to the user wins
             merged = dict(child_adr.get(name, {}))
-            tags = _tag_list(merged.get("tags")) + _tag_list(patch.get("tags"))
+            tags = _unique(_tag_list(merged.get("tags")) + _tag_list(patch.get("tags")))
             merged.update(patch)
             if tags:
                 merged["tags"] = ",".join(tags)
@@ -239,8 +239,7 @@ class Planner:
         # identity of a node for deduplication: a canonical string is enough (no need to hash it)
         identity = repr((
             recipe.uid, recipe.digest, resolved.names, version, version_req.describe(), sorted(env.items()),
-            sorted(ctx.inputs.items()), sorted((k, sorted(v.items())) for k, v in child_adr.items()),
-            sorted((k, sorted(v.items())) for k, v in direct_ad.items()),
+            sorted(ctx.inputs.items()), _patch_identity(child_adr), _patch_identity(direct_ad),
         ))
         frame = (identity, f"{recipe.alias}" + "".join(f",_{v}" for v in resolved.names)
                  + ("" if root else f" (required at {ctx.source})"))
@@ -334,8 +333,9 @@ class Planner:
         envutil.merge_env(env, eff["env"])
         for flag, value in ctx.inputs.items():
             target = eff["input_mapping"].get(flag)
-            if target:
-                env[target] = value if not isinstance(value, bool) else ("yes" if value else "no")
+            if target:  # env values are strings, whatever YAML or JSON made of them
+                env[target] = ("yes" if value else "no") if isinstance(value, bool) else \
+                    (value if isinstance(value, (str, list, dict)) else str(value))
         envutil.merge_env(env, self.user_env)
         envutil.merge_env(env, eff["const"])
         envutil.merge_env(env, self.user_const)
@@ -397,7 +397,7 @@ class Planner:
             for patches in (ad, adr):
                 patch = patches.get(name)
                 if patch:
-                    tags = _tag_list(dep.get("tags")) + _tag_list(patch.get("tags"))
+                    tags = _unique(_tag_list(dep.get("tags")) + _tag_list(patch.get("tags")))
                     env = {**(dep.get("env") or {}), **(patch.get("env") or {})}
                     versions = {k: patch[k] for k in ("version", "version_min", "version_max", "version_max_usable") if k in patch}
                     if versions:
@@ -450,7 +450,7 @@ class Planner:
             )
         if dep.get("reuse_version") and node.version:
             version_req = version_req.merged(exact=node.version, source=f"reuse_version from {node.label}")
-        inputs = {k: v for k, v in dep.items() if k not in _DEP_CONTROL}
+        inputs = {k: envutil.substitute(v, node.env) for k, v in dep.items() if k not in _DEP_CONTROL}
         ctx = _Context(
             selector=selector, variation_sources=var_sources, env=child_env, inputs=inputs,
             version_req=version_req, adr=adr, source=source,
@@ -458,6 +458,15 @@ class Planner:
         child = self._resolve(ctx, parent=node)
         return Edge(phase=phase, child=child, names=names, source=source, condition=condition,
                     continue_on_error=bool(dep.get("continue_on_error")))
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _patch_identity(patches: dict[str, dict[str, Any]]) -> list[Any]:
+    """What a set of adr/ad patches means for resolution (not who declared them)."""
+    return sorted((k, sorted((f, repr(v)) for f, v in p.items() if f != "_source")) for k, p in patches.items())
 
 
 def _tag_list(tags: Any) -> list[str]:

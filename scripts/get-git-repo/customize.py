@@ -1,0 +1,239 @@
+"""get-git-repo: clone a repository with GitPython and check out exactly one commit.
+
+For a branch, a tag or the default branch, the commit comes from the
+resolve-git-ref probe (CMX_GIT_RESOLVED_COMMIT), which also put it in this
+entry's cache key. The checkout is made at that commit even if the branch moved
+again while cloning, so the entry always holds what its key says.
+"""
+
+import os
+import re
+import time
+
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+_HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_SCP = re.compile(r"^[^/]+@[^/:]+:")
+
+
+class Failed(Exception):
+    pass
+
+
+def no_prompt_env():
+    """git must fail instead of waiting for a password (stdin is /dev/null anyway)."""
+    env = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+    if not os.environ.get("GIT_SSH_COMMAND") and not os.environ.get("GIT_SSH"):
+        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+    return env
+
+
+def normalize_url(url):
+    url = url.strip()
+    if _URL.match(url) or _SCP.match(url):
+        return url
+    return os.path.abspath(os.path.expanduser(url))
+
+
+def is_local(url):
+    return url.startswith("file://") or not (_URL.match(url) or _SCP.match(url))
+
+
+def git_error(exc):
+    """The useful lines of a GitCommandError (git's own 'fatal:' messages)."""
+    text = str(getattr(exc, "stderr", "") or exc).strip()
+    lines = []
+    for ln in text.splitlines():
+        ln = ln.strip()
+        if ln.startswith("stderr:"):
+            ln = ln[len("stderr:"):].strip()
+        ln = ln.strip("'").strip()
+        if ln:
+            lines.append(ln)
+    fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:", "ERROR:"))]
+    return "; ".join(fatal[:2]) if fatal else (lines[-1] if lines else str(exc))
+
+
+def _head(repo):
+    return repo.git.rev_parse("HEAD").strip()
+
+
+def _fetch_commit(repo, commit, depth, url):
+    """Fetch one commit by its sha (servers allow it for reachable commits)."""
+    import git
+
+    if not _FULL_SHA.match(commit):
+        raise Failed(f"commit {commit} not found in {url} (an abbreviated sha is only looked up among its "
+                     "branches and tags; give the full 40-character sha to fetch the commit directly)")
+    kwargs = {"depth": depth} if depth else {}
+    try:
+        repo.git.fetch("origin", commit, **kwargs)
+    except git.GitCommandError as exc:
+        raise Failed(f"commit {commit} not found in {url}: {git_error(exc)}") from None
+
+
+def checkout_sha(url, clone_url, dest, sha, depth, log):
+    import git
+
+    env = no_prompt_env()
+    if depth:
+        if not _FULL_SHA.match(sha):
+            raise Failed(f"_depth.{depth} needs the full 40-character sha, not '{sha}' "
+                         "(an abbreviated sha can only be found in a full clone)")
+        repo = git.Repo.init(dest)
+        repo.git.update_environment(**env)
+        repo.create_remote("origin", clone_url)
+        log.info("fetching commit %s from %s (depth %s)", sha, url, depth)
+        _fetch_commit(repo, sha, depth, url)
+        repo.git.checkout("--detach", "FETCH_HEAD")
+        return repo
+    log.info("cloning %s (full history) to check out %s", url, sha)
+    repo = git.Repo.clone_from(clone_url, dest, env=env, no_checkout=True)
+    repo.git.update_environment(**env)
+    try:
+        repo.git.checkout("--detach", sha)
+    except git.GitCommandError:
+        # not on a branch or tag (e.g. a pull request's commit): ask for it by sha
+        _fetch_commit(repo, sha, None, url)
+        repo.git.checkout("--detach", "FETCH_HEAD")
+    got = _head(repo)
+    if not got.startswith(sha.lower()):
+        raise Failed(f"'{sha}' names {got} in {url}, not a commit starting with it")
+    return repo
+
+
+def checkout_ref(url, clone_url, dest, commit, branch, tag, depth, log):
+    import git
+
+    env = no_prompt_env()
+    name = branch or tag or None
+    kwargs = {"depth": depth} if depth else {}
+    if name:
+        kwargs["branch"] = name
+    log.info("cloning %s (%s%s)", url, f"{'branch' if branch else 'tag'} {name}" if name else "default branch",
+             f", depth {depth}" if depth else "")
+    repo = git.Repo.clone_from(clone_url, dest, env=env, **kwargs)
+    repo.git.update_environment(**env)
+    got = _head(repo)
+    if got != commit:
+        # it moved between the resolution (which keyed this entry) and the clone
+        log.info("%s is now at %s, not the resolved %s; checking out %s", name or "HEAD", got, commit, commit)
+        try:
+            repo.git.cat_file("-e", f"{commit}^{{commit}}")
+        except git.GitCommandError:
+            _fetch_commit(repo, commit, depth, url)
+        if branch:
+            repo.git.checkout("-B", branch, commit)
+        else:
+            repo.git.checkout("--detach", commit)
+    return repo
+
+
+def update_submodules(repo, url, log):
+    import git
+
+    # file:// submodules are refused by recent git unless allowed; allow them for a
+    # local superproject only (the user chose to trust that folder), never globally
+    g = repo.git(c="protocol.file.allow=always") if is_local(url) else repo.git
+    log.info("updating submodules (recursive)")
+    try:
+        g.submodule("update", "--init", "--recursive")
+    except git.GitCommandError as exc:
+        raise Failed(f"cannot check out the submodules of {url}: {git_error(exc)}") from None
+    subs = []
+    for line in repo.git.submodule("status", "--recursive").splitlines():
+        parts = line.strip().lstrip("+-U").split()
+        if len(parts) >= 2:
+            subs.append({"path": parts[1], "commit": parts[0]})
+    return subs
+
+
+def _s(env, key):
+    """An env value as a stripped string ('' when missing; an int 0 stays '0')."""
+    value = env.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def preprocess(i):
+    import git
+
+    env = i["env"]
+    log = i["logger"]
+    raw_url = _s(env, "CMX_GIT_URL")
+    if not raw_url:
+        return {"return": 1, "error": "no git repository URL: give --url=URL (or _repo.URL)"}
+    url = normalize_url(raw_url)
+    branch = _s(env, "CMX_GIT_BRANCH")
+    tag = _s(env, "CMX_GIT_TAG")
+    sha = _s(env, "CMX_GIT_SHA")
+    submodules = _s(env, "CMX_GIT_SUBMODULES").lower() in ("yes", "true", "on", "1")
+    folder = str(env.get("CMX_GIT_CHECKOUT_FOLDER") or "repo").strip()
+    if folder in ("", ".", "..") or "/" in folder or "\\" in folder:
+        return {"return": 1, "error": f"--folder={folder!r}: expected a plain folder name"}
+    depth_text = _s(env, "CMX_GIT_DEPTH")
+    depth = None
+    if depth_text:
+        if not depth_text.isdigit() or int(depth_text) < 1:
+            return {"return": 1, "error": f"_depth.{depth_text}: the depth must be a whole number >= 1"}
+        depth = int(depth_text)
+    requested = (f"sha {sha}" if sha else f"tag {tag}" if tag else f"branch {branch}" if branch
+                 else "default branch")
+    if sha and not _HEX.match(sha):
+        return {"return": 1, "error": f"_sha.{sha}: not a commit sha (expected 4 to 64 hex digits)"}
+
+    # git ignores --depth for a plain local path; file:// honours it
+    clone_url = url
+    if depth and not _URL.match(url) and not _SCP.match(url):
+        clone_url = "file://" + url
+    dest = os.path.join(i["run_path"], folder)
+    resolved = _s(env, "CMX_GIT_RESOLVED_COMMIT")
+    ref = _s(env, "CMX_GIT_RESOLVED_REF")
+    try:
+        if sha:
+            repo = checkout_sha(url, clone_url, dest, sha, depth, log)
+            how = "given sha"
+        else:
+            if not resolved:
+                return {"return": 1, "error": "internal: the resolve-git-ref dependency gave no commit"}
+            if not branch and not tag and ref.startswith("refs/heads/"):
+                branch = ref[len("refs/heads/"):]  # the remote's default branch
+            repo = checkout_ref(url, clone_url, dest, resolved, branch, tag, depth, log)
+            how = "git ls-remote"
+        subs = update_submodules(repo, url, log) if submodules else []
+    except Failed as exc:
+        return {"return": 1, "error": str(exc)}
+    except git.GitCommandError as exc:
+        return {"return": 1, "error": f"cannot clone {url}: {git_error(exc)}"}
+    except git.GitCommandNotFound:
+        return {"return": 1, "error": "git is not installed (looked for the `git` command on PATH)"}
+
+    commit = _head(repo)
+    if resolved and not sha and commit != resolved:
+        return {"return": 1, "error": f"checked out {commit} but {ref or 'HEAD'} resolved to {resolved}"}
+    head = repo.head.commit
+    date = head.committed_datetime.isoformat()
+    log.info("checked out %s at %s", url, commit)
+
+    env["CMX_GIT_CHECKOUT_PATH"] = dest
+    env["CMX_GIT_COMMIT"] = commit
+    env["CMX_GIT_COMMIT_DATE"] = date
+    env["CMX_GIT_URL"] = url
+    env["CMX_GIT_BRANCH"] = branch
+    env["CMX_GIT_TAG"] = tag
+    env["CMX_GIT_REF"] = ref if not sha else ""
+    env["CMX_GIT_DEPTH"] = str(depth or "")
+    env["CMX_GIT_SUBMODULES"] = "yes" if submodules else "no"
+
+    record = {
+        "url": url,
+        "requested": requested,
+        "ref": env["CMX_GIT_REF"],
+        "commit": commit,
+        "commit_date": date,
+        "resolved_by": how,
+        "resolved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "depth": depth,
+        "submodules": subs,
+    }
+    i["state"].setdefault("git_repo", {})[url] = record
+    return {"return": 0}
