@@ -83,3 +83,40 @@ def write_accuracy_txt(path: Path, result: dict[str, Any], log_path: Path) -> No
     keys = ("rouge1", "rouge2", "rougeL", "rougeLsum", "gen_len", "gen_num", "gen_tok_len", "tokens_per_sample")
     body = "{" + ", ".join(f"'{k}': {result[k]}" for k in keys) + "}"
     path.write_text(f"{body}\nhash={file_hash(log_path)}\n", encoding="utf-8")
+
+
+def main(argv: list[str]) -> int:
+    """``python -m flexbench.accuracy --log LOG --dataset FILE --tokenizer DIR [--size N] [--seed S] [--out TXT]``"""
+    import argparse
+
+    from flexbench import dataset
+
+    ap = argparse.ArgumentParser(prog="flexbench.accuracy")
+    ap.add_argument("--log", required=True, help="mlperf_log_accuracy.json, or the folder holding it")
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--tokenizer", required=True)
+    ap.add_argument("--size", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    log = Path(args.log)
+    if log.is_dir():
+        log = log / "mlperf_log_accuracy.json"
+    if not log.is_file():
+        raise SystemExit(f"flexbench.accuracy: no accuracy log at {log}")
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(args.tokenizer)
+    refs = [s.reference for s in dataset.load(args.dataset, size=args.size, seed=args.seed)]
+    res = evaluate(log, refs, lambda t: tok.decode(list(t), skip_special_tokens=True))
+    out = Path(args.out) if args.out else log.parent / "accuracy.txt"
+    write_accuracy_txt(out, res, log)
+    res["accuracy_txt"] = str(out)
+    print(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
     cfg["user_conf"] = str(user_conf)
     result: dict[str, Any] = {"schema": "flexbench-result/1", "status": "ok", "failure": None,
                               "config": {k: v for k, v in cfg.items() if k not in ("provenance",)},
-                              "modes": {}}
+                              "provenance": cfg.get("provenance"), "modes": {}}
     for mode in MODES[cfg["modes"]]:
         code, seconds = run_mode(cfg, mode, out)
         mode_dir = out / mode
@@ -65,10 +65,11 @@ def main(argv: list[str]) -> int:
             entry["loadgen"] = None
             entry["error"] = str(exc)
         entry["sut_token_latencies"] = report.token_stats(info.get("sut_timings") or [])
+        result["modes"][mode] = entry
         if code != 0:
             result["status"] = "failed"
             result["failure"] = (info.get("errors") or [f"{mode} run exited with code {code}"])[0]
-        result["modes"][mode] = entry
+            break
         if mode == "performance":
             report.plots(info.get("sut_timings") or [], out)
     if "accuracy" in result["modes"] and result["status"] == "ok":
@@ -76,6 +77,8 @@ def main(argv: list[str]) -> int:
     result["summary"] = report.headline(result)
     (out / "result.json").write_text(json.dumps(result, indent=1, default=str))
     report.table(result)
+    if result["status"] != "ok":
+        print(f"flexbench: run failed: {result['failure']}", file=sys.stderr)
     return 0 if result["status"] == "ok" else 1
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from flexbench import dataset
 from flexbench.backends import create
+from flexbench.backends.base import BackendError
 from flexbench.sut import LoadGenAdapter
 
 SCENARIOS = {"offline": "Offline", "server": "Server", "singlestream": "SingleStream", "multistream": "MultiStream"}
@@ -51,15 +52,20 @@ def main(argv: list[str]) -> int:
 
     t0 = time.perf_counter()
     backend = create(cfg["backend"], cfg)
-    load_timings = backend.load()
-    samples = dataset.load(cfg["dataset_path"], size=cfg.get("dataset_size"), seed=int(cfg.get("seed", 42)))
-    prompts = [backend.prompt_for(s.question, s.system_prompt) for s in samples]
-    # cold start: the first inference after load, outside LoadGen's measurement
-    first_inference_s = None
-    if cfg.get("warmup", True):
-        t = time.perf_counter()
-        backend.generate(prompts[:1], lambda r, tok: None, lambda r, tok: None)
-        first_inference_s = time.perf_counter() - t
+    try:
+        load_timings = backend.load()
+        samples = dataset.load(cfg["dataset_path"], size=cfg.get("dataset_size"), seed=int(cfg.get("seed", 42)))
+        prompts = [backend.prompt_for(s.question, s.system_prompt) for s in samples]
+        # cold start: the first inference after load, outside LoadGen's measurement
+        first_inference_s = None
+        if cfg.get("warmup", True):
+            t = time.perf_counter()
+            backend.generate(prompts[:1], lambda r, tok: None, lambda r, tok: None)
+            first_inference_s = time.perf_counter() - t
+    except (BackendError, dataset.DatasetError) as exc:
+        (out / "run_info.json").write_text(json.dumps({"mode": cfg["mode"], "errors": [str(exc)]}, indent=1))
+        print(f"flexbench: {exc}", file=sys.stderr)
+        return 3
     scenario = SCENARIOS[cfg["scenario"].lower()]
     accuracy = cfg["mode"] == "accuracy"
     perf_count = min(int(cfg.get("performance_sample_count") or len(samples)), len(samples))

@@ -41,11 +41,10 @@ class OpenAIBackend:
             from transformers import AutoTokenizer
 
             self.tokenizer = AutoTokenizer.from_pretrained(str(self.tokenizer_path))
-        try:
-            r = self.session.get(f"{self.base_url}/v1/models", timeout=10)
-            r.raise_for_status()
+        try:  # any HTTP answer means a server is there (some fail /v1/models, e.g. `transformers serve` offline)
+            self.session.get(f"{self.base_url}/health", timeout=10)
         except Exception as exc:
-            raise BackendError(f"OpenAI-compatible server not reachable at {self.base_url}: {exc}") from exc
+            raise BackendError(f"OpenAI-compatible server not reachable at {self.base_url}: {type(exc).__name__}") from exc
         return {"model_load_s": time.perf_counter() - t0}
 
     def prompt_for(self, question: str, system_prompt: str) -> str:

