@@ -6,25 +6,17 @@ parses command-line flags or prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmx.cache.store import Store
 from cmx.home import Home, current_home
 from cmx.index import RecipeIndex
-from cmx.plan.node import Plan
-from cmx.plan.planner import Planner, Request
-from cmx.plan.status import NodeStatus, plan_status
 
-
-@dataclass
-class RunOutcome:
-    plan: Plan
-    statuses: list[NodeStatus]
-    result: Any  # NodeResult of the root
-    lock: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
+if TYPE_CHECKING:  # planning modules load when something is planned, not for find/show
+    from cmx.plan.node import Plan
+    from cmx.plan.planner import Request
+    from cmx.plan.status import NodeStatus
 
 
 class Engine:
@@ -39,7 +31,7 @@ class Engine:
             self._index = RecipeIndex.load(self.home)
         return self._index
 
-    def plan(self, request: Request) -> Plan:
+    def plan(self, request: "Request") -> "Plan":
         import gc
 
         was_enabled = gc.isenabled()
@@ -50,7 +42,9 @@ class Engine:
             if was_enabled:
                 gc.enable()
 
-    def _plan(self, request: Request) -> Plan:
+    def _plan(self, request: "Request") -> "Plan":
+        from cmx.plan.planner import Planner, Request
+
         planner = Planner(self.index, user_env=request.env, user_const=request.const)
         root_request = Request(
             selector=request.selector, env={}, const={}, inputs=request.inputs, adr=request.adr, ad=request.ad,
@@ -59,10 +53,13 @@ class Engine:
         )
         return planner.plan(root_request)
 
-    def status(self, plan: Plan, *, new: bool = False, skip_cache: bool = False, explain: bool = False) -> list[NodeStatus]:
+    def status(self, plan: "Plan", *, new: bool = False, skip_cache: bool = False,
+               explain: bool = False) -> list["NodeStatus"]:
+        from cmx.plan.status import plan_status
+
         return plan_status(plan, self.store, new=new, skip_cache=skip_cache, explain=explain)
 
-    def lock_for(self, plan: Plan, statuses: list[NodeStatus], request_info: dict[str, Any],
+    def lock_for(self, plan: "Plan", statuses: list["NodeStatus"], request_info: dict[str, Any],
                  keys: dict[int, str] | None = None) -> dict[str, Any]:
         from cmx import lockfile
 
@@ -70,7 +67,8 @@ class Engine:
         all_keys.update(keys or {})
         return lockfile.build(plan, all_keys, request_info)
 
-    def execute(self, plan: Plan, statuses: list[NodeStatus], options: Any, reporter: Any, api: Any) -> tuple[Any, dict[int, str]]:
+    def execute(self, plan: "Plan", statuses: list["NodeStatus"], options: Any, reporter: Any,
+                api: Any) -> tuple[Any, dict[int, str]]:
         import gc
 
         from cmx.execute.executor import Executor

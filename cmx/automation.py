@@ -7,7 +7,6 @@ raises CmxError on failure. That is the whole plugin surface.
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import sys
 import types
@@ -30,6 +29,8 @@ class Context:
     json: bool = False
     echo: Callable[[str], None] = field(default=lambda text: print(text, file=sys.stderr))
 
+    printed: list[str] = field(default_factory=list)  # what went to stdout (for a memoized replay)
+
     def say(self, text: str) -> None:
         """Human output: stdout normally, stderr when -j reserves stdout for JSON."""
         if self.quiet:
@@ -38,6 +39,7 @@ class Context:
             print(text, file=sys.stderr)
         else:
             print(text)
+            self.printed.append(text + "\n")
 
 
 def names() -> list[str]:
@@ -50,6 +52,8 @@ def load(name: str) -> types.ModuleType:
         return _loaded[name]
     path = Home.automations_dir() / name / "module.py"
     if not path.is_file():
+        import difflib
+
         close = difflib.get_close_matches(name, names(), n=1)
         raise UsageError(f"unknown automation '{name}' (known: {', '.join(names())})",
                          hint=f"did you mean '{close[0]}'?" if close else None)
@@ -66,6 +70,8 @@ def action(automation: str, action_name: str) -> Callable[[dict[str, Any], Conte
     actions: dict[str, Callable[..., dict[str, Any]]] = getattr(module, "ACTIONS", {})
     fn = actions.get(action_name)
     if fn is None:
+        import difflib
+
         close = difflib.get_close_matches(action_name, list(actions), n=1)
         raise UsageError(
             f"automation '{automation}' has no action '{action_name}' (it has: {', '.join(sorted(actions))})",

@@ -1,4 +1,4 @@
-"""Replay a fully cached `cmx run script` without loading the engine.
+"""Replay a fully cached `cmx run script` (or a `cmx find script`) without loading the engine.
 
 After a run whose requested recipe was served from the cache, the CLI stores a
 memo: the exact arguments, the stat signature of every file the plan was built
@@ -29,7 +29,8 @@ _NOT_REPLAYED = ("--new", "--skip", "--dry", "--fake", "--explain", "--lock", "-
 
 
 def eligible(argv: list[str]) -> bool:
-    if len(argv) < 3 or argv[0] != "run" or argv[1] != "script":
+    """`run script` served from the cache, and `find script` (read-only): nothing else is replayed."""
+    if len(argv) < 3 or argv[1] != "script" or argv[0] not in ("run", "find"):
         return False
     for a in argv[2:]:
         if a.startswith(_NOT_REPLAYED):

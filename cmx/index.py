@@ -20,12 +20,13 @@ from cmx.home import Home
 from cmx.recipe import Recipe, meta_tags
 from cmx.repos import Repo, all_repos
 
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
 _SKIP_DIRS = {"tests", "__pycache__", ".git"}
 _SKIP_PREFIXES = ("README", "tmp-", ".")
 
 
-def _stat_sig(path: Path) -> list[int] | None:
+def _stat_sig(path: Path | str) -> list[int] | None:
+    """(mtime_ns, size), or None if missing: what tells a recipe file changed."""
     try:
         st = os.stat(path)
     except OSError:
@@ -113,7 +114,10 @@ def _scan_recipe(folder: Path, repo: Repo) -> dict[str, Any]:
         meta=meta,
         lines=loaded.lines,
     )
-    entry["recipe"] = recipe.to_json()
+    data = recipe.to_json()
+    entry["stub"] = {"alias": recipe.alias, "uid": recipe.uid, "tags": list(recipe.tags), "sort": recipe.sort,
+                     "repo": recipe.repo, "path": str(recipe.path)}
+    entry["blob"] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
     return entry
 
 
@@ -135,44 +139,64 @@ def _lenient_tags(meta_file: Path) -> list[str]:
     return tags + [meta_file.parent.name]
 
 
+@dataclass(frozen=True)
+class _Stub:
+    """What lookups need of a recipe; the full Recipe is unpickled on first use."""
+
+    alias: str
+    uid: str
+    tags: tuple[str, ...]
+    blob: bytes
+
+
 class RecipeIndex:
     """All recipes of all repositories, with lookup by alias, uid and tags."""
 
-    def __init__(self, recipes: list[Recipe], broken: list[BrokenRecipe], repos: list[Repo]) -> None:
-        self.recipes = recipes
+    def __init__(self, recipes: list[Recipe] | list[Recipe | _Stub], broken: list[BrokenRecipe], repos: list[Repo]) -> None:
+        self._items: list[Recipe | _Stub] = list(recipes)
         self.broken = broken
         self.repos = repos
         # (path, stat signature) of everything the index was built from: what a
         # memoized result must re-check before it is trusted (see cmx.fastpath)
         self.watch: list[tuple[str, Any]] = []
-        self._by_alias: dict[str, list[Recipe]] = {}
-        self._by_uid: dict[str, Recipe] = {}
+        self._by_alias: dict[str, list[int]] = {}
+        self._by_uid: dict[str, int] = {}
         self._by_tag: dict[str, list[int]] = {}
-        for i, r in enumerate(recipes):
-            self._by_alias.setdefault(r.alias, []).append(r)
-            self._by_uid[r.uid] = r
+        for i, r in enumerate(self._items):
+            self._by_alias.setdefault(r.alias, []).append(i)
+            self._by_uid[r.uid] = i
             for t in r.tags:
                 self._by_tag.setdefault(t, []).append(i)
+
+    def _get(self, i: int) -> Recipe:
+        item = self._items[i]
+        if isinstance(item, _Stub):
+            item = Recipe.from_json(pickle.loads(item.blob))
+            self._items[i] = item
+        return item
+
+    @property
+    def recipes(self) -> list[Recipe]:
+        return [self._get(i) for i in range(len(self._items))]
 
     # -- lookup -----------------------------------------------------------------
     def by_name(self, name: str) -> list[Recipe]:
         if name in self._by_uid:
-            return [self._by_uid[name]]
-        return list(self._by_alias.get(name, []))
+            return [self._get(self._by_uid[name])]
+        return [self._get(i) for i in self._by_alias.get(name, [])]
 
     def with_tags(self, tags: Iterable[str], not_tags: Iterable[str] = ()) -> list[Recipe]:
         tags = list(tags)
         if not tags:
-            found = list(self.recipes)
+            found = list(range(len(self._items)))
         else:
             rarest = min(tags, key=lambda t: len(self._by_tag.get(t, ())))
-            found = [self.recipes[i] for i in self._by_tag.get(rarest, ())]
             wanted = set(tags)
-            found = [r for r in found if wanted.issubset(r.tags)]
+            found = [i for i in self._by_tag.get(rarest, ()) if wanted.issubset(self._items[i].tags)]
         excluded = set(not_tags)
         if excluded:
-            found = [r for r in found if not excluded.intersection(r.tags)]
-        return found
+            found = [i for i in found if not excluded.intersection(self._items[i].tags)]
+        return [self._get(i) for i in found]
 
     def broken_with_tags(self, tags: Iterable[str]) -> list[BrokenRecipe]:
         wanted = set(tags)
@@ -258,42 +282,36 @@ class RecipeIndex:
 
     @classmethod
     def _from_entries(cls, entries: dict[str, dict[str, Any]], repos: list[Repo]) -> "RecipeIndex":
-        recipes: list[Recipe] = []
+        stubs: list[tuple[tuple[Any, ...], _Stub]] = []
         broken: list[BrokenRecipe] = []
+        order = {r.alias: i for i, r in enumerate(repos)}
         for key, e in entries.items():
-            if "recipe" in e:
-                recipes.append(Recipe.from_json(e["recipe"]))
+            if "stub" in e:
+                s = e["stub"]
+                stubs.append(((s["sort"], order.get(s["repo"], 0), s["alias"], s["path"]),
+                              _Stub(s["alias"], s["uid"], tuple(s["tags"]), e["blob"])))
             else:
                 b = e["broken"]
                 broken.append(BrokenRecipe(Path(key).name, Path(key), tuple(b["tags"]), b["error"], b["location"]))
-        order = {r.alias: i for i, r in enumerate(repos)}
-        recipes.sort(key=lambda r: (r.sort, order.get(r.repo, 0), r.alias, str(r.path)))
-        return cls(recipes, broken, repos)
+        stubs.sort(key=lambda t: t[0])
+        return cls([s for _, s in stubs], broken, repos)
 
 
 def _has_meta(folder: Path) -> bool:
     return any((folder / n).is_file() for n in ("meta.yaml", "_cm.yaml", "_cm.json"))
 
 
-def _sig_str(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_mtime_ns, st.st_size]
-
-
 def _fresh(entry: dict[str, Any]) -> bool:
     """Plain string paths and os.stat: this runs for every recipe on every command."""
     folder = entry["dir"]
-    if _sig_str(folder) != entry["dir_sig"]:
+    if _stat_sig(folder) != entry["dir_sig"]:
         return False
     prefix = folder + "/"
     for name, sig in entry["files"].items():
-        if _sig_str(prefix + name) != sig:
+        if _stat_sig(prefix + name) != sig:
             return False
     for name, sig in entry.get("subdirs", {}).items():  # a file added inside a subfolder
-        if _sig_str(prefix + name) != sig:
+        if _stat_sig(prefix + name) != sig:
             return False
     return True
 

@@ -98,6 +98,7 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="flexbench.model_prep")
     ap.add_argument("source")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--env-out", help="append the CMX_ML_MODEL_* keys a recipe exports (KEY=VALUE lines)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -121,8 +122,25 @@ def main(argv: list[str]) -> int:
         raise SystemExit(f"model_prep: unknown source '{args.source}' (dist:, gguf:, hub:, local:)")
     info = {**describe(model_dir), **extra}
     (out / "model_info.json").write_text(json.dumps(info, indent=1))
+    if args.env_out:
+        with open(args.env_out, "a", encoding="utf-8") as fh:
+            fh.write("".join(f"{k}={v}\n" for k, v in recipe_env(info, out).items()))
     print(json.dumps(info))
     return 0
+
+
+def recipe_env(info: dict[str, Any], out: Path) -> dict[str, str]:
+    """What the get-ml-model-* recipes export."""
+    return {
+        "CMX_ML_MODEL_PATH": info["path"],
+        "CMX_ML_MODEL_TOKENIZER_PATH": info.get("tokenizer_path") or info["path"],
+        "CMX_ML_MODEL_PARAMETERS": str(info.get("parameters") or ""),
+        "CMX_ML_MODEL_DTYPE": str(info.get("dtype") or "float32"),
+        "CMX_ML_MODEL_CONVERT_S": str(round(info.get("gguf_load_s", 0) + info.get("convert_save_s", 0), 2)),
+        "CMX_ML_MODEL_GGUF": str(info.get("gguf_file", "")),
+        "CMX_ML_MODEL_REVISION": str(info.get("revision", "")),
+        "CMX_ML_MODEL_INFO": str(out / "model_info.json"),
+    }
 
 
 if __name__ == "__main__":

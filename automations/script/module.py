@@ -11,13 +11,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from cmx import envutil
 from cmx.automation import Context
 from cmx.errors import CmxError, UsageError
-from cmx.execute.result import RunOptions
-from cmx.plan.planner import Request
-from cmx.plan.status import NodeStatus, status_json
 from cmx.selector import parse
+
+if TYPE_CHECKING:  # the planner and executor load only for actions that plan (not for find/show)
+    from cmx.execute.result import RunOptions
+    from cmx.plan.planner import Request
+    from cmx.plan.status import NodeStatus
 
 CONTROL = {
     "action", "automation", "artifact", "artifacts", "tags", "env", "const", "adr", "ad", "add_deps",
@@ -51,7 +55,10 @@ def _patches(i: dict[str, Any], *fields: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def request_from(i: dict[str, Any], ctx: Context) -> tuple[Request, RunOptions]:
+def request_from(i: dict[str, Any], ctx: Context) -> tuple["Request", "RunOptions"]:
+    from cmx.execute.result import RunOptions
+    from cmx.plan.planner import Request
+
     tags = i.get("tags")
     name = None
     artifact = i.get("artifact")
@@ -118,7 +125,7 @@ def _request_info(i: dict[str, Any]) -> dict[str, Any]:
     return keep
 
 
-def print_plan(statuses: list[NodeStatus], ctx: Context) -> None:
+def print_plan(statuses: list["NodeStatus"], ctx: Context) -> None:
     rows = []
     for s in statuses:
         n = s.node
@@ -148,6 +155,7 @@ def print_plan(statuses: list[NodeStatus], ctx: Context) -> None:
 
 def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from cmx import lockfile
+    from cmx.plan.status import status_json
     from cmx.api import frozen_check
     from cmx.report import ConsoleReporter
 
@@ -213,7 +221,7 @@ def _memo(engine: Any, reporter: Any, i: dict[str, Any]) -> dict[str, Any] | Non
     return {"watch": engine.index.watch, "entries": entries, "stderr": stderr}
 
 
-def _print_explain(statuses: list[NodeStatus], ctx: Context) -> list[dict[str, Any]]:
+def _print_explain(statuses: list["NodeStatus"], ctx: Context) -> list[dict[str, Any]]:
     out = []
     for s in statuses:
         if s.reason.hit or not s.needed:
@@ -226,6 +234,8 @@ def _print_explain(statuses: list[NodeStatus], ctx: Context) -> list[dict[str, A
 
 
 def explain(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    from cmx.plan.status import status_json
+
     req, options = request_from(i, ctx)
     plan = ctx.engine.plan(req)
     statuses = ctx.engine.status(plan, new=options.new, skip_cache=options.skip_cache, explain=True)
@@ -245,7 +255,10 @@ def find(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
             print(f"cmx: warning: broken recipe matches: {b.error}", file=sys.stderr)
     for r in recipes:
         ctx.say(f"{r.alias:<32} {','.join(r.tags):<40} {r.path}")
-    return {"list": [{"alias": r.alias, "uid": r.uid, "tags": list(r.tags), "path": str(r.path), "repo": r.repo}
+    memo = None
+    if not index.broken_with_tags(parse(str(tags)).tags if tags else ()):
+        memo = {"watch": index.watch, "entries": [], "stderr": "", "stdout": "".join(ctx.printed)}
+    return {"_memo": memo, "list": [{"alias": r.alias, "uid": r.uid, "tags": list(r.tags), "path": str(r.path), "repo": r.repo}
                      for r in recipes]}
 
 

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cmx: internal error: {type(exc).__name__}: {exc} (re-run with -v for the traceback)", file=sys.stderr)
         return 1
     memo = out.pop("_memo", None) if isinstance(out, dict) else None
-    stdout = ""
+    stdout = memo.get("stdout", "") if memo else ""
     if want_json:
         # an action may define its -j output (e.g. `cmx show cache -j` prints a plain list)
         stdout = _json_text(out.get("json_output", out) if isinstance(out, dict) else out)

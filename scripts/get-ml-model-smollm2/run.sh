@@ -1,16 +1,6 @@
 #!/usr/bin/env bash
-# Convert the packaged GGUF into a HF folder (./model) and describe it.
+# Prepare the model folder in this entry (./model or a hub snapshot) and describe it.
 set -e
 export PYTHONPATH="${CMX_FLEXBENCH_SRC}${PYTHONPATH:+:${PYTHONPATH}}"
-"${CMX_VENV_PYTHON}" -m flexbench.model_prep "${CMX_ML_MODEL_SOURCE}" --out "$PWD" > model_prep.out
-"${CMX_VENV_PYTHON}" - <<'PY' >> tmp-run-env.out
-import json
-info = json.load(open("model_info.json"))
-print("CMX_ML_MODEL_PATH=" + info["path"])
-print("CMX_ML_MODEL_TOKENIZER_PATH=" + (info.get("tokenizer_path") or info["path"]))
-print("CMX_ML_MODEL_PARAMETERS=" + str(info.get("parameters") or ""))
-print("CMX_ML_MODEL_DTYPE=" + str(info.get("dtype") or "float32"))
-print("CMX_ML_MODEL_CONVERT_S=" + str(round(info.get("gguf_load_s", 0) + info.get("convert_save_s", 0), 2)))
-print("CMX_ML_MODEL_GGUF=" + str(info.get("gguf_file", "")))
-PY
-echo "CMX_ML_MODEL_INFO=$PWD/model_info.json" >> tmp-run-env.out
+export TRANSFORMERS_VERBOSITY=error HF_HUB_DISABLE_PROGRESS_BARS=1
+"${CMX_VENV_PYTHON}" -m flexbench.model_prep "${CMX_ML_MODEL_SOURCE}" --out "$PWD" --env-out tmp-run-env.out > model_prep.out

@@ -58,7 +58,17 @@ def test_what_is_never_replayed(home):
     assert fastpath.eligible(["run", "script", "--tags=a", "-j", "-q"])
     for extra in ("--new", "--dry-run", "-n", "-jv", "--explain", "--lock=x", "--frozen=x", "--skip_cache", "@in.json"):
         assert not fastpath.eligible(["run", "script", "--tags=a", extra])
-    assert not fastpath.eligible(["find", "script", "--tags=a"])
+    assert fastpath.eligible(["find", "script", "--tags=a"])
+    assert not fastpath.eligible(["show", "script", "a"]) and not fastpath.eligible(["rm", "cache", "--tags=a", "-f"])
+
+
+def test_find_replay_follows_new_recipes(repo, cmx, home):
+    repo.add("a1", "tags: [fam, a1]\n", "true\n")
+    assert cmx("find", "script", "--tags=fam").out.count("\n") == 1
+    assert cmx("find", "script", "--tags=fam").out.count("\n") == 1  # replayed
+    repo.add("a2", "tags: [fam, a2]\n", "true\n")
+    out = cmx("find", "script", "--tags=fam")
+    assert out.out.count("\n") == 2 and "a2" in out.out
 
 
 def test_no_memo_with_a_secret_on_the_command_line(repo, cmx, home):
