@@ -174,10 +174,11 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if dry:
         if not ctx.json:  # with -j the plan is in the JSON
             print_plan(statuses, ctx)
-        lock = engine.lock_for(plan, statuses, info)
-        if i.get("lock"):
-            lockfile.write(Path(str(i["lock"])), lock)
-        return {"dry_run": True, "recipe": plan.root.alias, "plan": status_json(statuses), "lock": lock}
+        out: dict[str, Any] = {"dry_run": True, "recipe": plan.root.alias, "plan": status_json(statuses)}
+        if i.get("lock"):  # the lock repeats the plan: written (and returned) only when asked for
+            out["lock"] = engine.lock_for(plan, statuses, info)
+            lockfile.write(Path(str(i["lock"])), out["lock"])
+        return out
     if explain:
         _print_explain(statuses, ctx)
     result, keys = engine.execute(plan, statuses, options, reporter, _Api(ctx))

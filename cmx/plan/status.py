@@ -38,8 +38,11 @@ def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool
     keys: dict[int, str | None] = {}
     contrib: dict[int, str | None] = {}  # what a node contributes to its dependents' keys
     for n in plan.nodes:  # dependencies come first
-        child = [contrib[e.child.index] for e in n.edges]
-        key = None if any(c is None for c in child) else n.compute_key([c for c in child if c is not None])
+        if n.key is not None:  # the planner's key: no probe below it, nothing to complete
+            key: str | None = n.key
+        else:
+            child = [contrib[e.child.index] for e in n.edges]
+            key = None if any(c is None for c in child) else n.compute_key([c for c in child if c is not None])
         keys[n.index] = key
         if n.probe:
             out = _probe_output(n, key, store, skip_cache, present)
