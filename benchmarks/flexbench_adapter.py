@@ -44,8 +44,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flexbench_common import (  # noqa: E402
-    ProcResult, Series, add_env_args, emit, env_from_args, header, machine_line, rotate, run_flexbench_test,
-    subprocess_env, write_user_conf,
+    ProcResult, Series, add_env_args, add_noise_args, emit, env_from_args, header, machine_line, noise_json,
+    noise_line, rotate, run_flexbench_test, subprocess_env, write_user_conf,
 )
 
 from flexbench.loadgen_log import parse_detail, summarize  # noqa: E402
@@ -189,9 +189,10 @@ def measure(a: argparse.Namespace) -> dict[str, Any]:
             n["bare"] += 1
             record("bare", run_bare(env.python, bare_cfg, work / f"b{n['bare']}", penv))
 
-        rotate([("adapter", adapter), ("bare", bare)], a.runs)
+        rounds = rotate([("adapter", adapter), ("bare", bare)], a.runs, min_idle=a.min_idle, max_wait_s=a.max_wait)
         per_round = [x / y for x, y in zip(sps["adapter"].values, sps["bare"].values)]
         res: dict[str, Any] = {
+            "noise": noise_json(rounds),
             "machine": header("flexbench_adapter"),
             "settings": {"samples": a.samples, "qsl_size": size, "tokens_per_sample": TOKENS,
                          "batch_size": a.batch_size, "runs": a.runs, "venv_python": env.python},
@@ -226,7 +227,8 @@ def report_lines(res: dict[str, Any]) -> list[str]:
            f"  tokens/s: adapter {ser['adapter_tps'].median:,.0f}, bare {ser['bare_tps'].median:,.0f}",
            f"  ratio adapter/bare (medians): {res['ratio_adapter_over_bare']:.3f}  (per round {min(pr):.3f}-"
            f"{max(pr):.3f}); target >= {TARGET:.0%}; reference bare rate ~{REFERENCE_BARE:,.0f} samples/s",
-           f"  process wall (median): adapter {ser['adapter_wall_s'].median:.2f} s, bare {ser['bare_wall_s'].median:.2f} s"]
+           f"  process wall (median): adapter {ser['adapter_wall_s'].median:.2f} s, bare {ser['bare_wall_s'].median:.2f} s",
+           noise_line(res["noise"])]
     prof = res.get("profile")
     if prof:
         if "error" in prof:
@@ -254,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy", help="the py-spy binary")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (LoadGen logs, profile)")
     add_env_args(ap)
+    add_noise_args(ap)
     a = ap.parse_args(argv)
     res = measure(a)
     emit(res, a.json, report_lines(res))

@@ -26,8 +26,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flexbench_common import (  # noqa: E402
-    Series, add_env_args, emit, env_from_args, header, machine_line, rotate, run_flexbench_test, subprocess_env,
-    write_user_conf,
+    Series, add_env_args, add_noise_args, emit, env_from_args, header, machine_line, noise_json, noise_line, rotate,
+    run_flexbench_test, subprocess_env, write_user_conf,
 )
 
 CONF_MODEL = "flexbench-llm"
@@ -76,9 +76,10 @@ def measure(a: argparse.Namespace) -> dict[str, Any]:
                 tokens[b].append(ntok)
             return run
 
-        rotate([(f"batch {b}", point(b)) for b in a.batch_sizes], a.runs)
+        rounds = rotate([(f"batch {b}", point(b)) for b in a.batch_sizes], a.runs, min_idle=a.min_idle, max_wait_s=a.max_wait)
         b1 = a.batch_sizes[0]
         return {
+            "noise": noise_json(rounds),
             "machine": header("flexbench_batching"),
             "settings": {"samples": a.samples, "max_output_tokens": a.max_output_tokens, "threads": a.threads,
                          "batch_sizes": a.batch_sizes, "runs": a.runs, "model_path": env.model_path},
@@ -115,7 +116,7 @@ def report_lines(res: dict[str, Any]) -> list[str]:
              f"{p['tokens_per_second']['median']:.1f}" for p in res["points"]]
     return ([f"flexbench batching: SmolLM2-135M via LoadGen Offline (_hf), {s['samples']} samples x "
              f"{s['max_output_tokens']} max output tokens, {s['threads']} torch threads; {s['runs']} rounds  "
-             f"{machine_line(res['machine'])}"] + lines + ["", "  tokens/s (LoadGen):"] + curve)
+             f"{machine_line(res['machine'])}"] + lines + ["", "  tokens/s (LoadGen):"] + curve + [noise_line(res["noise"])])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep the work folder (LoadGen logs)")
     add_env_args(ap)
+    add_noise_args(ap)
     a = ap.parse_args(argv)
     res = measure(a)
     emit(res, a.json, report_lines(res))

@@ -174,16 +174,89 @@ class Series:
                 "min": self.min, "max": self.max, "stdev": self.stdev, "values": self.values}
 
 
-def rotate(tasks: Sequence[tuple[str, Callable[[], None]]], runs: int, log: bool = True) -> None:
-    """Run every task once per round, ``runs`` rounds, rotating the order each round (side by side)."""
+def _cpu_busy_s() -> tuple[float, float]:
+    """(busy CPU seconds of the whole machine, CPU seconds of this process's waited-for children)."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        f = [int(x) for x in fh.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    busy = (sum(f[:8]) - f[3] - f[4]) / hz  # all but idle and iowait (guest time is inside user)
+    t = os.times()
+    return busy, t.children_user + t.children_system
+
+
+def idle_fraction(seconds: float = 1.0) -> float:
+    b0, _ = _cpu_busy_s()
+    time.sleep(seconds)
+    b1, _ = _cpu_busy_s()
+    return max(0.0, 1.0 - (b1 - b0) / (seconds * (os.cpu_count() or 1)))
+
+
+def wait_idle(min_idle: float, max_wait_s: float) -> float:
+    """Wait (up to ``max_wait_s``) until the machine is at least ``min_idle`` idle; returns the last idle share."""
+    t0 = time.monotonic()
+    idle = idle_fraction()
+    while idle < min_idle and time.monotonic() - t0 < max_wait_s:
+        time.sleep(2.0)
+        idle = idle_fraction()
+    return idle
+
+
+@dataclass
+class Round:
+    """What else the machine did while one task ran: the average number of cores busy with other work."""
+
+    name: str
+    round: int
+    seconds: float
+    foreign_cores: float
+    idle_before: float
+
+
+def rotate(tasks: Sequence[tuple[str, Callable[[], None]]], runs: int, log: bool = True, *,
+           min_idle: float = 0.0, max_wait_s: float = 0.0) -> list[Round]:
+    """Run every task once per round, ``runs`` rounds, rotating the order each round (side by side).
+
+    Before each task it waits (at most ``max_wait_s``) for the machine to be ``min_idle`` idle, and it
+    records how many cores other processes kept busy during the task (``/proc/stat`` minus our children).
+    """
     k = len(tasks)
+    rounds: list[Round] = []
     for r in range(runs):
         for j in range(k):
             name, task = tasks[(r + j) % k]
+            idle = wait_idle(min_idle, max_wait_s) if min_idle > 0 else -1.0
+            b0, c0 = _cpu_busy_s()
             t0 = time.perf_counter()
             task()
+            dt = time.perf_counter() - t0
+            b1, c1 = _cpu_busy_s()
+            foreign = max(0.0, ((b1 - b0) - (c1 - c0)) / dt)
+            rounds.append(Round(name, r + 1, dt, foreign, idle))
             if log:
-                print(f"  round {r + 1}/{runs}: {name} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+                print(f"  round {r + 1}/{runs}: {name} ({dt:.1f} s; other load {foreign:.2f} cores"
+                      f"{f', idle before {idle:.0%}' if idle >= 0 else ''})", file=sys.stderr, flush=True)
+    return rounds
+
+
+def noise_json(rounds: Sequence[Round]) -> dict[str, Any]:
+    by: dict[str, list[float]] = {}
+    for x in rounds:
+        by.setdefault(x.name, []).append(x.foreign_cores)
+    return {"foreign_cores_by_task": by,
+            "foreign_cores_median": {k: statistics.median(v) for k, v in by.items()}}
+
+
+def noise_line(noise: dict[str, Any]) -> str:
+    med = noise["foreign_cores_median"]
+    worst = max((max(v) for v in noise["foreign_cores_by_task"].values()), default=0.0)
+    return ("  other load during the runs (cores busy with other processes, median): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in med.items()) + f"; worst {worst:.2f}")
+
+
+def add_noise_args(ap: Any) -> None:
+    ap.add_argument("--min-idle", type=float, default=0.8,
+                    help="before each run, wait until the machine is this idle (0-1; default 0.8; 0: never wait)")
+    ap.add_argument("--max-wait", type=float, default=120.0, help="longest wait for idleness per run (s)")
 
 
 def header(title: str) -> dict[str, Any]:

@@ -44,8 +44,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flexbench_common import (  # noqa: E402
-    BenchEnv, ProcResult, Series, add_env_args, emit, env_from_args, header, machine_line, rotate,
-    run_flexbench_test, run_json_script, subprocess_env, write_user_conf,
+    BenchEnv, ProcResult, Series, add_env_args, add_noise_args, emit, env_from_args, header, machine_line,
+    noise_json, noise_line, rotate, run_flexbench_test, run_json_script, subprocess_env, write_user_conf,
 )
 
 TARGET = 0.95
@@ -174,7 +174,7 @@ def measure(a: argparse.Namespace) -> dict[str, Any]:
             b_tps.values.append(float(res["tokens_per_second"]))
             b_wall.values.append(dt)
 
-        rotate([("harness", harness), ("bare", bare)], a.runs)
+        rounds = rotate([("harness", harness), ("bare", bare)], a.runs, min_idle=a.min_idle, max_wait_s=a.max_wait)
         # checks: the same batches every run, the same token counts on both sides
         same_batches = all(issue_batches(r.info, a.batch_size) == batches for r in h_runs)
         h_counts = {t["index"]: t["tokens"] for t in h_runs[0].info["sut_timings"]}
@@ -183,6 +183,7 @@ def measure(a: argparse.Namespace) -> dict[str, Any]:
         per_round = [h / b for h, b in zip(h_tps.values, b_tps.values)]
         cold = h_runs[0].info.get("cold_start") or {}
         return {
+            "noise": noise_json(rounds),
             "machine": header("flexbench_harness"),
             "settings": {"samples": a.samples, "max_output_tokens": a.max_output_tokens, "batch_size": a.batch_size,
                          "threads": a.threads, "runs": a.runs, "model_path": env.model_path,
@@ -227,7 +228,8 @@ def report_lines(res: dict[str, Any]) -> list[str]:
            f"{min(pr):.3f}-{max(pr):.3f}, median {statistics.median(pr):.3f}); target >= {TARGET:.0%}",
            f"  harness LoadGen samples/s (median): {res['harness_loadgen_samples_per_second']:.3f}; "
            f"process wall: harness {statistics.median(res['series']['harness_wall_s']['values']):.1f} s, "
-           f"bare {statistics.median(res['series']['bare_wall_s']['values']):.1f} s"]
+           f"bare {statistics.median(res['series']['bare_wall_s']['values']):.1f} s",
+           noise_line(res["noise"])]
     return out
 
 
@@ -244,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="torch threads on both sides (default 2)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (LoadGen logs)")
     add_env_args(ap)
+    add_noise_args(ap)
     a = ap.parse_args(argv)
     res = measure(a)
     emit(res, a.json, report_lines(res))
