@@ -142,6 +142,15 @@ def test_openorca_loader_on_local_files(fhome, tmp_path):
     assert len(picked) == 5 and all(p["question"].startswith("q") for p in picked)
     again = cmx(fhome, "run", "script", "--tags=get,dataset,openorca,_size.5", f"--path={f}", "-j")
     assert again.json["cached"] and Path(again.json["new_env"]["CMX_DATASET_PATH"]).read_text() == out.read_text()
+    # MLPerf's own format: a pandas pickle (written here with the benchmark venv's pandas)
+    py = cmx(fhome, "run", "script", "--tags=get,python,venv,_name.flexbench", "-j").json["new_env"]["CMX_VENV_PYTHON"]
+    pkl = tmp_path / "orca.pkl"
+    import subprocess
+    subprocess.run([py, "-c", f"import pandas as pd, json; pd.DataFrame([json.loads(x) for x in open({str(f)!r})])"
+                    f".to_pickle({str(pkl)!r})"], check=True)
+    res = cmx(fhome, "run", "script", "--tags=get,dataset,openorca,_size.5", f"--path={pkl}", "-j")
+    assert res.code == 0, res.err
+    assert Path(res.json["new_env"]["CMX_DATASET_PATH"]).read_text() == out.read_text()  # same seed, same sample
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"prompt": "x"}) + "\n")
     res = cmx(fhome, "run", "script", "--tags=get,dataset,openorca", f"--path={bad}")
