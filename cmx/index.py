@@ -20,7 +20,7 @@ from cmx.home import Home
 from cmx.recipe import Recipe, meta_tags
 from cmx.repos import Repo, all_repos
 
-INDEX_FORMAT = 5
+INDEX_FORMAT = 6
 _SKIP_DIRS = {"tests", "__pycache__", ".git"}
 _SKIP_PREFIXES = ("README", "tmp-", ".")
 
@@ -101,6 +101,22 @@ def _scan_recipe(folder: Path, repo: Repo) -> dict[str, Any]:
         digests.append((f, h))
         total.update(f"{f}\0{h}\n".encode())
     meta = loaded.data
+    # code a recipe runs from outside its folder (e.g. the flexbench package) is part of its content too
+    extra: dict[str, Any] = {}
+    for rel in meta.get("code_paths") or []:
+        target = (folder / rel).resolve()
+        names = [""] if target.is_file() else _content_files(target)
+        for name in names:
+            path = target / name if name else target
+            if not path.is_file():
+                continue
+            label = f"@{rel}/{name}" if name else f"@{rel}"
+            h = hashlib.sha256(path.read_bytes()).hexdigest()
+            digests.append((label, h))
+            total.update(f"{label}\0{h}\n".encode())
+            extra[str(path)] = _stat_sig(path)
+        extra[str(target)] = _stat_sig(target)
+    entry["extra"] = extra
     alias = str(meta.get("alias") or folder.name)
     recipe = Recipe(
         alias=alias,
@@ -277,6 +293,7 @@ class RecipeIndex:
             watch.append((e["dir"], e["dir_sig"]))
             watch += [(f"{e['dir']}/{name}", sig) for name, sig in e["files"].items()]
             watch += [(f"{e['dir']}/{name}", sig) for name, sig in e.get("subdirs", {}).items()]
+            watch += list(e.get("extra", {}).items())
         index.watch = watch
         return index
 
@@ -312,6 +329,9 @@ def _fresh(entry: dict[str, Any]) -> bool:
             return False
     for name, sig in entry.get("subdirs", {}).items():  # a file added inside a subfolder
         if _stat_sig(prefix + name) != sig:
+            return False
+    for path, sig in entry.get("extra", {}).items():  # code_paths outside the folder
+        if _stat_sig(path) != sig:
             return False
     return True
 

@@ -68,7 +68,7 @@ def rm(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if not (i.get("tags") or i.get("artifacts") or i.get("all")):
         raise UsageError("which entries? give --tags=... (or --all)", hint="preview with `cmx show cache --tags=...`")
     entries = _with_dependents(_select(i, ctx), list(ctx.engine.store.entries()))
-    if entries and not (i.get("f") or i.get("force")):
+    if entries and not (i.get("f") or i.get("force") or i.get("dry_run")):
         raise UsageError(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} would be removed; add -f to confirm",
                          hint="cmx never prompts; preview with `cmx show cache --tags=...`")
     dry = bool(i.get("dry_run"))
@@ -101,10 +101,14 @@ def gc(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         elif i.get("unreferenced") and e.key not in referenced:
             why = "unreferenced"
         if why:
-            if not dry:
-                store.remove(e)
-            removed.append(e.key)
-            ctx.say(f"{'would remove' if dry else 'removed'} {e.key[:12]} {e.alias} ({why})")
+            for dependent in _with_dependents([e], entries):  # what was built on it goes too
+                if dependent.key in removed:
+                    continue
+                if not dry:
+                    store.remove(dependent)
+                removed.append(dependent.key)
+                reason = why if dependent is e else f"built on {e.alias} {e.key[:12]}"
+                ctx.say(f"{'would remove' if dry else 'removed'} {dependent.key[:12]} {dependent.alias} ({reason})")
     folders = list(store.orphan_builds())
     if store.failed_dir.is_dir() and not i.get("keep_failed"):
         folders += list(store.failed_dir.iterdir())

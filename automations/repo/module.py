@@ -83,8 +83,9 @@ def pull(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         raise CmxError("GitPython is not installed") from exc
     except Exception as exc:
         detail = (getattr(exc, "stderr", "") or str(exc)).strip()
-        lines = [ln.strip(" '\"") for ln in detail.splitlines() if ln.strip(" '\"")]
-        lines = [ln[len("stderr:"):].strip() if ln.startswith("stderr:") else ln for ln in lines]
+        lines = [ln.strip() for ln in detail.splitlines()]
+        lines = [(ln[len("stderr:"):] if ln.startswith("stderr:") else ln).strip(" '\"") for ln in lines]
+        lines = [ln for ln in lines if ln]
         err = CmxError(f"cannot pull {url}: {lines[-1] if lines else type(exc).__name__}")
         err.exit_code = 1
         raise err from exc

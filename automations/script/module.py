@@ -118,7 +118,8 @@ def _opt(v: Any) -> str | None:
 
 
 def _request_info(i: dict[str, Any]) -> dict[str, Any]:
-    keep = {k: v for k, v in i.items() if k not in ("action", "automation", "j", "json", "v", "verbose", "quiet", "lock", "frozen")}
+    keep = {k: v for k, v in i.items() if k not in ("action", "automation", "j", "json", "v", "verbose", "quiet", "lock", "frozen")
+            and not envutil.is_secret(k)}
     for field in ("env", "const"):
         if isinstance(keep.get(field), dict):
             keep[field] = envutil.scrub(keep[field])
@@ -208,7 +209,8 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 def _memo(engine: Any, reporter: Any, i: dict[str, Any]) -> dict[str, Any] | None:
     """What the CLI needs to replay this fully cached run (see cmx.fastpath)."""
-    if any(envutil.is_secret(k) for field in ("env", "const") for k in (i.get(field) or {})):
+    if any(envutil.is_secret(k) for field in ("env", "const") for k in (i.get(field) or {})) \
+            or any(envutil.is_secret(k) for k in i):
         return None  # the memo holds the command line: never with a secret in it
     entries = []
     for r in engine.last_results.values():

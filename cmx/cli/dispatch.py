@@ -19,6 +19,12 @@ def dispatch(i: dict[str, Any], ctx: automation.Context | None = None) -> dict[s
     if not name:
         raise UsageError(f"'cmx {action}' needs an automation: one of {', '.join(automation.names())}")
     fn = automation.action(str(name), str(action))
+    if i.get("help") or i.get("h"):
+        import inspect
+
+        text = inspect.getdoc(fn) or "(no description)"
+        print(f"cmx {action} {name}: {text}")
+        return {"return": 0, "help": text}
     if ctx is None:
         from cmx.api import Engine
 

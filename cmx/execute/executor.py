@@ -123,12 +123,13 @@ class Executor:
         event.set()
 
     def _ready(self) -> PlanNode | None:
+        """A needed node none of whose dependencies (any phase) is still to run: a thread that
+        starts it never waits on another, so helping cannot deadlock on the DAG."""
         for n in self.plan.nodes:
             st = self.status[n.index]
             if not st.needed or n.index in self.running:
                 continue
-            if all(e.child.index in self.results for e in n.children("deps")
-                   if e.condition is None and self.status[e.child.index].needed):
+            if all(e.child.index in self.results for e in n.edges):
                 return n
         return None
 
@@ -202,7 +203,6 @@ class Executor:
         r = entry.record
         result = NodeResult(node.index, key, r["new_env"], r["new_state"], False, str(entry.path),
                             r.get("version"), r["output_digest"], time.monotonic() - t0)
-        self._merge_secrets(result, outcome.new_env)
         self.reporter.node_finished(node, result)
         return result
 
@@ -213,21 +213,17 @@ class Executor:
         r = entry.record
         version = r.get("version")
         if version and not node.version_req.admits(str(version)):  # ranges are checked on hits too
-            raise RecipeFailed(
+            error = RecipeFailed(
                 node.label, f"cached version {version} does not satisfy {node.version_req.describe()} "
                 f"(asked by {'; '.join(c.source for c in node.version_req.causes())})",
                 chain=node.chain(), rerun=self.rerun_command(node) + " --new",
             )
+            self.reporter.node_failed(node, error)
+            raise error
         result = NodeResult(node.index, key, r.get("new_env", {}), r.get("new_state", {}), True, str(entry.path),
                             version, str(r.get("output_digest")), time.monotonic() - t0)
         self.reporter.node_finished(node, result)
         return result
-
-    def _merge_secrets(self, result: NodeResult, live_env: dict[str, Any]) -> None:
-        """Secrets a recipe exports are passed on in memory but were never written to the entry."""
-        for k, v in live_env.items():
-            if envutil.is_secret(k):
-                result.new_env[k] = v
 
     def _phases(self, node: PlanNode, key: str, work: Path, failed_dir: Path | None) -> Any:
         log_path = work / "cmx-run.log"
@@ -303,7 +299,8 @@ class Executor:
             if not envutil.is_secret(k):
                 parts.append(f"--env.{k}={envutil.as_str(v)}")
         for k, v in sorted(node.inputs.items()):
-            parts.append(f"--{k}={envutil.as_str(v)}")
+            if not envutil.is_secret(k):
+                parts.append(f"--{k}={envutil.as_str(v)}")
         parts += list(self.options.rerun_flags)
         return " ".join(shlex.quote(p) for p in parts)
 

@@ -77,9 +77,9 @@ def run_phases(
                 except RecipeFailed:
                     if not edge.continue_on_error:
                         raise
+        envutil.merge_env(env, node.pinned)  # the user's --env/--const and the recipe's const win over dep outputs
 
     run_deps("deps")
-    envutil.merge_env(env, node.pinned)  # the user's --env/--const and the recipe's const win over dep outputs
     env.update({"CMX_RECIPE_PATH": str(node.recipe.path), "CMX_RUN_DIR": str(work_dir)})
     if node.version:
         env["CMX_VERSION"] = node.version

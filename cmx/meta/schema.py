@@ -133,6 +133,7 @@ TOP_KEYS: dict[str, Any] = dict(
     cache_expiration={"type": "string", "pattern": r"^\s*\d+\s*[smhdw]?\s*$"},
     probe=_BOOL,
     relocate_files=_STR_LIST,
+    code_paths=_STR_LIST,
     extra_cache_tags_from_env={"type": "array", "items": _ANY_OBJ},
     clean_files=_STR_LIST,
     clean_output_files=_STR_LIST,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from cmx.envutil import Env
+from cmx.envutil import Env, is_secret
 from cmx.plan.keys import digest
 from cmx.recipe import Recipe
 from cmx.versions import VersionRequest
@@ -78,7 +78,7 @@ class PlanNode:
             "variations": list(self.variations),
             "version": self.version,
             "env": self.key_env,
-            "inputs": {k: v for k, v in self.inputs.items()},
+            "inputs": {k: v for k, v in self.inputs.items() if not is_secret(k)},
             "deps": [
                 [e.phase, e.child.alias, ck, e.condition or {}]
                 for e, ck in zip(self.edges, child_keys)

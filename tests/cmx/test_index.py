@@ -50,3 +50,18 @@ def test_digest_covers_every_content_file_but_not_readme(tmp_path):
     assert second != first
     os.utime(d / "helper.py", None)
     assert RecipeIndex.load(home).by_name("a")[0].digest == second
+
+
+def test_code_paths_outside_the_folder_enter_the_digest(tmp_path):
+    home = Home(tmp_path / "home")
+    repo = tmp_path / "repo"
+    lib = repo / "lib.py"
+    make(repo, "a", "x", extra="code_paths: [../../lib.py]\n")
+    lib.write_text("v = 1\n")
+    (tmp_path / "home").mkdir()
+    home.repos_file.write_text(f"repos:\n  - path: {repo}\n")
+    first = RecipeIndex.load(home).by_name("a")[0]
+    assert any(name.startswith("@") for name, _ in first.file_digests)
+    time.sleep(0.01)
+    lib.write_text("v = 2\n")
+    assert RecipeIndex.load(home).by_name("a")[0].digest != first.digest

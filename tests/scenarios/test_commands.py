@@ -130,3 +130,19 @@ def test_usage_errors(cmx):
     ]:
         res = cmx(*args)
         assert (res.code == 0 and needle in res.out) if not args else (res.code == 2 and needle in res.err), (args, res)
+
+
+def test_gc_removes_what_was_built_on_a_removed_entry(repo, cmx, home):
+    import time
+    repo.add("gcdep", "tags: [gcdep]\ncache: true\nnew_env_keys: [GC_FILE]\n",
+             'echo x > data.txt\necho "GC_FILE=$PWD/data.txt" >> tmp-run-env.out\n')
+    repo.add("gcparent", "tags: [gcparent]\ncache: true\ndeps: [{tags: gcdep}]\nnew_env_keys: [GC_FILE]\n", "true\n")
+    cmx("run", "script", "--tags=gcdep")
+    time.sleep(2.2)
+    cmx("run", "script", "--tags=gcparent")  # built on the (older) gcdep entry
+    dry = cmx("gc", "cache", "--older-than=2s", "-n", "-j").json
+    assert len(dry["removed"]) == 2 and len(store_entries(home)) == 2  # -n removes nothing
+    assert cmx("rm", "cache", "--tags=gcdep", "-n").code == 0  # a dry run needs no -f
+    cmx("gc", "cache", "--older-than=2s")
+    out = cmx("run", "script", "--tags=gcparent", "-j").json
+    assert not out["cached"] and Path(out["new_env"]["GC_FILE"]).is_file()

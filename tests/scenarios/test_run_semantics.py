@@ -344,3 +344,35 @@ def test_continue_on_error_and_dep_key_typos(repo, cmx):
     repo.add("typo", "tags: [typo]\ndeps:\n  - tags: bad\n    enable_if_evn: {X: [yes]}\n", "true\n")
     res = cmx("run", "script", "--tags=typo")
     assert res.code == 2 and "did you mean the dependency key 'enable_if_env'" in res.err
+
+
+def test_jobs_2_never_deadlocks_on_a_hook_dependency(repo, cmx):
+    """dlR -> [dlA, dlC]; dlA -> dlB (slow); dlC has a prehook dlX -> dlA: a helping thread must not
+    start dlC while it is itself in the middle of dlA."""
+    repo.add("dlB", "tags: [dlB]\n", "sleep 1\n")
+    repo.add("dlA", "tags: [dlA]\ndeps: [{tags: dlB}]\n", "true\n")
+    repo.add("dlX", "tags: [dlX]\ndeps: [{tags: dlA}]\n", "true\n")
+    repo.add("dlC", "tags: [dlC]\nprehook_deps: [{tags: dlX}]\n", "true\n")
+    repo.add("dlR", "tags: [dlR]\ndeps: [{tags: dlA}, {tags: dlC}]\n", "true\n")
+    for jobs in ("1", "2", "3"):
+        assert cmx("run", "script", "--tags=dlR", f"--jobs={jobs}", "-q", timeout=60).code == 0
+
+
+def test_secret_inputs_are_never_recorded(repo, cmx, home):
+    repo.add("secin", "tags: [secin]\ncache: true\ninput_mapping: {hf_token: HF_TOKEN}\nnew_env_keys: [LEN]\n",
+             'echo "LEN=${#HF_TOKEN}" >> tmp-run-env.out\n')
+    lock = home / "si.lock"
+    out = cmx("run", "script", "--tags=secin", "--hf_token=sekrit123", "--lock", str(lock), "-j")
+    assert out.code == 0 and out.json["new_env"]["LEN"] == "9"
+    cmx("run", "script", "--tags=secin", "--hf_token=sekrit123", "-j")
+    for root, _, files in os.walk(home):
+        for f in files:
+            assert "sekrit123" not in Path(root, f).read_text(errors="replace"), os.path.join(root, f)
+
+
+def test_user_env_wins_over_hook_dependency_outputs(repo, cmx):
+    repo.add("exporter", "tags: [exporter]\nnew_env_keys: [EXP_FLAG]\n", "echo EXP_FLAG=yes >> tmp-run-env.out\n")
+    repo.add("pinhook", "tags: [pinhook]\nprehook_deps: [{tags: exporter}]\nnew_env_keys: [SEEN_EXP]\n",
+             'echo "SEEN_EXP=$EXP_FLAG" >> tmp-run-env.out\n')
+    assert cmx("run", "script", "--tags=pinhook", "--env.EXP_FLAG=no", "-j").json["new_env"]["SEEN_EXP"] == "no"
+    assert cmx("run", "script", "--tags=pinhook", "-j").json["new_env"]["SEEN_EXP"] == "yes"
