@@ -23,6 +23,9 @@ rate (the reference measured ~236k samples/s bare on this machine).
 ``--profile`` adds one adapter run under ``py-spy record`` (``--py-spy PATH``, all
 threads, native frames off) and prints where the samples land.
 
+Before each run the script waits (``--min-idle``, ``--max-wait``) for the machine to be
+idle, and it records how many cores other processes used during each run.
+
 Run: ``.venv/bin/python benchmarks/flexbench_adapter.py [--runs 5] [--json] [--samples 200000]
 [--batch-size 8] [--profile --py-spy /path/to/py-spy]``.
 """

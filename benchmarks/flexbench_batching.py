@@ -9,6 +9,9 @@ from ``mlperf_log_detail.txt``; TTFT and TPOT come from the SUT's clocks
 in each round every batch size runs once and the order rotates, so machine
 noise is spread over all of them. Printed as a table and a text curve.
 
+Before each run the script waits (``--min-idle``, ``--max-wait``) for the machine to be
+idle, and it records how many cores other processes used during each run.
+
 Run: ``.venv/bin/python benchmarks/flexbench_batching.py [--runs 3] [--json] [--batch-sizes 1 2 4 8]
 [--samples 16] [--max-output-tokens 32] [--threads 2]``.
 """
