@@ -120,7 +120,7 @@ def summarize(log: DetailLog) -> dict[str, Any]:
     return {
         "scenario": scenario,
         "mode": v.get("effective_test_mode"),
-        "valid": validity == "VALID",
+        "valid": (validity == "VALID") if validity else None,  # AccuracyOnly runs log no verdict
         "validity": validity,
         "invalid_reasons": [] if validity == "VALID" else reasons,
         "samples_per_second": samples_per_s,

@@ -56,12 +56,6 @@ def main(argv: list[str]) -> int:
         load_timings = backend.load()
         samples = dataset.load(cfg["dataset_path"], size=cfg.get("dataset_size"), seed=int(cfg.get("seed", 42)))
         prompts = [backend.prompt_for(s.question, s.system_prompt) for s in samples]
-        # cold start: the first inference after load, outside LoadGen's measurement
-        first_inference_s = None
-        if cfg.get("warmup", True):
-            t = time.perf_counter()
-            backend.generate(prompts[:1], lambda r, tok: None, lambda r, tok: None)
-            first_inference_s = time.perf_counter() - t
     except (BackendError, dataset.DatasetError) as exc:
         (out / "run_info.json").write_text(json.dumps({"mode": cfg["mode"], "errors": [str(exc)]}, indent=1))
         print(f"flexbench: {exc}", file=sys.stderr)
@@ -72,7 +66,16 @@ def main(argv: list[str]) -> int:
     total_expected = len(samples) if accuracy else int(cfg.get("expected_samples") or perf_count)
     progress, stop_progress = _progress(total_expected, bool(cfg.get("quiet")))
     adapter = LoadGenAdapter(lg, backend, prompts, batch_size=int(cfg.get("batch_size", 1)),
-                             workers=int(cfg.get("workers", 1)), on_progress=progress)
+                             workers=int(cfg.get("workers", 1)), on_progress=progress,
+                             warmup=bool(cfg.get("warmup", True)))
+    adapter.ready.wait()  # cold start: the first inference after load, outside LoadGen's measurement
+    first_inference_s = adapter.warmup_s
+    if adapter.warmup_error:
+        stop_progress()
+        adapter.stop()
+        (out / "run_info.json").write_text(json.dumps({"mode": cfg["mode"], "errors": [adapter.warmup_error]}, indent=1))
+        print(f"flexbench: {adapter.warmup_error}", file=sys.stderr)
+        return 3
     settings = lg.TestSettings()
     settings.scenario = getattr(lg.TestScenario, scenario)
     settings.FromConfig(str(cfg["user_conf"]), str(cfg["conf_model"]), scenario)
