@@ -36,7 +36,6 @@ import argparse
 import collections
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -15,10 +15,9 @@ from typing import Any, Callable
 
 from cmx import envutil
 from cmx.envutil import Env
-from cmx.errors import CycleError, Requirement, ResolutionImpossible, SelectionError, UsageError
+from cmx.errors import CycleError, ResolutionImpossible, SelectionError, UsageError
 from cmx.index import RecipeIndex
 from cmx.plan import variations as variations_mod
-from cmx.plan.keys import digest
 from cmx.plan.node import PHASES, Edge, Plan, PlanNode
 from cmx.recipe import Recipe
 from cmx.selector import Selector, parse

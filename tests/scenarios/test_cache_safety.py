@@ -52,7 +52,7 @@ def test_recipe_content_change_invalidates_the_cache(repo, cmx):
 
 
 def test_failed_build_is_never_reused(repo, cmx, home):
-    d = repo.add("flaky", "tags: [flaky]\ncache: true\nnew_env_keys: [F]\n",
+    repo.add("flaky", "tags: [flaky]\ncache: true\nnew_env_keys: [F]\n",
                  'echo half > half.txt\nif [ ! -e "$MARK" ]; then exit 7; fi\necho "F=ok" >> tmp-run-env.out\n')
     mark = home / "mark"
     bad = cmx("run", "script", "--tags=flaky", f"--env.MARK={mark}")

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import cmx
-from tests.conftest import run_cmx, store_entries
+from tests.conftest import store_entries
 
 
 def test_builtin_recipes_work_with_an_empty_home(cmx, home):

@@ -307,7 +307,6 @@ def test_customize_import_error_is_a_reported_run_failure(repo, cmx, home):
 
 
 def test_lock_timeout_is_a_clear_error(repo, cmx, home):
-    import hashlib
     from filelock import FileLock
     repo.add("locked", "tags: [locked]\ncache: true\n", "true\n")
     key = cmx("run", "script", "--tags=locked", "--dry-run", "-j").json["plan"][0]["key"]

@@ -1,4 +1,3 @@
-import subprocess
 
 from cmx.execute import script
 
