@@ -9,7 +9,7 @@ from flexbench.backends.base import DoneCallback, FirstCallback
 
 class NoopBackend:
     name = "noop"
-    instant = True  # answers whole batches at once: the adapter completes them with one LoadGen call
+    instant = True  # answers whole batches at once (generate_all): one LoadGen call per batch
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.tokens = list(range(1, int(config.get("noop_tokens", 16)) + 1))
@@ -26,8 +26,9 @@ class NoopBackend:
             on_first(row, self.tokens[:1])
             on_done(row, self.tokens)
 
-    def generate_all(self, prompts: Sequence[str]) -> list[list[int]]:
-        return [self.tokens] * len(prompts)
+    def generate_all(self, samples: Sequence[object]) -> list[list[int]]:
+        """Answers for LoadGen's query samples (``.index`` names the prompt), all at once."""
+        return [self.tokens] * len(samples)
 
     def decode(self, token_ids: Sequence[int]) -> str:
         return " ".join(str(t) for t in token_ids)
