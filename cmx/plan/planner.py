@@ -115,6 +115,7 @@ class Planner:
         self.nodes: dict[str, PlanNode] = {}
         self.requests: dict[str, PlanNode] = {}
         self._where_cache: dict[tuple[str, str], str] = {}
+        self._adr_ids: dict[int, tuple[dict[str, Any], str]] = {}
         self.order: list[PlanNode] = []
         self.stack: list[tuple[str, str]] = []
         self._text_cache: dict[str, str] = {}
@@ -204,7 +205,7 @@ class Planner:
         request_key = None if root else repr((
             ctx.selector.text, ctx.variation_sources and [v for v, _ in ctx.variation_sources],
             sorted(ctx.env.items()), sorted(ctx.inputs.items()), ctx.version_req.describe(),
-            ctx.version_req.max_usable, _patch_identity(ctx.adr),
+            ctx.version_req.max_usable, self._adr_identity(ctx.adr),
         ))
         if request_key is not None:
             known = self.requests.get(request_key)
@@ -278,12 +279,24 @@ class Planner:
         node.key = self.static_key(node)
         return node
 
+    def _adr_identity(self, adr: dict[str, dict[str, Any]]) -> str:
+        """The patches' identity, once per patch dict (all deps of a node share one)."""
+        known = self._adr_ids.get(id(adr))
+        if known is None or known[0] is not adr:
+            known = (adr, repr(_patch_identity(adr)))
+            self._adr_ids[id(adr)] = known
+        return known[1]
+
     def _where(self, recipe: Recipe, path: str) -> str:
         """file:line of a dependency entry, formatted once per entry (it names every requirement)."""
         key = (recipe.uid, path)
         text = self._where_cache.get(key)
         if text is None:
-            text = str(recipe.location(*path.split("/"))) if path else f"{recipe.alias} (a variation or version)"
+            line = recipe.lines.get(path) if path else None
+            if line:  # the common case, without building a Location
+                text = f"{recipe.meta_file_text}:{line}"
+            else:
+                text = str(recipe.location(*path.split("/"))) if path else f"{recipe.alias} (a variation or version)"
             self._where_cache[key] = text
         return text
 
