@@ -12,46 +12,32 @@ import time
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_SCP = re.compile(r"^[^/]+@[^/:]+:")
 
 
 class Failed(Exception):
     pass
 
 
-def no_prompt_env():
-    """git must fail instead of waiting for a password (stdin is /dev/null anyway)."""
-    env = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
-    if not os.environ.get("GIT_SSH_COMMAND") and not os.environ.get("GIT_SSH"):
-        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
-    return env
+def _load_gitutil():
+    """The shared git helpers (scripts/resolve-git-ref/gitutil.py), compiled from source by path
+    (no __pycache__ is written into a recipe folder)."""
+    import types
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../resolve-git-ref/gitutil.py")
+    module = types.ModuleType("cmx_recipe_gitutil")
+    module.__file__ = path
+    with open(path, encoding="utf-8") as fh:
+        exec(compile(fh.read(), path, "exec"), module.__dict__)
+    return module
 
 
-def normalize_url(url):
-    url = url.strip()
-    if _URL.match(url) or _SCP.match(url):
-        return url
-    return os.path.abspath(os.path.expanduser(url))
+_git = _load_gitutil()
+no_prompt_env, normalize_url, git_error = _git.no_prompt_env, _git.normalize_url, _git.git_error
+_URL, _SCP = _git.URL, _git.SCP
 
 
 def is_local(url):
     return url.startswith("file://") or not (_URL.match(url) or _SCP.match(url))
-
-
-def git_error(exc):
-    """The useful lines of a GitCommandError (git's own 'fatal:' messages)."""
-    text = str(getattr(exc, "stderr", "") or exc).strip()
-    lines = []
-    for ln in text.splitlines():
-        ln = ln.strip()
-        if ln.startswith("stderr:"):
-            ln = ln[len("stderr:"):].strip()
-        ln = ln.strip("'").strip()
-        if ln:
-            lines.append(ln)
-    fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:", "ERROR:"))]
-    return "; ".join(fatal[:2]) if fatal else (lines[-1] if lines else str(exc))
 
 
 def _head(repo):

@@ -6,38 +6,22 @@ import re
 
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
 
-# git must fail rather than wait for a password on the terminal or in a dialog
-NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+
+def _load_gitutil():
+    """The shared git helpers (scripts/resolve-git-ref/gitutil.py), compiled from source by path
+    (no __pycache__ is written into a recipe folder)."""
+    import types
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gitutil.py")
+    module = types.ModuleType("cmx_recipe_gitutil")
+    module.__file__ = path
+    with open(path, encoding="utf-8") as fh:
+        exec(compile(fh.read(), path, "exec"), module.__dict__)
+    return module
 
 
-def no_prompt_env():
-    env = dict(NO_PROMPT)
-    if not os.environ.get("GIT_SSH_COMMAND") and not os.environ.get("GIT_SSH"):
-        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
-    return env
-
-
-def normalize_url(url):
-    """A local path becomes absolute (relative to where cmx was started); URLs are kept."""
-    url = url.strip()
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", url) or re.match(r"^[^/]+@[^/:]+:", url):
-        return url
-    return os.path.abspath(os.path.expanduser(url))
-
-
-def git_error(exc):
-    """The useful lines of a GitCommandError (git's own 'fatal:' messages)."""
-    text = str(getattr(exc, "stderr", "") or exc).strip()
-    lines = []
-    for ln in text.splitlines():
-        ln = ln.strip()
-        if ln.startswith("stderr:"):
-            ln = ln[len("stderr:"):].strip()
-        ln = ln.strip("'").strip()
-        if ln:
-            lines.append(ln)
-    fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:", "ERROR:"))]
-    return "; ".join(fatal[:2]) if fatal else (lines[-1] if lines else str(exc))
+_git = _load_gitutil()
+no_prompt_env, normalize_url, git_error = _git.no_prompt_env, _git.normalize_url, _git.git_error
 
 
 def ls_remote(url, *patterns, symref=False):
