@@ -59,6 +59,8 @@ def main(argv: list[str]) -> int:
         entry["cold_start"] = info.get("cold_start")
         entry["peak_rss_mb"] = info.get("peak_rss_mb")
         entry["backend"] = info.get("backend")
+        entry["qsl"] = {k: info.get(k) for k in ("samples_in_dataset", "performance_sample_count",
+                                                  "qsl_total_count", "qsl_padded")}
         try:
             entry["loadgen"] = summarize(parse_detail(mode_dir / "mlperf_log_detail.txt"))
         except (OSError, LogError) as exc:

@@ -62,7 +62,16 @@ def main(argv: list[str]) -> int:
         return 3
     scenario = SCENARIOS[cfg["scenario"].lower()]
     accuracy = cfg["mode"] == "accuracy"
-    perf_count = min(int(cfg.get("performance_sample_count") or len(samples)), len(samples))
+    n_samples = len(samples)
+    perf_count = int(cfg.get("performance_sample_count") or n_samples)
+    if accuracy or perf_count <= n_samples:
+        perf_count = min(perf_count, n_samples)
+    else:
+        # MLPerf benchmarks fix the performance sample count (13,368 for llama3.1-8b). A smaller
+        # dataset is padded by cycling through it, so the QSL really holds that many samples; the
+        # padding is recorded in run_info.json and result.json. Accuracy always covers the dataset once.
+        prompts = [prompts[i % n_samples] for i in range(perf_count)]
+    qsl_total = len(prompts)
     total_expected = len(samples) if accuracy else int(cfg.get("expected_samples") or perf_count)
     progress, stop_progress = _progress(total_expected, bool(cfg.get("quiet")))
     adapter = LoadGenAdapter(lg, backend, prompts, batch_size=int(cfg.get("batch_size", 1)),
@@ -86,7 +95,7 @@ def main(argv: list[str]) -> int:
     log_settings.log_output.copy_summary_to_stdout = False
     log_settings.enable_trace = False
     sut = lg.ConstructSUT(adapter.issue_queries, adapter.flush_queries)
-    qsl = lg.ConstructQSL(len(samples), perf_count, lambda idx: None, lambda idx: None)
+    qsl = lg.ConstructQSL(qsl_total, perf_count, lambda idx: None, lambda idx: None)
     t_start = time.perf_counter()
     try:
         lg.StartTestWithLogSettings(sut, qsl, settings, log_settings)
@@ -107,6 +116,8 @@ def main(argv: list[str]) -> int:
         "backend": backend.describe(),
         "samples_in_dataset": len(samples),
         "performance_sample_count": perf_count,
+        "qsl_total_count": qsl_total,
+        "qsl_padded": qsl_total > n_samples,
         "cold_start": {**load_timings, "first_inference_s": first_inference_s,
                        "process_to_ready_s": t_start - t0},
         "loadgen_wall_s": wall,

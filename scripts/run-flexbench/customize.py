@@ -39,7 +39,7 @@ def preprocess(i):
             "conf_model": env["CMX_FLEXBENCH_CONF_MODEL"],
             "min_duration_ms": _int(env, "CMX_FLEXBENCH_MIN_DURATION_MS"),
             "min_query_count": min_queries,
-            "performance_sample_count": samples,
+            "performance_sample_count": _int(env, "CMX_FLEXBENCH_PERFORMANCE_SAMPLE_COUNT") or samples,
             "expected_samples": min_queries,
             "target_qps": float(env["CMX_FLEXBENCH_TARGET_QPS"]),
             "ttft_latency_ms": _int(env, "CMX_FLEXBENCH_TTFT_LATENCY_MS"),

@@ -95,6 +95,24 @@ def test_server_scenario_reports_loadgen_ttft_and_tpot(fhome):
     assert result["summary"]["token_latency_source"] == "loadgen"
 
 
+def test_performance_sample_count_above_the_dataset_pads_the_performance_qsl(fhome):
+    """MLPerf fixes the performance sample count (13,368 for llama3.1-8b): a smaller dataset is cycled
+    so the performance QSL really holds that many samples, while accuracy covers the dataset once."""
+    res = cmx(fhome, "run", "script", "--tags=run,flexbench,_noop", "--samples=8",
+              "--performance_sample_count=100", "-j")
+    assert res.code == 0, res.err[-3000:]
+    out = Path(res.json["new_env"]["CMX_FLEXBENCH_OUT_DIR"])
+    result = json.loads((out / "result.json").read_text())
+    assert result["modes"]["performance"]["qsl"] == {"samples_in_dataset": 8, "performance_sample_count": 100,
+                                                     "qsl_total_count": 100, "qsl_padded": True}
+    assert result["modes"]["accuracy"]["qsl"]["qsl_total_count"] == 8
+    perf_log = (out / "performance" / "mlperf_log_detail.txt").read_text()
+    assert '"key": "qsl_reported_total_count", "value": 100' in perf_log
+    assert '"key": "effective_performance_sample_count", "value": 100' in perf_log
+    acc = json.loads((out / "accuracy" / "mlperf_log_accuracy.json").read_text())
+    assert sorted(e["qsl_idx"] for e in acc) == list(range(8))
+
+
 def test_unreachable_openai_server_fails_fast_with_the_reason(fhome):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
