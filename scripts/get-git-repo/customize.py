@@ -44,7 +44,7 @@ def _head(repo):
     return repo.git.rev_parse("HEAD").strip()
 
 
-def _fetch_commit(repo, commit, depth, url):
+def _fetch_commit(repo, commit, depth, url, extra=None):
     """Fetch one commit by its sha (servers allow it for reachable commits)."""
     import git
 
@@ -52,13 +52,61 @@ def _fetch_commit(repo, commit, depth, url):
         raise Failed(f"commit {commit} not found in {url} (an abbreviated sha is only looked up among its "
                      "branches and tags; give the full 40-character sha to fetch the commit directly)")
     kwargs = {"depth": depth} if depth else {}
+    kwargs.update(extra or {})
     try:
         repo.git.fetch("origin", commit, **kwargs)
     except git.GitCommandError as exc:
         raise Failed(f"commit {commit} not found in {url}: {git_error(exc)}") from None
 
 
-def checkout_sha(url, clone_url, dest, sha, depth, log):
+def set_sparse(repo, sparse, log):
+    """Restrict the work tree to ``sparse`` folders (git's cone mode), before any checkout.
+
+    Only those folders (and the files directly in their parent folders) are written,
+    so blobs elsewhere are never read: a partial clone fetches only what it needs, and
+    a mirror that lacks some large blobs can still be checked out."""
+    import git
+
+    if not sparse:
+        return
+    log.info("sparse checkout (cone): %s", ", ".join(sparse))
+    try:
+        repo.git.sparse_checkout("set", "--cone", *sparse)
+    except git.GitCommandError as exc:
+        raise Failed(f"cannot set up the sparse checkout of {', '.join(sparse)}: {git_error(exc)}") from None
+
+
+# A local repository serves a filtered (blob-less) fetch only when its upload-pack allows it;
+# this is our own constant command line, never user input.
+_FILTER_UPLOAD_PACK = "git -c uploadpack.allowFilter=true -c uploadpack.allowAnySHA1InWant=true upload-pack"
+
+
+def _clone_kwargs(clone_url, sparse):
+    """A sparse checkout needs no blobs outside its folders: clone without blobs, which
+    git then fetches lazily for the checked-out files only. A plain local path is copied
+    (no filter possible, no need: nothing is transferred); a server without partial-clone
+    support just sends everything."""
+    if not sparse or not (_URL.match(clone_url) or _SCP.match(clone_url)):
+        return {}
+    kwargs = {"filter": "blob:none"}
+    if clone_url.startswith("file://"):
+        kwargs["upload_pack"] = _FILTER_UPLOAD_PACK
+        kwargs["allow_unsafe_options"] = True  # GitPython guards --upload-pack; ours is a constant
+    return kwargs
+
+
+def _promisor(repo, clone_url, sparse):
+    """The same for an init + fetch (a _depth._sha checkout)."""
+    if not _clone_kwargs(clone_url, sparse):
+        return {}
+    repo.git.config("remote.origin.promisor", "true")
+    repo.git.config("remote.origin.partialclonefilter", "blob:none")
+    if clone_url.startswith("file://"):
+        repo.git.config("remote.origin.uploadpack", _FILTER_UPLOAD_PACK)
+    return {"filter": "blob:none"}
+
+
+def checkout_sha(url, clone_url, dest, sha, depth, log, sparse=()):
     import git
 
     env = no_prompt_env()
@@ -69,13 +117,16 @@ def checkout_sha(url, clone_url, dest, sha, depth, log):
         repo = git.Repo.init(dest)
         repo.git.update_environment(**env)
         repo.create_remote("origin", clone_url)
+        extra = _promisor(repo, clone_url, sparse)
+        set_sparse(repo, sparse, log)
         log.info("fetching commit %s from %s (depth %s)", sha, url, depth)
-        _fetch_commit(repo, sha, depth, url)
+        _fetch_commit(repo, sha, depth, url, extra)
         repo.git.checkout("--detach", "FETCH_HEAD")
         return repo
     log.info("cloning %s (full history) to check out %s", url, sha)
-    repo = git.Repo.clone_from(clone_url, dest, env=env, no_checkout=True)
+    repo = git.Repo.clone_from(clone_url, dest, env=env, no_checkout=True, **_clone_kwargs(clone_url, sparse))
     repo.git.update_environment(**env)
+    set_sparse(repo, sparse, log)
     try:
         repo.git.checkout("--detach", sha)
     except git.GitCommandError:
@@ -88,7 +139,7 @@ def checkout_sha(url, clone_url, dest, sha, depth, log):
     return repo
 
 
-def checkout_ref(url, clone_url, dest, commit, branch, tag, depth, log):
+def checkout_ref(url, clone_url, dest, commit, branch, tag, depth, log, sparse=()):
     import git
 
     env = no_prompt_env()
@@ -98,8 +149,16 @@ def checkout_ref(url, clone_url, dest, commit, branch, tag, depth, log):
         kwargs["branch"] = name
     log.info("cloning %s (%s%s)", url, f"{'branch' if branch else 'tag'} {name}" if name else "default branch",
              f", depth {depth}" if depth else "")
-    repo = git.Repo.clone_from(clone_url, dest, env=env, **kwargs)
-    repo.git.update_environment(**env)
+    if sparse:
+        # clone without a work tree, restrict it, then check out only the sparse folders
+        repo = git.Repo.clone_from(clone_url, dest, env=env, no_checkout=True, **kwargs,
+                                   **_clone_kwargs(clone_url, sparse))
+        repo.git.update_environment(**env)
+        set_sparse(repo, sparse, log)
+        repo.git.checkout()  # HEAD is the branch or the tag's commit; fill the sparse work tree
+    else:
+        repo = git.Repo.clone_from(clone_url, dest, env=env, **kwargs)
+        repo.git.update_environment(**env)
     got = _head(repo)
     if got != commit:
         # it moved between the resolution (which keyed this entry) and the clone
@@ -134,6 +193,19 @@ def update_submodules(repo, url, log):
     return subs
 
 
+def parse_sparse(text):
+    """'a/b, c' -> ('a/b', 'c'); a str is an error message."""
+    paths = []
+    for part in text.replace(";", ",").split(","):
+        p = part.strip().strip("/")
+        if not p:
+            continue
+        if p.startswith("-") or "\\" in p or any(seg in ("", ".", "..") for seg in p.split("/")):
+            return f"--sparse: {part.strip()!r} is not a folder path inside the repository"
+        paths.append(p)
+    return tuple(dict.fromkeys(paths))
+
+
 def _s(env, key):
     """An env value as a stripped string ('' when missing; an int 0 stays '0')."""
     value = env.get(key)
@@ -162,6 +234,9 @@ def preprocess(i):
         if not depth_text.isdigit() or int(depth_text) < 1:
             return {"return": 1, "error": f"_depth.{depth_text}: the depth must be a whole number >= 1"}
         depth = int(depth_text)
+    sparse = parse_sparse(_s(env, "CMX_GIT_SPARSE"))
+    if isinstance(sparse, str):
+        return {"return": 1, "error": sparse}
     requested = (f"sha {sha}" if sha else f"tag {tag}" if tag else f"branch {branch}" if branch
                  else "default branch")
     if sha and not _HEX.match(sha):
@@ -176,14 +251,14 @@ def preprocess(i):
     ref = _s(env, "CMX_GIT_RESOLVED_REF")
     try:
         if sha:
-            repo = checkout_sha(url, clone_url, dest, sha, depth, log)
+            repo = checkout_sha(url, clone_url, dest, sha, depth, log, sparse)
             how = "given sha"
         else:
             if not resolved:
                 return {"return": 1, "error": "internal: the resolve-git-ref dependency gave no commit"}
             if not branch and not tag and ref.startswith("refs/heads/"):
                 branch = ref[len("refs/heads/"):]  # the remote's default branch
-            repo = checkout_ref(url, clone_url, dest, resolved, branch, tag, depth, log)
+            repo = checkout_ref(url, clone_url, dest, resolved, branch, tag, depth, log, sparse)
             how = "git ls-remote"
         subs = update_submodules(repo, url, log) if submodules else []
     except Failed as exc:
@@ -209,6 +284,7 @@ def preprocess(i):
     env["CMX_GIT_REF"] = ref if not sha else ""
     env["CMX_GIT_DEPTH"] = str(depth or "")
     env["CMX_GIT_SUBMODULES"] = "yes" if submodules else "no"
+    env["CMX_GIT_SPARSE"] = ",".join(sparse)
 
     record = {
         "url": url,
@@ -220,6 +296,7 @@ def preprocess(i):
         "resolved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "depth": depth,
         "submodules": subs,
+        "sparse": list(sparse),
     }
     i["state"].setdefault("git_repo", {})[url] = record
     return {"return": 0}

@@ -1,0 +1,81 @@
+"""LoadGen's power window: ``power_begin``/``power_end`` in ``mlperf_log_detail.txt``.
+
+LoadGen logs both as ``"MM-DD-YYYY HH:MM:SS.mmm"`` in the SUT's local time (milliseconds,
+no zone), e.g. ``"11-23-2026 16:05:44.602"``. MLPerf's checker compares them with the
+analyser's samples in the same format, so both are read here as local time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from flexbench.loadgen_log import LogError, parse_detail
+from flexbench.power import PowerError
+from flexbench.power.samples import Window
+
+DETAIL = "mlperf_log_detail.txt"
+TIME_FORMAT = "%m-%d-%Y %H:%M:%S.%f"
+
+
+def parse_time(text: str) -> float:
+    """A LoadGen/PTDaemon local timestamp as Unix seconds."""
+    return datetime.strptime(text.strip(), TIME_FORMAT).timestamp()
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """What a LoadGen log says about the run, for the per-sample and per-token figures."""
+
+    window: Window
+    begin_text: str
+    end_text: str
+    scenario: str | None
+    samples_per_second: float | None
+    tokens_per_second: float | None
+    query_count: int | None
+    samples_per_query: int | None
+
+
+def find_detail(path: Path) -> Path:
+    """``path`` may be the detail log, the folder holding it, or a FlexBench result folder."""
+    for cand in (path, path / DETAIL, path / "performance" / DETAIL):
+        if cand.is_file():
+            return cand
+    raise PowerError(f"no {DETAIL} in {path} (nor in {path / 'performance'})")
+
+
+def read_run(path: Path) -> RunFigures:
+    detail = find_detail(path)
+    try:
+        log = parse_detail(detail)
+    except (LogError, OSError) as exc:
+        raise PowerError(str(exc)) from None
+    begin, end = log.get("power_begin"), log.get("power_end")
+    missing = [k for k, v in (("power_begin", begin), ("power_end", end)) if not v]
+    if missing:
+        raise PowerError(f"{detail}: LoadGen's {' and '.join(missing)} marker(s) are missing, so the power window "
+                         f"is unknown (was this a performance run?)")
+    try:
+        window = Window(parse_time(str(begin)), parse_time(str(end)))
+    except ValueError:
+        raise PowerError(f"{detail}: power_begin/power_end are not MM-DD-YYYY HH:MM:SS.mmm: {begin!r}, {end!r}") from None
+    spq = log.get("generated_samples_per_query") or log.get("effective_samples_per_query")
+
+    def num(*keys: str) -> float | None:
+        for k in keys:
+            v = log.get(k)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return float(v)
+        return None
+
+    qc = log.get("result_query_count")
+    return RunFigures(
+        window=window, begin_text=str(begin), end_text=str(end), scenario=log.get("effective_scenario"),
+        samples_per_second=num("result_samples_per_second", "result_completed_samples_per_sec"),
+        tokens_per_second=num("result_tokens_per_second", "result_completed_tokens_per_second",
+                              "result_inferred_tokens_per_second", "result_token_throughput"),
+        query_count=int(qc) if isinstance(qc, (int, float)) else None,
+        samples_per_query=int(spq) if isinstance(spq, (int, float)) else None,
+    )

@@ -1,0 +1,172 @@
+"""run-mlperf-flexbench: benchmark run(s) -> power -> submission tree -> check, in one command.
+
+Every step is another recipe, called through ``i['cmx'].run`` so each records its own provenance:
+``run,flexbench`` (one performance + accuracy run per scenario), optionally wrapped by
+``collect,power``, then ``generate,mlperf,submission`` and ``check,mlperf,submission``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SCENARIOS = ("offline", "server", "singlestream", "multistream")
+MIN_DURATION_MS = 600_000          # MLPerf's rule for every scenario (checked again by the checker)
+CALIBRATION_MARGIN = {"offline": 1.25, "server": 0.5}  # target_qps from a short measured run
+OFFLINE_SPQ_MARGIN = 1.01
+
+
+class FlowError(Exception):
+    pass
+
+
+def _call(i: dict[str, Any], what: str, tags: str, **inputs: Any) -> dict[str, Any]:
+    res = i["cmx"].run(tags=tags, quiet=True, **inputs)
+    if res.get("return", 1) != 0:
+        raise FlowError(f"{what} failed: {res.get('error', 'unknown error')}")
+    return res
+
+
+def _flexbench_tags(env: dict[str, str], scenario: str, mode: str) -> str:
+    tags = ["run", "flexbench", f"_{scenario}", f"_{mode}", f"_{env['CMX_MLPERF_FB_BACKEND']}",
+            f"_{env['CMX_MLPERF_FB_MODEL']}", f"_{env['CMX_MLPERF_FB_DATASET']}"]
+    return ",".join(tags)
+
+
+def _benchmark_rules(name: str) -> Any:
+    from flexbench.mlperf import rules
+
+    return rules.benchmark(name)
+
+
+def conf_model(benchmark: str) -> str:
+    """The benchmark's key in LoadGen's mlperf.conf: no accuracy suffix, dots as underscores
+    (llama3.1-8b -> llama3_1-8b, llama2-70b-99.9 -> llama2-70b), so the round's settings apply."""
+    for suffix in ("-99.9", "-99"):
+        if benchmark.endswith(suffix):
+            benchmark = benchmark[: -len(suffix)]
+            break
+    return benchmark.replace(".", "_")
+
+
+def _flexbench_inputs(env: dict[str, str]) -> dict[str, str]:
+    out = {"samples": env["CMX_MLPERF_SAMPLES_RESOLVED"], "max_output_tokens": env["CMX_MLPERF_MAX_OUTPUT_TOKENS"],
+           "batch_size": env["CMX_MLPERF_BATCH_SIZE"], "conf_model": conf_model(env["CMX_MLPERF_BENCHMARK"])}
+    for key, name in (("CMX_MLPERF_DATASET_FILE", "dataset_path"), ("CMX_MLPERF_API_BASE", "api_base"),
+                      ("CMX_MLPERF_API_MODEL", "api_model")):
+        if env.get(key):
+            out[name] = env[key]
+    return out
+
+
+def _calibrate(i: dict[str, Any], env: dict[str, str], scenario: str, run_dir: Path) -> float:
+    """A short measured performance run; the full run's target QPS is derived from its samples/s."""
+    res = _call(i, f"calibration run ({scenario})", _flexbench_tags(env, "offline", "performance"),
+                **{**_flexbench_inputs(env), "out_dir": str(run_dir / f"calibration-{scenario}")})
+    sps = float(res["new_env"].get("CMX_FLEXBENCH_SAMPLES_PER_SECOND") or 0)
+    if sps <= 0:
+        raise FlowError(f"calibration run ({scenario}) measured no throughput")
+    return round(sps * CALIBRATION_MARGIN.get(scenario, 1.0), 4)
+
+
+def _run_inputs(i: dict[str, Any], env: dict[str, str], scenario: str, run_dir: Path) -> dict[str, str]:
+    inputs = _flexbench_inputs(env)
+    inputs["out_dir"] = str(run_dir / f"flexbench-{scenario}")
+    if env.get("CMX_MLPERF_SHORT") == "yes":
+        inputs["min_duration_ms"] = env["CMX_MLPERF_SHORT_DURATION_MS"]
+        if env.get("CMX_MLPERF_TARGET_QPS"):
+            inputs["target_qps"] = env["CMX_MLPERF_TARGET_QPS"]
+        return inputs
+    bench = _benchmark_rules(env["CMX_MLPERF_BENCHMARK"])
+    canonical = {"offline": "Offline", "server": "Server", "singlestream": "SingleStream",
+                 "multistream": "MultiStream"}[scenario]
+    inputs["min_duration_ms"] = str(MIN_DURATION_MS)
+    inputs["performance_sample_count"] = str(bench.performance_sample_count)
+    inputs["min_query_count"] = str(bench.min_queries.get(canonical, 1))
+    if canonical in bench.llm_latency_limits:  # the round's TTFT/TPOT limits, not FlexBench's defaults
+        ttft_ns, tpot_ns = bench.llm_latency_limits[canonical]
+        inputs["ttft_latency_ms"], inputs["tpot_latency_ms"] = str(ttft_ns // 1_000_000), str(tpot_ns // 1_000_000)
+    if scenario in CALIBRATION_MARGIN:
+        qps = float(env.get("CMX_MLPERF_TARGET_QPS") or _calibrate(i, env, scenario, run_dir))
+        if scenario == "offline":
+            # LoadGen's one Offline query holds ~target_qps x min_duration x 1.1 samples; MLPerf's
+            # original checker wants at least the benchmark's minimum (13,368 for llama3.1-8b).
+            qps = max(qps, OFFLINE_SPQ_MARGIN * bench.offline_min_samples_per_query / (MIN_DURATION_MS / 1000) / 1.1)
+        inputs["target_qps"] = str(round(qps, 4))
+    return inputs
+
+
+def _benchmark_run(i: dict[str, Any], env: dict[str, str], scenario: str, run_dir: Path) -> Path:
+    """One performance + accuracy run of a scenario (wrapped by collect,power when asked)."""
+    inputs = _run_inputs(i, env, scenario, run_dir)
+    tags = _flexbench_tags(env, scenario, "all")
+    power = env.get("CMX_MLPERF_POWER")
+    if not power:
+        res = _call(i, f"FlexBench {scenario} run", tags, **inputs)
+        return Path(res["new_env"]["CMX_FLEXBENCH_OUT_DIR"])
+    extra = json.loads(env.get("CMX_MLPERF_POWER_ARGS") or "{}")
+    if not isinstance(extra, dict):
+        raise FlowError("--power_args must be a JSON object")
+    res = _call(i, f"power collection around the {scenario} run", f"collect,power,_{power}",
+                workload_tags=tags, workload_args=json.dumps([f"--{k}={v}" for k, v in inputs.items()]),
+                **{str(k): str(v) for k, v in extra.items()})
+    for key, value in res["new_env"].items():
+        if key.startswith("CMX_POWER_"):
+            env[key.replace("CMX_POWER_", "CMX_MLPERF_POWER_", 1)] = value
+    return Path(inputs["out_dir"])
+
+
+def preprocess(i: dict[str, Any]) -> dict[str, Any]:
+    env = i["env"]
+    run_dir = Path(i["run_path"])
+    scenarios = [s.strip().lower() for s in env["CMX_MLPERF_SCENARIOS"].split(",") if s.strip()]
+    bad = [s for s in scenarios if s not in SCENARIOS]
+    if bad or not scenarios:
+        return {"return": 1, "error": f"--scenarios: unknown scenario {bad[0] if bad else '(none)'} (known: {', '.join(SCENARIOS)})"}
+    env["CMX_MLPERF_SAMPLES_RESOLVED"] = env.get("CMX_MLPERF_SAMPLES") or env.get("CMX_DATASET_SAMPLES") or "16"
+    try:
+        if env.get("CMX_MLPERF_SHORT") != "yes":
+            _benchmark_rules(env["CMX_MLPERF_BENCHMARK"])  # an unknown benchmark fails before any run
+        results = [_benchmark_run(i, env, s, run_dir) for s in scenarios]
+        env["CMX_MLPERF_RESULTS"] = ",".join(str(r) for r in results)
+        gen_inputs = {"results": env["CMX_MLPERF_RESULTS"], "submitter": env["CMX_MLPERF_SUBMITTER"],
+                      "division": env["CMX_MLPERF_DIVISION"], "status": env["CMX_MLPERF_STATUS"],
+                      "system_type": env["CMX_MLPERF_SYSTEM_TYPE"], "benchmark": env["CMX_MLPERF_BENCHMARK"],
+                      "out_dir": env.get("CMX_MLPERF_OUT") or str(run_dir / "submission")}
+        for key, name in (("CMX_MLPERF_SYSTEM_NAME", "system_name"), ("CMX_MLPERF_SYSTEM_OVERRIDES", "system_overrides")):
+            if env.get(key):
+                gen_inputs[name] = env[key]
+        gen = _call(i, "packaging", "generate,mlperf,submission", **gen_inputs)
+    except FlowError as exc:
+        return {"return": 1, "error": str(exc)}
+    tree = gen["new_env"]["CMX_MLPERF_SUBMISSION_DIR"]
+    env["CMX_MLPERF_SUBMISSION_DIR"] = tree
+    check_tags = "check,mlperf,submission" + (",_official" if env.get("CMX_MLPERF_OFFICIAL") == "yes" else "")
+    check_inputs = {"input": tree, "fail_on_reject": "no", "csv": str(run_dir / "summary.csv")}
+    samples = int(env["CMX_MLPERF_SAMPLES_RESOLVED"])
+    dataset_size = _benchmark_rules(env["CMX_MLPERF_BENCHMARK"]).dataset_size
+    if samples < dataset_size:
+        # not the benchmark's dataset (or a subset of it): the accuracy run cannot cover 13,368 samples
+        check_inputs["skip_dataset_size_check"] = "yes"
+        print(f"note: the accuracy run covers {samples} samples, not the benchmark's {dataset_size}: "
+              "the dataset-size check is skipped (ours and MLPerf's)")
+    if env.get("CMX_MLPERF_INFERENCE_REPO"):
+        check_inputs["inference_repo"] = env["CMX_MLPERF_INFERENCE_REPO"]
+    check = i["cmx"].run(tags=check_tags, quiet=True, **check_inputs)
+    if check.get("return", 1) != 0:  # the checker itself could not run (not a rejection)
+        return {"return": 1, "error": f"checking {tree} failed: {check.get('error', 'unknown error')}"}
+    for key, value in (check.get("new_env") or {}).items():
+        if key.startswith(("CMX_MLPERF_CHECK_", "CMX_MLPERF_OFFICIAL_")):
+            env[key] = value
+    verdict = "accepted" if env.get("CMX_MLPERF_CHECK_PASSED") == "yes" else "rejected"
+    env["CMX_MLPERF_CHECK_VERDICT"] = verdict
+    short = env.get("CMX_MLPERF_SHORT") == "yes"
+    print(f"\nMLPerf submission tree: {tree}")
+    print(f"checker: {verdict}" + (" (expected: _short runs are not compliant)" if short and verdict == "rejected" else ""))
+    if env.get("CMX_MLPERF_CHECK_REPORT"):
+        print(f"  report: {env['CMX_MLPERF_CHECK_REPORT']}")
+    if verdict == "rejected" and not short:
+        return {"return": 1, "error": f"the checker rejected the submission tree {tree}"
+                                      f" (report: {env.get('CMX_MLPERF_CHECK_REPORT', 'see the log')})"}
+    return {"return": 0, "skip": True}

@@ -1,0 +1,62 @@
+"""`run,mlperf,flexbench,_submission`: benchmark runs -> submission tree -> check, in one command.
+
+Real LoadGen runs (the instant `_noop` backend for the quick cases, the embedded SmolLM2 for the
+slow full-length one), the real packager and checker. Shares the FlexBench test home with
+tests/scripts/test_flexbench.py so the benchmark venv is built once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.scripts.test_flexbench import cmx, fhome  # noqa: F401  (module-scoped fixture)
+
+
+def _tree_results(tree: Path) -> list[Path]:
+    return sorted(p for p in tree.glob("*/*/results/*/*/*") if p.is_dir())
+
+
+def test_short_submission_builds_a_tree_that_the_checker_rejects_and_json_gives_its_path(fhome, tmp_path):
+    out = tmp_path / "sub"
+    res = cmx(fhome, "run", "script", "--tags=run,mlperf,flexbench,_submission,_short,_noop",
+              "--samples=8", "--scenarios=offline,server", "--target_qps=400", f"--out_dir={out}",
+              "--submitter=cmx-test", "-j")
+    assert res.code == 0, res.err[-3000:]
+    env = res.json["new_env"]
+    tree = Path(env["CMX_MLPERF_SUBMISSION_DIR"])
+    assert tree.is_dir() and tree == out
+    assert env["CMX_MLPERF_CHECK_VERDICT"] == "rejected"
+    scen = _tree_results(tree)
+    assert {p.name for p in scen} == {"Offline", "Server"}, scen
+    for p in scen:
+        assert (p / "performance" / "run_1" / "mlperf_log_detail.txt").is_file()
+        assert (p / "accuracy" / "accuracy.txt").read_text().splitlines()[-1].startswith("hash=")
+        assert json.loads((p / "measurements.json").read_text())
+    assert (tree / "open" / "cmx-test" / "model_mapping.json").is_file()
+    assert "expected" in res.err or "expected" in res.out  # says the rejection is the expected outcome
+    assert len(env["CMX_MLPERF_RESULTS"].split(",")) == 2
+
+
+def test_unknown_scenario_and_benchmark_fail_before_any_run(fhome):
+    res = cmx(fhome, "run", "script", "--tags=run,mlperf,flexbench,_submission,_noop", "--scenarios=ofline")
+    assert res.code == 1 and "--scenarios: unknown scenario ofline" in res.err
+    res = cmx(fhome, "run", "script", "--tags=run,mlperf,flexbench,_submission,_noop", "--benchmark=llama9-8b")
+    assert res.code == 1 and "llama9-8b" in res.err and "Traceback" not in res.err.split("last lines")[0]
+
+
+@pytest.mark.slow
+def test_full_length_submission_on_the_embedded_default(fhome, tmp_path):
+    """600 s Offline performance run (13,368-sample QSL), accuracy over the whole mini dataset,
+    packaged and checked. Our checker must accept the tree (open division: the accuracy shortfall of
+    a 135M model against llama3.1-8b's targets is a warning there)."""
+    out = tmp_path / "sub"
+    res = cmx(fhome, "run", "script", "--tags=run,mlperf,flexbench,_submission", f"--out_dir={out}", "-j")
+    assert res.code == 0, res.err[-5000:]
+    env = res.json["new_env"]
+    assert env["CMX_MLPERF_CHECK_VERDICT"] == "accepted", env
+    (offline,) = _tree_results(Path(env["CMX_MLPERF_SUBMISSION_DIR"]))
+    detail = (offline / "performance" / "run_1" / "mlperf_log_detail.txt").read_text()
+    assert '"key": "effective_min_duration_ms", "value": 600000' in detail
+    assert '"key": "result_validity", "value": "VALID"' in detail
