@@ -20,7 +20,6 @@ file is written to a temporary name and renamed over the log.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -29,6 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from flexbench.accuracy import file_hash
 from flexbench.mlperf.errors import SubmissionError
 from flexbench.mlperf.rules import MAX_ACCURACY_LOG_BYTES
 
@@ -50,14 +50,6 @@ class Truncation:
     truncated: bool
     hash_appended: bool
     backup: Path | None
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def recorded_hash(accuracy_txt: Path) -> str | None:
@@ -101,7 +93,7 @@ def truncate_accuracy_dir(accuracy_dir: Path, backup: Path | None, *,
     recorded = recorded_hash(txt)
     if recorded and size < limit:
         return Truncation(accuracy_dir, size, size, None, False, False, None)
-    full = sha256_file(log)
+    full = file_hash(log)
     if recorded and recorded != full:
         raise SubmissionError(f"{txt}: its hash= line ({recorded[:16]}...) is not the SHA-256 of {log} "
                               f"({full[:16]}...); the accuracy.txt belongs to another log, score it again")
