@@ -213,6 +213,10 @@ def _snakemake_jobs(o: Outcome) -> int | None:
 
 
 # -- measurement ---------------------------------------------------------------------
+def _load() -> float:
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else 0.0
+
+
 def _plan_nodes(stdout: str) -> tuple[int, int]:
     """(plan nodes, distinct recipes) from the -j output of a dry run."""
     plan = json.loads(stdout)["plan"]
@@ -277,7 +281,9 @@ def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, in
                 snake_note = f"{info}, `snakemake -n --cores 1 -q`, {snake_jobs} jobs"
                 timers.append((SNAKE, command_timer(snake)))
         say(f"timing {runs} interleaved rounds of: {', '.join(t[0] for t in timers)}")
+        load_before = _load()
         stats = interleave(timers, runs)
+        load_after = _load()
     finally:
         if keep is None:
             rmtree(work)
@@ -288,6 +294,7 @@ def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, in
         "first_plan_ms": round(first.seconds * 1000, 1), "series": stats_json(stats),
         "snakemake": snake_note, "snakemake_jobs": snake_jobs, "target_plan_s": TARGET_S,
         "plan_minus_find_ms": round((stats[PLAN].median - stats[FIND].median) * 1000, 1),
+        "loadavg_1m_before_after": [load_before, load_after],  # other work on the machine, 1-minute average
     }
     if SNAKE in stats:
         res["ratio_cmx_over_snakemake"] = round(stats[PLAN].median / stats[SNAKE].median, 3)
@@ -298,7 +305,9 @@ def report_lines(res: dict[str, Any]) -> list[str]:
     s = {k: Stats(v["label"], [x / 1000 for x in v["samples_ms"]]) for k, v in res["series"].items()}
     out = [f"plan 10k: {res['recipes']} recipes, {res['plan_nodes']} plan nodes "
            f"({res['plan_distinct_recipes']} distinct recipes); {res['runs']} interleaved rounds  "
-           f"[{res['machine']['cpus']} cpus, {res['machine']['python']}, cmx {res['machine']['cmx_commit']}]",
+           f"[{res['machine']['cpus']} cpus, {res['machine']['python']}, cmx {res['machine']['cmx_commit']}; "
+           f"load average {res['loadavg_1m_before_after'][0]:.2f} before the rounds, "
+           f"{res['loadavg_1m_before_after'][1]:.2f} after]",
            f"  cold index build (first `cmx find`, {res['recipes']} recipes): {res['cold_index_ms'] / 1000:.2f} s; "
            f"first dry run after it: {res['first_plan_ms'] / 1000:.2f} s"]
     out += [f"  {st.line('ms')}" for st in s.values()]

@@ -9,18 +9,22 @@ selection reaches them, so one bad recipe does not break every command.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import pickle
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from cmx.errors import CmxError, RecipeDefinitionError
 from cmx.home import Home
 from cmx.recipe import Recipe, meta_tags
 from cmx.repos import Repo, all_repos
 
-INDEX_FORMAT = 6
+INDEX_FORMAT = 10
+# the recipe blobs are marshal data when they can be (see _encode): its format belongs to the Python version
+_PYTHON = ".".join(str(v) for v in sys.version_info[:2])
 _SKIP_DIRS = {"tests", "__pycache__", ".git"}
 _SKIP_PREFIXES = ("README", "tmp-", ".")
 
@@ -78,7 +82,7 @@ def _scan_recipe(folder: Path, repo: Repo) -> dict[str, Any]:
     meta_file = find_meta_file(folder)
     assert meta_file is not None
     files = _content_files(folder)
-    sigs = {f: _stat_sig(folder / f) for f in files}
+    sigs = {sys.intern(f): _stat_sig(folder / f) for f in files}  # interned: "meta.yaml" is pickled once
     entry: dict[str, Any] = {"dir": str(folder), "dir_sig": _stat_sig(folder), "files": sigs,
                              "subdirs": {d: _stat_sig(folder / d) for d in _content_dirs(folder, files)}}
     try:
@@ -130,11 +134,37 @@ def _scan_recipe(folder: Path, repo: Repo) -> dict[str, Any]:
         meta=meta,
         lines=loaded.lines,
     )
-    data = recipe.to_json()
-    entry["stub"] = {"alias": recipe.alias, "uid": recipe.uid, "tags": list(recipe.tags), "sort": recipe.sort,
-                     "repo": recipe.repo, "path": str(recipe.path)}
-    entry["blob"] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    # what lookups need before the recipe is decoded: (sort, repo, alias, path, uid, tags)
+    entry["stub"] = (recipe.sort, sys.intern(recipe.repo), recipe.alias, str(recipe.path), recipe.uid,
+                     tuple(sys.intern(t) for t in recipe.tags))
+    entry["blob"] = _encode(recipe.field_values())
     return entry
+
+
+def _interned(value: Any) -> Any:
+    """``value`` with its dict keys interned: recipes share key names ("deps", "tags", "env"...),
+    and marshal writes an interned string so that loading it yields the one shared copy."""
+    if isinstance(value, dict):
+        return {sys.intern(k) if type(k) is str else k: _interned(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interned(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_interned(v) for v in value)
+    return value
+
+
+def _encode(values: tuple[Any, ...]) -> bytes:
+    """A recipe's fields as stored in the index: marshal (a quarter faster to load than pickle, and
+    the interned keys are shared), or pickle for values marshal cannot hold (YAML dates)."""
+    try:
+        return b"M" + marshal.dumps(_interned(values))
+    except ValueError:
+        return b"P" + pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _decode(blob: bytes) -> tuple[Any, ...]:
+    data = memoryview(blob)[1:]
+    return marshal.loads(data) if blob[0] == 77 else pickle.loads(data)  # 77: "M"
 
 
 def _lenient_tags(meta_file: Path) -> list[str]:
@@ -155,9 +185,9 @@ def _lenient_tags(meta_file: Path) -> list[str]:
     return tags + [meta_file.parent.name]
 
 
-@dataclass(frozen=True)
-class _Stub:
-    """What lookups need of a recipe; the full Recipe is unpickled on first use."""
+class _Stub(NamedTuple):
+    """What lookups need of a recipe; the full Recipe is decoded on first use.
+    (A named tuple, not a frozen dataclass: ten thousand are made on every command.)"""
 
     alias: str
     uid: str
@@ -168,28 +198,44 @@ class _Stub:
 class RecipeIndex:
     """All recipes of all repositories, with lookup by alias, uid and tags."""
 
-    def __init__(self, recipes: list[Recipe] | list[Recipe | _Stub], broken: list[BrokenRecipe], repos: list[Repo]) -> None:
+    def __init__(self, recipes: Sequence[Recipe | _Stub], broken: list[BrokenRecipe], repos: list[Repo]) -> None:
         self._items: list[Recipe | _Stub] = list(recipes)
         self.broken = broken
         self.repos = repos
         # (path, stat signature) of everything the index was built from: what a
-        # memoized result must re-check before it is trusted (see cmx.fastpath)
-        self.watch: list[tuple[str, Any]] = []
-        self._by_alias: dict[str, list[int]] = {}
-        self._by_uid: dict[str, int] = {}
-        self._by_tag: dict[str, list[int]] = {}
+        # memoized result must re-check before it is trusted (see cmx.fastpath); built on first use
+        self._watch: list[tuple[str, Any]] | None = None
+        self._watch_source: tuple[Any, ...] | None = None
+        by_alias: dict[str, list[int]] = {}
+        by_uid: dict[str, int] = {}
+        by_tag: dict[str, list[int]] = {}
         for i, r in enumerate(self._items):
-            self._by_alias.setdefault(r.alias, []).append(i)
-            self._by_uid[r.uid] = i
+            by_alias.setdefault(r.alias, []).append(i)
+            by_uid[r.uid] = i
             for t in r.tags:
-                self._by_tag.setdefault(t, []).append(i)
+                ids = by_tag.get(t)
+                if ids is None:
+                    by_tag[t] = [i]
+                else:
+                    ids.append(i)
+        self._by_alias, self._by_uid, self._by_tag = by_alias, by_uid, by_tag
+
+    @property
+    def watch(self) -> list[tuple[str, Any]]:
+        if self._watch is None:
+            self._watch = _watch_list(*self._watch_source) if self._watch_source is not None else []
+        return self._watch
+
+    @watch.setter
+    def watch(self, value: list[tuple[str, Any]]) -> None:
+        self._watch = value
 
     def _get(self, i: int) -> Recipe:
         item = self._items[i]
-        if isinstance(item, _Stub):
-            item = Recipe.from_json(pickle.loads(item.blob))
+        if item.__class__ is _Stub:
+            item = Recipe.restore(_decode(item.blob))  # type: ignore[union-attr]
             self._items[i] = item
-        return item
+        return item  # type: ignore[return-value]
 
     @property
     def recipes(self) -> list[Recipe]:
@@ -206,11 +252,22 @@ class RecipeIndex:
         if not tags:
             found = list(range(len(self._items)))
         else:
-            rarest = min(tags, key=lambda t: len(self._by_tag.get(t, ())))
-            wanted = set(tags)
-            found = [i for i in self._by_tag.get(rarest, ()) if wanted.issubset(self._items[i].tags)]
-        excluded = set(not_tags)
-        if excluded:
+            by_tag = self._by_tag
+            rarest: list[int] | None = None
+            for t in tags:
+                ids = by_tag.get(t)
+                if ids is None:
+                    return []
+                if rarest is None or len(ids) < len(rarest):
+                    rarest = ids
+            assert rarest is not None
+            if len(tags) == 1:
+                found = list(rarest)
+            else:
+                wanted = set(tags)
+                found = [i for i in rarest if wanted.issubset(self._items[i].tags)]
+        if not_tags:
+            excluded = set(not_tags)
             found = [i for i in found if not excluded.intersection(self._items[i].tags)]
         return [self._get(i) for i in found]
 
@@ -232,7 +289,8 @@ class RecipeIndex:
         try:
             with open(index_file, "rb") as fh:  # our own file in our own cache: pickle loads 3-5x faster than JSON
                 data = pickle.load(fh)
-            if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT or data.get("home") != str(home.root):
+            if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT or data.get("home") != str(home.root) \
+                    or data.get("python") != _PYTHON:
                 data = None
         except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
             data = None
@@ -280,6 +338,7 @@ class RecipeIndex:
         if changed:
             _save(index_file, {
                 "format": INDEX_FORMAT,
+                "python": _PYTHON,
                 "home": str(home.root),
                 "repos_sig": repos_sig,
                 "repos": [r.to_json() for r in repos],
@@ -287,14 +346,9 @@ class RecipeIndex:
                 "entries": entries,
             })
         index = cls._from_entries(entries, repos)
-        watch: list[tuple[str, Any]] = [(str(home.repos_file), repos_sig)]
-        watch += [(k, v) for k, v in containers.items() if not k.startswith("_dirs:")]
-        for e in entries.values():
-            watch.append((e["dir"], e["dir_sig"]))
-            watch += [(f"{e['dir']}/{name}", sig) for name, sig in e["files"].items()]
-            watch += [(f"{e['dir']}/{name}", sig) for name, sig in e.get("subdirs", {}).items()]
-            watch += list(e.get("extra", {}).items())
-        index.watch = watch
+        # what the watch list is made of, without the recipe blobs (freed as recipes are decoded)
+        files = [(e["dir"], e["dir_sig"], e["files"], e.get("subdirs"), e.get("extra")) for e in entries.values()]
+        index._watch_source = (str(home.repos_file), repos_sig, containers, files)
         return index
 
     @classmethod
@@ -303,10 +357,10 @@ class RecipeIndex:
         broken: list[BrokenRecipe] = []
         order = {r.alias: i for i, r in enumerate(repos)}
         for key, e in entries.items():
-            if "stub" in e:
-                s = e["stub"]
-                stubs.append(((s["sort"], order.get(s["repo"], 0), s["alias"], s["path"]),
-                              _Stub(s["alias"], s["uid"], tuple(s["tags"]), e["blob"])))
+            stub = e.get("stub")
+            if stub is not None:
+                sort, repo, alias, path, uid, tags = stub
+                stubs.append(((sort, order.get(repo, 0), alias, path), _Stub(alias, uid, tags, e["blob"])))
             else:
                 b = e["broken"]
                 broken.append(BrokenRecipe(Path(key).name, Path(key), tuple(b["tags"]), b["error"], b["location"]))
@@ -314,25 +368,59 @@ class RecipeIndex:
         return cls([s for _, s in stubs], broken, repos)
 
 
+def _watch_list(repos_file: str, repos_sig: Any, containers: dict[str, Any],
+                recipes: list[tuple[str, Any, dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]],
+                ) -> list[tuple[str, Any]]:
+    """(path, stat signature) of repos.yaml, the containers and every recipe's folder and files."""
+    watch: list[tuple[str, Any]] = [(repos_file, repos_sig)]
+    watch += [(k, v) for k, v in containers.items() if not k.startswith("_dirs:")]
+    for folder, folder_sig, files, subdirs, extra in recipes:
+        watch.append((folder, folder_sig))
+        watch += [(f"{folder}/{name}", sig) for name, sig in files.items()]
+        watch += [(f"{folder}/{name}", sig) for name, sig in (subdirs or {}).items()]
+        watch += list((extra or {}).items())
+    return watch
+
+
 def _has_meta(folder: Path) -> bool:
     return any((folder / n).is_file() for n in ("meta.yaml", "_cm.yaml", "_cm.json"))
+
+
+def _same(path: str, sig: list[int] | None) -> bool:
+    """Does ``path`` still have the stat signature ``sig`` (see _stat_sig)?"""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return sig is None
+    return sig is not None and st.st_mtime_ns == sig[0] and st.st_size == sig[1]
 
 
 def _fresh(entry: dict[str, Any]) -> bool:
     """Plain string paths and os.stat: this runs for every recipe on every command."""
     folder = entry["dir"]
-    if _stat_sig(folder) != entry["dir_sig"]:
+    if not _same(folder, entry["dir_sig"]):
         return False
     prefix = folder + "/"
-    for name, sig in entry["files"].items():
-        if _stat_sig(prefix + name) != sig:
+    stat = os.stat
+    for name, sig in entry["files"].items():  # inline _same: ~20k files in a large repository
+        try:
+            st = stat(prefix + name)
+        except OSError:
+            if sig is None:  # missing then, missing now
+                continue
             return False
-    for name, sig in entry.get("subdirs", {}).items():  # a file added inside a subfolder
-        if _stat_sig(prefix + name) != sig:
+        if sig is None or st.st_mtime_ns != sig[0] or st.st_size != sig[1]:
             return False
-    for path, sig in entry.get("extra", {}).items():  # code_paths outside the folder
-        if _stat_sig(path) != sig:
-            return False
+    subdirs = entry.get("subdirs")
+    if subdirs:  # a file added inside a subfolder
+        for name, sig in subdirs.items():
+            if not _same(prefix + name, sig):
+                return False
+    extra = entry.get("extra")
+    if extra:  # code_paths outside the folder
+        for path, sig in extra.items():
+            if not _same(path, sig):
+                return False
     return True
 
 

@@ -2,12 +2,56 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import pickle
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from cmx.errors import Location
+
+
+_PHASE_KEYS = ("deps", "prehook_deps", "posthook_deps", "post_deps")  # cmx.plan.node.PHASES (which imports this module)
+
+
+def planning_line(key: str) -> bool:
+    """Is ``key`` a line-map entry every plan reads: a dependency entry ("deps/3", named as the
+    requirement's source) or a version bound? Errors may read any other entry."""
+    head, _, rest = key.partition("/")
+    if not rest:
+        return key in ("version_min", "version_max")
+    return head in _PHASE_KEYS and rest.isdigit()
+
+
+class LazyLines(Mapping[str, int]):
+    """A recipe's line map as the index stores it: the entries planning reads (see
+    ``planning_line``) up front, the rest unpickled on first use (most recipes never need them)."""
+
+    __slots__ = ("_planning", "_blob", "_all")
+
+    def __init__(self, planning: dict[str, int], blob: bytes) -> None:
+        self._planning = planning
+        self._blob = blob
+        self._all: dict[str, int] | None = None
+
+    def _full(self) -> dict[str, int]:
+        if self._all is None:
+            self._all = pickle.loads(self._blob)
+        return self._all
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        found = self._planning.get(key)
+        return found if found is not None else self._full().get(key, default)
+
+    def __getitem__(self, key: str) -> int:
+        return self._full()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._full())
+
+    def __len__(self) -> int:
+        return len(self._full())
 
 
 @dataclass(frozen=True)
@@ -21,7 +65,7 @@ class Recipe:
     digest: str  # sha256 over every content file of the recipe folder
     file_digests: tuple[tuple[str, str], ...]  # (relative name, sha256), for `explain`
     meta: dict[str, Any] = field(hash=False, compare=False)
-    lines: dict[str, int] = field(hash=False, compare=False)
+    lines: Mapping[str, int] = field(hash=False, compare=False)  # "deps/0" -> line in meta_file
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path_text", str(self.path_text))
@@ -43,8 +87,8 @@ class Recipe:
     def cached(self) -> bool:
         return bool(self.meta.get("cache", False))
 
-    @property
-    def probe(self) -> bool:
+    @cached_property
+    def probe(self) -> bool:  # read for every edge and node of a plan
         return bool(self.meta.get("probe", False))
 
     @property
@@ -72,8 +116,25 @@ class Recipe:
             "digest": self.digest,
             "file_digests": [list(p) for p in self.file_digests],
             "meta": self.meta,
-            "lines": self.lines,
+            "lines": dict(self.lines),
         }
+
+    def field_values(self) -> tuple[Any, ...]:
+        """Every field's value, in order, the line map split as ``LazyLines`` keeps it:
+        what the index pickles (see ``restore``)."""
+        lines = dict(self.lines)
+        planning = {k: v for k, v in lines.items() if planning_line(k)}
+        blob = pickle.dumps(lines, protocol=pickle.HIGHEST_PROTOCOL)
+        return tuple(getattr(self, name) for name in _FIELD_NAMES[:-1]) + ((planning, blob),)
+
+    @classmethod
+    def restore(cls, values: tuple[Any, ...]) -> "Recipe":
+        """The inverse of ``field_values``, without re-checking values the index wrote itself
+        (``__init__`` of a frozen dataclass costs as much as unpickling the meta)."""
+        recipe = object.__new__(cls)
+        recipe.__dict__.update(zip(_FIELD_NAMES, values))
+        recipe.__dict__["lines"] = LazyLines(*values[-1])
+        return recipe
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Recipe":
@@ -89,6 +150,10 @@ class Recipe:
             meta=d["meta"],
             lines=d["lines"],
         )
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Recipe))
+assert _FIELD_NAMES[-1] == "lines"  # field_values/restore carry it last, split
 
 
 def meta_tags(meta: dict[str, Any]) -> tuple[str, ...]:

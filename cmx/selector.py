@@ -9,6 +9,10 @@ from cmx.errors import SelectorSyntaxError
 
 _TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 _VAR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-+]*(?:\.[A-Za-z0-9_\-+]*)*$")
+# the common shape, valid by construction: plain tags and variations without a '.' value, no exclusions,
+# no spaces, comma-separated (checked against the general loop on random input when this was written)
+_PLAIN_TOKEN = r"(?:[A-Za-z0-9][A-Za-z0-9_.+\-]*|_[A-Za-z0-9][A-Za-z0-9_+\-]*)"
+_PLAIN_RE = re.compile(rf"{_PLAIN_TOKEN}(?:,{_PLAIN_TOKEN})*")
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,13 @@ def _parse(text: str) -> Selector:
     variations: list[str] = []
     not_variations: list[str] = []
     stripped = text.strip()
+    if _PLAIN_RE.fullmatch(stripped):  # what the loop below would produce, without its per-token checks
+        for token in stripped.split(","):
+            if token[0] == "_":
+                variations.append(token[1:])
+            else:
+                tags.append(token)
+        return Selector(tuple(tags), (), tuple(variations), (), stripped)
     if re.search(r",\s*,", stripped) or stripped.startswith(",") or stripped.endswith(","):
         m = re.search(r",\s*,|^,|,$", stripped)
         start = m.start() if m else 0

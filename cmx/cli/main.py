@@ -89,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
 def _json_text(out: Any) -> str:
     import json
 
-    # indented for a person at a terminal; compact (and several times faster) into a pipe
-    return json.dumps(out, indent=2 if sys.stdout.isatty() else None, default=str) + "\n"
+    # indented for a person at a terminal; compact (and several times faster) into a pipe.
+    # Results are trees (never circular): json's check for cycles would only cost time.
+    return json.dumps(out, indent=2 if sys.stdout.isatty() else None, default=str, check_circular=False) + "\n"
 
 
 def _print_json(out: Any) -> None:

@@ -35,19 +35,24 @@ class Reason:
         return self.why is Why.HIT
 
     def text(self) -> str:
-        base = {
-            Why.HIT: "cached",
-            Why.NEW: "not built yet",
-            Why.CHANGED: "inputs changed",
-            Why.EXPIRED: "cache entry expired",
-            Why.FORCED: "--new given",
-            Why.UNCACHED: "not cached (runs every time)",
-            Why.SKIP_CACHE: "--skip_cache given",
-            Why.PENDING: "key known after a probe runs",
-            Why.NOT_NEEDED: "not needed: dependents are cached",
-            Why.CONDITIONAL: "runs only if its condition holds at run time",
-        }[self.why]
+        base = _TEXT[self.why]
         return base + (": " + "; ".join(self.details) if self.details else "")
+
+
+_TEXT = {
+    Why.HIT: "cached",
+    Why.NEW: "not built yet",
+    Why.CHANGED: "inputs changed",
+    Why.EXPIRED: "cache entry expired",
+    Why.FORCED: "--new given",
+    Why.UNCACHED: "not cached (runs every time)",
+    Why.SKIP_CACHE: "--skip_cache given",
+    Why.PENDING: "key known after a probe runs",
+    Why.NOT_NEEDED: "not needed: dependents are cached",
+    Why.CONDITIONAL: "runs only if its condition holds at run time",
+}
+# the reasons without details, shared (a Reason is a frozen value)
+PLAIN = {why: Reason(why) for why in Why}
 
 
 def previous_entries(store: Store) -> dict[str, list[Entry]]:

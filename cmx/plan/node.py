@@ -15,7 +15,7 @@ from cmx.versions import VersionRequest
 PHASES = ("deps", "prehook_deps", "posthook_deps", "post_deps")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a plan has an edge per dependency entry (20k in a large one)
 class Edge:
     phase: str
     child: "PlanNode"
@@ -30,7 +30,7 @@ class Edge:
         return " ".join(f"{k}={v}" for k, v in self.condition.items())
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class PlanNode:
     index: int
     recipe: Recipe
@@ -78,9 +78,9 @@ class PlanNode:
             "variations": list(self.variations),
             "version": self.version,
             "env": self.key_env,
-            "inputs": {k: v for k, v in self.inputs.items() if not is_secret(k)},
+            "inputs": {k: v for k, v in self.inputs.items() if not is_secret(k)} if self.inputs else {},
             "deps": [
-                [e.phase, e.child.alias, ck, e.condition or {}]
+                [e.phase, e.child.recipe.alias, ck, e.condition or {}]
                 for e, ck in zip(self.edges, child_keys)
             ],
         }

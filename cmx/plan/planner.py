@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 from cmx import envutil
 from cmx.envutil import Env
@@ -32,6 +33,8 @@ _DEP_CONTROL = {
     "skip_if_fake_run", "reuse_version", "tags_help", "comment", "_line",
 }
 _MAX_DEPTH = 64
+# meta keys _choose_version reads
+_VERSION_KEYS = ("version_min", "version_max", "version_max_usable", "default_version", "versions")
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class Request:
     name: str | None = None  # select by alias/uid instead of tags
 
 
-@dataclass
+@dataclass(slots=True)
 class _Context:
     """What flows from a parent into the resolution of one dependency."""
 
@@ -66,43 +69,65 @@ class _Context:
     direct_ad: dict[str, dict[str, Any]] = field(default_factory=dict)  # --ad: this node's direct deps only
 
 
-def layers_of(meta: dict[str, Any], overlays: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [meta] + list(overlays)
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_MERGED_DICTS = ("env", "default_env", "const", "state", "input_mapping", "adr", "add_deps_recursive", "ad", "add_deps")
+_MERGED_LISTS = ("new_env_keys", "new_state_keys")
+_LAYERED = frozenset(("script_name", *_MERGED_DICTS, *_MERGED_LISTS, *PHASES))
 
 
 def _merge_effective(recipe: Recipe, overlays: list[dict[str, Any]]) -> dict[str, Any]:
+    """The recipe's meta with its variation/version overlays applied (runs once per plan node)."""
     eff: dict[str, Any] = {}
     meta = recipe.meta
     for key in ("cache", "cache_expiration", "probe"):
         if key in meta:
             eff[key] = meta[key]
-    for layer in layers_of(meta, overlays):
-        if layer.get("script_name"):
-            eff["script_name"] = layer["script_name"]
-    layers = [meta] + overlays
-    for key in ("env", "default_env", "const", "state", "input_mapping", "adr", "add_deps_recursive", "ad", "add_deps"):
-        merged: dict[str, Any] = {}
+    layers = [meta, *overlays]
+    present = _LAYERED.intersection(meta)  # the keys to merge: a recipe sets a few of them
+    for layer in overlays:
+        present = present | _LAYERED.intersection(layer)
+    if "script_name" in present:
         for layer in layers:
-            value = layer.get(key)
-            if value:
-                merged.update(value)  # values are never mutated in place (a node copies its state)
-        eff[key] = merged
-    eff["adr"] = {**eff.pop("add_deps_recursive"), **eff["adr"]}
-    eff["ad"] = {**eff.pop("add_deps"), **eff["ad"]}
-    for key in ("new_env_keys", "new_state_keys"):
+            if layer.get("script_name"):
+                eff["script_name"] = layer["script_name"]
+    # the merged values are never mutated (a node copies what it changes): what no layer sets is
+    # one shared, read-only empty value
+    for key in _MERGED_DICTS:
+        if key in present:
+            merged: dict[str, Any] = {}
+            for layer in layers:
+                value = layer.get(key)
+                if value:
+                    merged.update(value)
+            eff[key] = merged
+        else:
+            eff[key] = _EMPTY
+    for key, alias in (("adr", "add_deps_recursive"), ("ad", "add_deps")):
+        first, second = eff.pop(alias), eff[key]
+        eff[key] = {**first, **second} if first and second else (second or first)
+    for key in _MERGED_LISTS:
         seen: list[str] = []
-        for layer in layers:
-            for k in layer.get(key) or []:
-                if k not in seen:
-                    seen.append(k)
+        if key in present:
+            for layer in layers:
+                for k in layer.get(key) or ():
+                    if k not in seen:
+                        seen.append(k)
         eff[key] = seen
     for phase in PHASES:
-        entries: list[tuple[dict[str, Any], str]] = []
-        for i, layer in enumerate(layers):
-            for j, dep in enumerate(layer.get(phase) or []):
-                entries.append((dep, f"{phase}/{j}" if i == 0 else ""))
+        entries: list[tuple[dict[str, Any], str]] | tuple[()] = ()
+        if phase in present:
+            deps = meta.get(phase)
+            entries = [(dep, f"{phase}/{j}") for j, dep in enumerate(deps)] if deps else []
+            for layer in overlays:
+                entries += [(dep, "") for dep in layer.get(phase) or ()]
         eff[phase] = entries
     return eff
+
+
+# a dependency entry with only these keys needs no env substitution, patches or version merging
+_PLAIN_DEP = frozenset({"tags", "names"})
+_NO_VERSION = VersionRequest()
+_NO_PATCHES: Mapping[str, dict[str, Any]] = _EMPTY
 
 
 class Planner:
@@ -114,10 +139,15 @@ class Planner:
         self.notify = notify or (lambda msg: None)
         self.nodes: dict[str, PlanNode] = {}
         self.requests: dict[str, PlanNode] = {}
-        self._where_cache: dict[tuple[str, str], str] = {}
         self._adr_ids: dict[int, tuple[dict[str, Any], str]] = {}
         self.order: list[PlanNode] = []
-        self.stack: list[tuple[str, str]] = []
+        # the nodes being resolved, root first: (identity, recipe alias, variations, where it is required);
+        # their labels are formatted only for a cycle error
+        self.stack: list[tuple[str, str, tuple[str, ...], str | None]] = []
+        self._on_stack: set[str] = set()
+        self._tag_selectors: dict[str, Selector] = {}
+        self._plain_requests: dict[tuple[str, int], tuple[dict[str, Any], PlanNode]] = {}
+        self._secret: dict[str, bool] = {}
         self._text_cache: dict[str, str] = {}
         self.notes: list[str] = []
 
@@ -159,10 +189,10 @@ class Planner:
         if not selector.tags and not selector.variations:
             raise UsageError(f"empty selector (from {source})", hint="give --tags=... or a recipe name")
         candidates = self.index.with_tags(selector.tags, selector.not_tags)
-        broken = self.index.broken_with_tags(selector.tags)
-        if broken and not candidates:
-            broken[0].raise_error()
         if not candidates:
+            broken = self.index.broken_with_tags(selector.tags)
+            if broken:
+                broken[0].raise_error()
             raise self._no_match(selector, source)
         if selector.variations:
             able = [r for r in candidates if variations_mod.can_satisfy(r, selector.variations)]
@@ -172,9 +202,11 @@ class Planner:
                 raise variations_mod._Expander(r, ()).unknown(missing[0], source)
             candidates = able
         chosen = candidates[0]
-        if len(candidates) > 1:
-            others = ", ".join(f"{r.alias} ({r.repo})" for r in candidates[1:6])
-            self.notes.append(f"'{selector.text}' matched {len(candidates)} recipes; chose {chosen.alias} ({chosen.repo}), also: {others}")
+        # a recipe with a higher `sort` has declared that it yields; only a tie is worth a note
+        ties = [r for r in candidates[1:] if r.sort == chosen.sort]
+        if ties:
+            others = ", ".join(f"{r.alias} ({r.repo})" for r in ties[:5])
+            self.notes.append(f"'{selector.text}' matched {len(ties) + 1} recipes; chose {chosen.alias} ({chosen.repo}), also: {others}")
         return chosen
 
     def _no_match(self, selector: Selector, source: str) -> SelectionError:
@@ -202,10 +234,11 @@ class Planner:
     # -- resolution ------------------------------------------------------------------
     def _resolve(self, ctx: _Context, parent: PlanNode | None, root: bool = False) -> PlanNode:
         # the same request from another dependent: reuse the finished node without resolving again
+        vreq = ctx.version_req
         request_key = None if root else repr((
             ctx.selector.text, ctx.variation_sources and [v for v, _ in ctx.variation_sources],
-            sorted(ctx.env.items()), sorted(ctx.inputs.items()), ctx.version_req.describe(),
-            ctx.version_req.max_usable, self._adr_identity(ctx.adr),
+            sorted(ctx.env.items()) if ctx.env else [], sorted(ctx.inputs.items()) if ctx.inputs else [],
+            "" if vreq is _NO_VERSION else vreq.describe(), vreq.max_usable, self._adr_identity(ctx.adr),
         ))
         if request_key is not None:
             known = self.requests.get(request_key)
@@ -227,8 +260,15 @@ class Planner:
             eff = _merge_effective(recipe, [version_overlay] + list(resolved.overlays))
         env, key_env = self._node_env(recipe, eff, ctx, root)
         own_adr = eff["adr"]
-        child_adr = {k: {**v, "_source": f"adr of {recipe.alias}"} for k, v in own_adr.items()}
-        direct_ad = {**{k: {**v, "_source": f"ad of {recipe.alias}"} for k, v in eff["ad"].items()}, **ctx.direct_ad}
+        # no patches (the usual case): one shared, read-only mapping, so that dependents of different
+        # nodes can share a request (see _dep_edge)
+        child_adr: dict[str, dict[str, Any]] = \
+            {k: {**v, "_source": f"adr of {recipe.alias}"} for k, v in own_adr.items()} if own_adr or ctx.adr \
+            else _NO_PATCHES  # type: ignore[assignment]
+        own_ad = eff["ad"]
+        direct_ad: dict[str, dict[str, Any]] = \
+            {**{k: {**v, "_source": f"ad of {recipe.alias}"} for k, v in own_ad.items()}, **ctx.direct_ad} \
+            if own_ad or ctx.direct_ad else _NO_PATCHES  # type: ignore[assignment]
         for name, patch in ctx.adr.items():  # closer to the user wins
             merged = dict(child_adr.get(name, {}))
             tags = _unique(_tag_list(merged.get("tags")) + _tag_list(patch.get("tags")))
@@ -239,30 +279,33 @@ class Planner:
         # identity of a node for deduplication: a canonical string is enough (no need to hash it)
         identity = repr((
             recipe.uid, recipe.digest, resolved.names, version, version_req.describe(), sorted(env.items()),
-            sorted(ctx.inputs.items()), _patch_identity(child_adr), _patch_identity(direct_ad),
+            sorted(ctx.inputs.items()) if ctx.inputs else [], _patch_identity(child_adr) if child_adr else [],
+            _patch_identity(direct_ad) if direct_ad else [],
         ))
-        frame = (identity, f"{recipe.alias}" + "".join(f",_{v}" for v in resolved.names)
-                 + ("" if root else f" (required at {ctx.source})"))
-        if any(f[0] == identity for f in self.stack):
+        frame = (identity, recipe.alias, resolved.names, None if root else ctx.source)
+        if identity in self._on_stack:
             start = [f[0] for f in self.stack].index(identity)
-            raise CycleError([f[1] for f in self.stack[start:]] + [frame[1]])
+            raise CycleError([_frame_label(f) for f in self.stack[start:]] + [_frame_label(frame)])
         if len(self.stack) > _MAX_DEPTH:
-            raise CycleError([f[1] for f in self.stack[-8:]] + [frame[1] + " (depth limit reached)"])
+            raise CycleError([_frame_label(f) for f in self.stack[-8:]] + [_frame_label(frame) + " (depth limit reached)"])
         existing = self.nodes.get(identity)
         if existing is not None:
             if parent is not None:
                 existing.parents.append((parent, ctx.source))
             return existing
-        self._check_inputs(recipe, eff, ctx)
+        if ctx.inputs:
+            self._check_inputs(recipe, eff, ctx)
+        state = eff["state"]
         node = PlanNode(
             index=-1, recipe=recipe, variations=resolved.names, version=version, version_req=version_req,
-            env=env, key_env=key_env, state=copy.deepcopy(eff["state"]), inputs=dict(ctx.inputs),
+            env=env, key_env=key_env, state=copy.deepcopy(state) if state else {}, inputs=dict(ctx.inputs),
             effective=eff, identity=identity, given_env=dict(ctx.env),
             pinned={**self.user_env, **eff["const"], **self.user_const},
         )
         if parent is not None:
             node.parents.append((parent, ctx.source))
         self.stack.append(frame)
+        self._on_stack.add(identity)
         try:
             for phase in PHASES:
                 exported: list[str] = []  # new_env_keys patterns of earlier siblings
@@ -273,6 +316,7 @@ class Planner:
                         exported += edge.child.effective["new_env_keys"]
         finally:
             self.stack.pop()
+            self._on_stack.discard(identity)
         node.index = len(self.order)
         self.order.append(node)
         self.nodes[identity] = node
@@ -281,6 +325,8 @@ class Planner:
 
     def _adr_identity(self, adr: dict[str, dict[str, Any]]) -> str:
         """The patches' identity, once per patch dict (all deps of a node share one)."""
+        if not adr:
+            return "[]"  # repr(_patch_identity({}))
         known = self._adr_ids.get(id(adr))
         if known is None or known[0] is not adr:
             known = (adr, repr(_patch_identity(adr)))
@@ -288,17 +334,21 @@ class Planner:
         return known[1]
 
     def _where(self, recipe: Recipe, path: str) -> str:
-        """file:line of a dependency entry, formatted once per entry (it names every requirement)."""
-        key = (recipe.uid, path)
-        text = self._where_cache.get(key)
-        if text is None:
-            line = recipe.lines.get(path) if path else None
-            if line:  # the common case, without building a Location
-                text = f"{recipe.meta_file_text}:{line}"
-            else:
-                text = str(recipe.location(*path.split("/"))) if path else f"{recipe.alias} (a variation or version)"
-            self._where_cache[key] = text
-        return text
+        """file:line of a dependency entry (it names every requirement)."""
+        line = recipe.lines.get(path) if path else None
+        if line:  # the common case, without building a Location
+            return f"{recipe.meta_file_text}:{line}"
+        return str(recipe.location(*path.split("/"))) if path else f"{recipe.alias} (a variation or version)"
+
+    def _dep_selector(self, tags: Any, env: Env) -> Selector:
+        """The selector of a dependency's ``tags`` (placeholders filled from ``env``)."""
+        if isinstance(tags, str) and "<<<" not in tags:
+            known = self._tag_selectors.get(tags)
+            if known is None:
+                plain = " " not in tags and ",," not in tags and tags[:1] != "," and tags[-1:] != ","
+                known = self._tag_selectors[tags] = parse(tags if plain else ",".join(_tag_list(tags)))
+            return known
+        return parse(",".join(_tag_list(envutil.substitute(tags, env))))
 
     def static_key(self, node: PlanNode) -> str | None:
         """The key, if every dependency's contribution is known without running."""
@@ -312,9 +362,14 @@ class Planner:
     def _choose_version(self, recipe: Recipe, overlays: tuple[dict[str, Any], ...], req: VersionRequest
                         ) -> tuple[str | None, VersionRequest, dict[str, Any] | None]:
         meta = recipe.meta
-        req = req.merged(minimum=_opt(meta.get("version_min")), source=f"{recipe.location('version_min')}")
-        req = req.merged(maximum=_opt(meta.get("version_max")), max_usable=_opt(meta.get("version_max_usable")),
-                         source=f"{recipe.location('version_max')}")
+        if req == _NO_VERSION and not any(k in meta for k in _VERSION_KEYS) \
+                and not any("version" in ov or "default_version" in ov for ov in overlays):
+            return None, req, None  # nothing asks for or declares a version (most recipes)
+        if meta.get("version_min") is not None:
+            req = req.merged(minimum=_opt(meta.get("version_min")), source=f"{recipe.location('version_min')}")
+        if meta.get("version_max") is not None or meta.get("version_max_usable") is not None:
+            req = req.merged(maximum=_opt(meta.get("version_max")), max_usable=_opt(meta.get("version_max_usable")),
+                             source=f"{recipe.location('version_max')}")
         default = meta.get("default_version")
         for ov in overlays:
             if ov.get("version") is not None:
@@ -339,26 +394,38 @@ class Planner:
         return version, req, (overlay or None)
 
     def _node_env(self, recipe: Recipe, eff: dict[str, Any], ctx: _Context, root: bool) -> tuple[Env, Env]:
+        merge = envutil.merge_env
         env: Env = {}
-        envutil.merge_env(env, ctx.env)
-        envutil.merge_env(env, eff["default_env"], only_missing=True)
-        envutil.merge_env(env, eff["env"])
+        if ctx.env:
+            merge(env, ctx.env)
+        if eff["default_env"]:
+            merge(env, eff["default_env"], only_missing=True)
+        if eff["env"]:
+            merge(env, eff["env"])
         for flag, value in ctx.inputs.items():
             target = eff["input_mapping"].get(flag)
             if target:  # env values are strings, whatever YAML or JSON made of them
                 env[target] = ("yes" if value else "no") if isinstance(value, bool) else \
                     (value if isinstance(value, (str, list, dict)) else str(value))
-        envutil.merge_env(env, self.user_env)
-        envutil.merge_env(env, eff["const"])
-        envutil.merge_env(env, self.user_const)
-        env = {k: envutil.substitute(v, env) for k, v in env.items()}
+        for layer in (self.user_env, eff["const"], self.user_const):
+            if layer:
+                merge(env, layer)
+        substitute = envutil.substitute
+        # plain strings (the usual value) have nothing to substitute
+        env = {k: v if v.__class__ is str and "<<<" not in v else substitute(v, env) for k, v in env.items()}
+        secret = self._secret
+        user = self.user_env or self.user_const
         key_env = {}
         for k, v in env.items():
-            if envutil.is_secret(k):
+            hidden = secret.get(k)
+            if hidden is None:
+                hidden = secret[k] = envutil.is_secret(k)
+            if hidden:
                 continue
-            from_user = (k in self.user_env or k in self.user_const) and k not in ctx.env
-            if from_user and not root and not self._mentions(recipe, eff, k):
-                continue
+            if user:
+                from_user = (k in self.user_env or k in self.user_const) and k not in ctx.env
+                if from_user and not root and not self._mentions(recipe, eff, k):
+                    continue
             key_env[k] = v
         return env, key_env
 
@@ -402,7 +469,27 @@ class Planner:
                   adr: dict[str, dict[str, Any]], ad: dict[str, dict[str, Any]], exported: list[str]) -> Edge | None:
         recipe = node.recipe
         source = self._where(recipe, path)
-        names = tuple(dep.get("names") or [])
+        names = tuple(dep.get("names") or ())
+        if dep.keys() <= _PLAIN_DEP and (not (ad or adr) or not any(ad.get(n) or adr.get(n) for n in names)):
+            # only tags (and names no patch applies to): what the general path below computes, minus the no-ops
+            tags = dep.get("tags")
+            # the request is then a function of the tags and the patches passed down: a dependency shared by
+            # many recipes (detect,os) is found here without building its request again
+            memo_key = (tags, id(adr)) if isinstance(tags, str) and "<<<" not in tags else None
+            known = self._plain_requests.get(memo_key) if memo_key is not None else None
+            if known is not None and known[0] is adr:
+                child = known[1]
+                child.parents.append((node, source))
+            else:
+                selector = self._dep_selector(tags, node.env)
+                ctx = _Context(
+                    selector=selector, variation_sources=[(v, source) for v in selector.variations], env={},
+                    inputs={}, version_req=_NO_VERSION, adr=adr, source=source,
+                )
+                child = self._resolve(ctx, parent=node)
+                if memo_key is not None:
+                    self._plain_requests[memo_key] = (adr, child)  # holds adr: its id is not reused
+            return Edge(phase=phase, child=child, names=names, source=source)
         dep = dict(dep)
         version_patches: list[tuple[dict[str, Any], str]] = []
         for name in names:  # direct (ad) then recursive (adr) patches, adr wins
@@ -470,6 +557,12 @@ class Planner:
         child = self._resolve(ctx, parent=node)
         return Edge(phase=phase, child=child, names=names, source=source, condition=condition,
                     continue_on_error=bool(dep.get("continue_on_error")))
+
+
+def _frame_label(frame: tuple[str, str, tuple[str, ...], str | None]) -> str:
+    """How a node on the resolution stack is named in a cycle error."""
+    _, alias, names, source = frame
+    return alias + "".join(f",_{v}" for v in names) + ("" if source is None else f" (required at {source})")
 
 
 def _unique(items: list[str]) -> list[str]:

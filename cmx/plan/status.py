@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cmx.cache.store import Store
-from cmx.plan.explain import Reason, Why, explain_miss, previous_entries
+from cmx.plan.explain import PLAIN, Reason, Why, explain_miss, previous_entries
 from cmx.plan.node import Plan, PlanNode
 
 
@@ -35,8 +35,9 @@ def _probe_output(node: PlanNode, key: str | None, store: Store, skip_cache: boo
 def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool = False,
                 explain: bool = False) -> list[NodeStatus]:
     present = store.snapshot()
-    keys: dict[int, str | None] = {}
-    contrib: dict[int, str | None] = {}  # what a node contributes to its dependents' keys
+    # per node, by its index (nodes[i].index == i)
+    keys: list[str | None] = [None] * len(plan.nodes)
+    contrib: list[str | None] = [None] * len(plan.nodes)  # what a node contributes to its dependents' keys
     for n in plan.nodes:  # dependencies come first
         if n.key is not None:  # the planner's key: no probe below it, nothing to complete
             key: str | None = n.key
@@ -44,34 +45,34 @@ def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool
             child = [contrib[e.child.index] for e in n.edges]
             key = None if any(c is None for c in child) else n.compute_key([c for c in child if c is not None])
         keys[n.index] = key
-        if n.probe:
-            out = _probe_output(n, key, store, skip_cache, present)
-            contrib[n.index] = None if out is None else "probe:" + out
+        if n.recipe.probe:
+            probe_out = _probe_output(n, key, store, skip_cache, present)
+            contrib[n.index] = None if probe_out is None else "probe:" + probe_out
         else:
             contrib[n.index] = key
     previous = previous_entries(store) if explain else {}
-    reasons: dict[int, Reason] = {}
+    reasons: list[Reason] = [PLAIN[Why.NEW]] * len(plan.nodes)
     for n in plan.nodes:
         key = keys[n.index]
         if skip_cache:
-            reasons[n.index] = Reason(Why.SKIP_CACHE)
+            reasons[n.index] = PLAIN[Why.SKIP_CACHE]
         elif n is plan.root and new:
-            reasons[n.index] = Reason(Why.FORCED)
+            reasons[n.index] = PLAIN[Why.FORCED]
         elif not n.cached:
-            reasons[n.index] = Reason(Why.UNCACHED)
+            reasons[n.index] = PLAIN[Why.UNCACHED]
         elif key is None:
-            reasons[n.index] = Reason(Why.PENDING)
+            reasons[n.index] = PLAIN[Why.PENDING]
         else:
             entry = store.lookup(key) if key in present else None
             if entry is not None and not entry.expired:
-                reasons[n.index] = Reason(Why.HIT)
+                reasons[n.index] = PLAIN[Why.HIT]
             elif entry is not None:
-                reasons[n.index] = Reason(Why.EXPIRED)
-            elif explain and previous.get(n.alias):
+                reasons[n.index] = PLAIN[Why.EXPIRED]
+            elif explain and previous.get(n.recipe.alias):
                 child = [contrib[e.child.index] for e in n.edges]
                 reasons[n.index] = explain_miss(n, n.key_material([str(c) for c in child]), store, previous)
             else:
-                reasons[n.index] = Reason(Why.NEW)
+                reasons[n.index] = PLAIN[Why.NEW]
     needed: set[int] = set()
     stack = [plan.root]
     while stack:
@@ -100,29 +101,37 @@ def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool
         if n.index in conditional and not reason.hit:
             reason = Reason(Why.CONDITIONAL, reason.details)
         elif n.index not in needed and n.index not in conditional:
-            reason = Reason(Why.NOT_NEEDED)
+            reason = PLAIN[Why.NOT_NEEDED]
         out.append(NodeStatus(n, keys[n.index], reason, n.index in needed))
     return out
 
 
 def status_json(statuses: list[NodeStatus]) -> list[dict[str, Any]]:
-    return [
-        {
-            "order": s.node.index,
-            "recipe": s.node.alias,
-            "uid": s.node.recipe.uid,
-            "variations": list(s.node.variations),
-            "version": s.node.version,
+    out = []
+    texts: dict[int, tuple[str, str]] = {}  # most nodes share one of a few Reason objects (see PLAIN)
+    for s in statuses:
+        node, reason = s.node, s.reason
+        why = reason.why
+        known = texts.get(id(reason))
+        if known is None:
+            known = texts[id(reason)] = (why.value, reason.text())
+        value, text = known
+        out.append({
+            "order": node.index,
+            "recipe": node.recipe.alias,
+            "uid": node.recipe.uid,
+            "variations": list(node.variations),
+            "version": node.version,
             "key": s.key,
-            "status": "hit" if s.reason.hit else ("maybe" if s.reason.why is Why.CONDITIONAL
-                                                  else "skip" if not s.needed else "run"),
-            "reason": s.reason.why.value,
-            "why": s.reason.text(),
-            "probe": s.node.probe,
+            "status": "hit" if why is Why.HIT else ("maybe" if why is Why.CONDITIONAL
+                                                    else "skip" if not s.needed else "run"),
+            "reason": value,
+            "why": text,
+            "probe": node.recipe.probe,
             "deps": [
-                {"phase": e.phase, "order": e.child.index, **({"if": e.condition} if e.condition else {})}
-                for e in s.node.edges
+                {"phase": e.phase, "order": e.child.index, "if": e.condition} if e.condition else
+                {"phase": e.phase, "order": e.child.index}
+                for e in node.edges
             ],
-        }
-        for s in statuses
-    ]
+        })
+    return out

@@ -148,8 +148,20 @@ class _Expander:
         return out
 
 
+_NONE = ResolvedVariations((), ())
+# meta keys that can select or forbid a variation when none is requested
+_VARIATION_KEYS = ("variations", "default_variation", "default_variations", "invalid_variation_combinations")
+
+
 def expand(recipe: Recipe, requested: list[tuple[str, str]], excluded: tuple[str, ...] = ()) -> ResolvedVariations:
     """``requested`` holds (variation, who asked) pairs, in order."""
+    meta = recipe.meta
+    if not requested and not any(meta.get(k) for k in _VARIATION_KEYS):  # most recipes: nothing to expand
+        return _NONE
+    if not excluded and meta.get("variations"):
+        found = _plain_selection(meta, [name for name, _ in requested])
+        if found is not None:
+            return found
     ex = _Expander(recipe, excluded)
     for name, source in requested:
         ex.add(name, source)
@@ -158,6 +170,52 @@ def expand(recipe: Recipe, requested: list[tuple[str, str]], excluded: tuple[str
     return ResolvedVariations(tuple(sorted(ex.selected)), tuple(ex.overlays()))
 
 
+def _plain_selection(meta: dict[str, Any], requested: list[str]) -> ResolvedVariations | None:
+    """What ``_Expander`` selects when nothing is excluded and every variation is plain (no alias,
+    base, nested defaults, dynamic or combined keys): the requested ones, then the first default of
+    each group still missing, in definition order. None when the recipe or the request needs the
+    general expansion (which also reports unknown or conflicting variations)."""
+    if meta.get("default_variation") or meta.get("default_variations") or meta.get("invalid_variation_combinations"):
+        return None
+    defs: dict[str, Any] = meta["variations"]
+    for name, definition in defs.items():
+        if "," in name or "#" in name:
+            return None
+        if definition and (definition.get("alias") or definition.get("base") or definition.get("default_variations")):
+            return None
+    selected: list[str] = []
+    overlays: list[dict[str, Any]] = []
+    groups: set[str] = set()
+    for name in requested:
+        if name not in defs:
+            return None
+        if name in selected:
+            continue
+        definition = defs[name] or {}
+        group = definition.get("group")
+        if group:
+            if group in groups:
+                return None
+            groups.add(group)
+        selected.append(name)
+        overlays.append(definition)
+    for name, definition in defs.items():
+        definition = definition or {}
+        group = definition.get("group")
+        if definition.get("default") and group and group not in groups:
+            groups.add(group)
+            selected.append(name)
+            overlays.append(definition)
+    return ResolvedVariations(tuple(sorted(selected)), tuple(overlays))
+
+
 def can_satisfy(recipe: Recipe, variations: tuple[str, ...]) -> bool:
-    ex = _Expander(recipe, ())
-    return all(ex.lookup(v) is not None for v in variations)
+    """Does the recipe define every one of ``variations`` (exactly or as a dynamic ``name.#``)?"""
+    defs = recipe.meta.get("variations") or {}
+    for v in variations:  # _Expander.lookup, without building the expander
+        if "," in v:  # combined "a,b" keys are not selectable by name
+            return False
+        if v in defs or ("." in v and (v.partition(".")[0] + ".#") in defs):
+            continue
+        return False
+    return True

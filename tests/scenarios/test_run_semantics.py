@@ -268,6 +268,13 @@ def test_several_matches_choose_deterministically_and_say_so(repo, cmx):
     assert "matched 2 recipes" in res.err and "zeta" in res.err
 
 
+def test_a_recipe_with_a_higher_sort_yields_without_a_note(repo, cmx):
+    repo.add("alpha", "tags: [pair]\nsort: 50\nnew_env_keys: [W]\n", 'echo W=alpha >> tmp-run-env.out\n')
+    repo.add("zeta", "tags: [pair]\nnew_env_keys: [W]\n", 'echo W=zeta >> tmp-run-env.out\n')
+    res = cmx("run", "script", "--tags=pair", "-j")
+    assert res.json["new_env"]["W"] == "zeta" and "matched" not in res.err
+
+
 def test_jobs_2_overlaps_two_independent_nodes(repo, cmx, tmp_path):
     for k in range(2):
         repo.add(f"s{k}", f"tags: [sl, s{k}]\n", f'date +%s.%N > {tmp_path}/a{k}\nsleep 1\ndate +%s.%N > {tmp_path}/b{k}\n')
