@@ -33,6 +33,38 @@ def scrub(env: Mapping[str, Any]) -> Env:
     return {k: v for k, v in env.items() if not is_secret(k)}
 
 
+# a secret can also hide inside a value: '["--env.HF_TOKEN=x"]', 'HF_TOKEN=x', '{"api_key": "x"}'
+_ASSIGNED = re.compile(r"""([A-Za-z_][\w.-]*)=([^\s,;'"\]\}]*)""")
+_JSON_PAIR = re.compile(r'"([A-Za-z_][\w.-]*)"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
+
+
+def _secret_name(name: str) -> bool:
+    return is_secret(name.rsplit(".", 1)[-1].lstrip("-"))
+
+
+def redact(value: Any) -> Any:
+    """``value`` with every secret-named assignment inside it masked, recursively through
+    lists and dicts (whose secret-named keys are dropped): for inputs written to lockfiles,
+    key material and re-run hints."""
+    if isinstance(value, str):
+        if "=" in value:
+            value = _ASSIGNED.sub(lambda m: f"{m.group(1)}=***" if _secret_name(m.group(1)) else m.group(0), value)
+        if '"' in value:
+            value = _JSON_PAIR.sub(
+                lambda m: f'"{m.group(1)}"{m.group(2)}"***"' if _secret_name(m.group(1)) else m.group(0), value)
+        return value
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items() if not is_secret(str(k))}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+def public_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs as they may be written down: secret-named ones dropped, secrets inside values masked."""
+    return {k: redact(v) for k, v in inputs.items() if not is_secret(k)}
+
+
 def as_str(value: Any) -> str:
     if value is None:
         return ""

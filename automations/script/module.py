@@ -120,10 +120,7 @@ def _opt(v: Any) -> str | None:
 def _request_info(i: dict[str, Any]) -> dict[str, Any]:
     keep = {k: v for k, v in i.items() if k not in ("action", "automation", "j", "json", "v", "verbose", "quiet", "lock", "frozen")
             and not envutil.is_secret(k)}
-    for field in ("env", "const"):
-        if isinstance(keep.get(field), dict):
-            keep[field] = envutil.scrub(keep[field])
-    return keep
+    return envutil.public_inputs(keep)
 
 
 def print_plan(statuses: list["NodeStatus"], ctx: Context) -> None:

@@ -297,10 +297,9 @@ class Executor:
         env.update(node.given_env)
         for k, v in sorted(env.items()):
             if not envutil.is_secret(k):
-                parts.append(f"--env.{k}={envutil.as_str(v)}")
-        for k, v in sorted(node.inputs.items()):
-            if not envutil.is_secret(k):
-                parts.append(f"--{k}={envutil.as_str(v)}")
+                parts.append(f"--env.{k}={envutil.redact(envutil.as_str(v))}")
+        for k, v in sorted(envutil.public_inputs(node.inputs).items()):
+            parts.append(f"--{k}={envutil.as_str(v)}")
         parts += list(self.options.rerun_flags)
         return " ".join(shlex.quote(p) for p in parts)
 

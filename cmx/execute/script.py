@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from cmx.envutil import as_str, is_secret
+from cmx.envutil import as_str, is_secret, redact
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -61,8 +61,8 @@ def render(script: Path, work_dir: Path, env: Mapping[str, Any], header: str) ->
         if not _NAME.match(name):
             lines.append(f"# skipped env key with an invalid name: {name!r}")
             continue
-        if is_secret(name):
-            secrets[name] = as_str(value)
+        if is_secret(name) or (not key.startswith("+") and redact(as_str(value)) != as_str(value)):
+            secrets[name] = as_str(value)  # a secret, or a value holding one ('--env.HF_TOKEN=...')
             continue
         if key.startswith("+"):
             items = value if isinstance(value, list) else [value]

@@ -68,7 +68,7 @@ def _override_logs(cfg: dict[str, Any], workload: wl.Workload) -> Path | None:
 
 
 def _workload_record(run: wl.WorkloadRun) -> dict[str, Any]:
-    return {"argv": list(run.argv), "exit_code": run.exit_code, "started_unix_s": run.started,
+    return {"argv": list(wl.public_argv(run.argv)), "exit_code": run.exit_code, "started_unix_s": run.started,
             "ended_unix_s": run.ended, "result_dir": str(run.result.root), "loadgen_dir": str(run.result.perf)}
 
 
@@ -138,7 +138,10 @@ def with_ptdaemon(cfg: dict[str, Any], workload: wl.Workload) -> tuple[dict[str,
     try:
         client.connect()
         if p.get("ntp_server"):
-            host, _, port = str(p["ntp_server"]).partition(":")
+            text = str(p["ntp_server"])
+            host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+            if not host or (port and not (port.isdigit() and 0 < int(port) <= 65535)):
+                raise PowerError(f"--ntp_server={text!r}: expected HOST or HOST:PORT")
             ntp = ptdaemon.ntp_offset(host, int(port or 123))
             client.summary.ntp.append({"server": str(p["ntp_server"]), **ntp})
             log.info("NTP offset to %s: %+.3f ms (delay %.3f ms)", p["ntp_server"], ntp["offset_ms"], ntp["delay_ms"])
@@ -148,7 +151,7 @@ def with_ptdaemon(cfg: dict[str, Any], workload: wl.Workload) -> tuple[dict[str,
             client.check_time(f"{mode} start")
             client.start(mode)
             client.check_time(f"{mode} before the workload")
-            log.info("running the workload (%s): %s", mode, " ".join(workload.argv))
+            log.info("running the workload (%s): %s", mode, " ".join(wl.public_argv(workload.argv)))
             run = wl.run(workload, _override_logs(cfg, workload))
             client.check_time(f"{mode} after the workload")
             client.stop(mode)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from flexbench.loadgen_log import LogError, parse_detail
+from flexbench.loadgen_log import LogError, parse_detail, summarize
 from flexbench.power import PowerError
 from flexbench.power.samples import Window
 
@@ -62,20 +62,15 @@ def read_run(path: Path) -> RunFigures:
     except ValueError:
         raise PowerError(f"{detail}: power_begin/power_end are not MM-DD-YYYY HH:MM:SS.mmm: {begin!r}, {end!r}") from None
     spq = log.get("generated_samples_per_query") or log.get("effective_samples_per_query")
+    s = summarize(log)  # the throughput figures as FlexBench's result.json reads them
 
-    def num(*keys: str) -> float | None:
-        for k in keys:
-            v = log.get(k)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                return float(v)
-        return None
+    def num(v: object) -> float | None:
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
-    qc = log.get("result_query_count")
+    qc = s["query_count"]
     return RunFigures(
-        window=window, begin_text=str(begin), end_text=str(end), scenario=log.get("effective_scenario"),
-        samples_per_second=num("result_samples_per_second", "result_completed_samples_per_sec"),
-        tokens_per_second=num("result_tokens_per_second", "result_completed_tokens_per_second",
-                              "result_inferred_tokens_per_second", "result_token_throughput"),
-        query_count=int(qc) if isinstance(qc, (int, float)) else None,
-        samples_per_query=int(spq) if isinstance(spq, (int, float)) else None,
+        window=window, begin_text=str(begin), end_text=str(end), scenario=s["scenario"],
+        samples_per_second=num(s["samples_per_second"]), tokens_per_second=num(s["tokens_per_second"]),
+        query_count=int(qc) if num(qc) is not None else None,
+        samples_per_query=int(spq) if num(spq) is not None else None,
     )

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from cmx.envutil import is_secret
 from flexbench.power import PowerError
 from flexbench.power.window import DETAIL
+
+HIDDEN = "***"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,17 @@ class WorkloadRun:
     ended: float
     exit_code: int
     result: ResultDir
+
+
+def public_argv(argv: Sequence[str]) -> tuple[str, ...]:
+    """``argv`` as it may be written down: the value of ``--NAME=v`` / ``--env.NAME=v`` is hidden
+    when NAME is a secret's name (HF_TOKEN, OPENAI_API_KEY...), by cmx's own rule."""
+    out = []
+    for a in argv:
+        flag, eq, _ = a.partition("=")
+        name = flag[2:].removeprefix("env.") if flag.startswith("--") else ""
+        out.append(f"{flag}={HIDDEN}" if eq and name and is_secret(name) else a)
+    return tuple(out)
 
 
 def recipe_workload(python: str, tags: str, args: Sequence[str], home: str | None = None) -> Workload:
@@ -84,7 +98,8 @@ def _result_from_json(stdout: str, argv: Sequence[str]) -> Path:
     try:
         out = json.loads(stdout)
     except ValueError:
-        raise PowerError(f"the workload recipe printed no JSON (-j) on stdout: {' '.join(argv[3:])}") from None
+        shown = " ".join(public_argv(argv)[3:])
+        raise PowerError(f"the workload recipe printed no JSON (-j) on stdout: {shown}") from None
     env = out.get("new_env") or {}
     path = env.get("CMX_FLEXBENCH_RESULT") or env.get("CMX_FLEXBENCH_OUT_DIR")
     if not path:
@@ -103,7 +118,7 @@ def run(workload: Workload, loadgen_logs: Path | None = None) -> WorkloadRun:
         raise PowerError(f"cannot start the workload {workload.argv[0]!r}: {exc}") from None
     ended = time.time()
     if proc.returncode != 0:
-        raise PowerError(f"the workload exited with code {proc.returncode}: {' '.join(workload.argv)}")
+        raise PowerError(f"the workload exited with code {proc.returncode}: {' '.join(public_argv(workload.argv))}")
     where = loadgen_logs or workload.loadgen_logs
     if where is None:
         where = _result_from_json(proc.stdout or "", workload.argv)

@@ -19,6 +19,42 @@ def _json_list(env, key, flag):
     return value
 
 
+def _no_secrets(args, flag):
+    """A secret given as a workload argument would be recorded (config, power.json, lockfiles)."""
+    from cmx.envutil import is_secret
+
+    for a in args:
+        name = a[2:].split("=", 1)[0] if a.startswith("--") else ""
+        name = name[len("env."):] if name.startswith("env.") else name
+        if name and is_secret(name):
+            raise ValueError(f"--{flag}: {a.split('=', 1)[0]} is a secret and would be recorded with the run; "
+                             f"set {name} in the environment (or --env.{name} on collect,power) instead: "
+                             "the workload inherits it")
+
+
+def _port(env, key, flag):
+    port = _number(env, key, flag, int)
+    if port is not None and port > 65535:
+        raise ValueError(f"--{flag}={port} is not a TCP/UDP port (1-65535)")
+    return port
+
+
+def _ntp_server(env):
+    text = (env.get("CMX_COLLECT_POWER_NTP_SERVER") or "").strip()
+    if not text:
+        return None
+    host, sep, port = text.rpartition(":") if ":" in text else (text, "", "")
+    if not host or (sep and not (port.isdigit() and 0 < int(port) <= 65535)):
+        raise ValueError(f"--ntp_server={text!r}: expected HOST or HOST:PORT")
+    return text
+
+
+def _write_atomic(path, text):
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def _number(env, key, flag, kind=float):
     text = env.get(key)
     if text in (None, ""):
@@ -44,6 +80,8 @@ def preprocess(i):
         args = _json_list(env, "CMX_COLLECT_POWER_WORKLOAD_ARGS", "workload_args") or []
         if bool(tags) == bool(command):
             raise ValueError("give exactly one of --workload_tags=TAGS (a cmx recipe) or --command='[JSON argv]'")
+        _no_secrets(args, "workload_args")
+        _no_secrets(command or [], "command")
         if command and args:
             raise ValueError("--workload_args go with --workload_tags; put a command's arguments in --command")
         if command and not env.get("CMX_COLLECT_POWER_LOADGEN_LOGS"):
@@ -63,11 +101,11 @@ def preprocess(i):
             "cmx_home": str(Path(os.environ["CMX_HOME"]).resolve()) if os.environ.get("CMX_HOME") else None,
             "ptd": {
                 "addr": env.get("CMX_COLLECT_POWER_PTD_ADDR") or None,
-                "port": _number(env, "CMX_COLLECT_POWER_PTD_PORT", "ptd_port", int),
+                "port": _port(env, "CMX_COLLECT_POWER_PTD_PORT", "ptd_port"),
                 "label": env.get("CMX_COLLECT_POWER_PTD_LABEL") or "",
                 "max_offset_ms": _number(env, "CMX_COLLECT_POWER_PTD_MAX_OFFSET_MS", "ptd_max_offset_ms"),
                 "timeout_s": _number(env, "CMX_COLLECT_POWER_PTD_TIMEOUT_S", "ptd_timeout_s"),
-                "ntp_server": env.get("CMX_COLLECT_POWER_NTP_SERVER") or None,
+                "ntp_server": _ntp_server(env),
             },
             "work_dir": str(run_dir),
             "outcome": str(run_dir / "power-outcome.json"),
@@ -80,7 +118,7 @@ def preprocess(i):
         return {"return": 1, "error": str(exc)}
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg_path = run_dir / "power-config.json"
-    cfg_path.write_text(json.dumps(cfg, indent=1))
+    _write_atomic(cfg_path, json.dumps(cfg, indent=1))
     Path(cfg["outcome"]).unlink(missing_ok=True)
     env["CMX_COLLECT_POWER_CONFIG"] = str(cfg_path)
     env["CMX_COLLECT_POWER_OUTCOME"] = cfg["outcome"]

@@ -271,6 +271,9 @@ def preprocess(i):
     commit = _head(repo)
     if resolved and not sha and commit != resolved:
         return {"return": 1, "error": f"checked out {commit} but {ref or 'HEAD'} resolved to {resolved}"}
+    missing = [p for p in sparse if not os.path.isdir(os.path.join(dest, p))]
+    if missing:  # git checks out an empty cone without a word: say so instead of caching nothing
+        return {"return": 1, "error": f"--sparse: no folder {', '.join(missing)} in {url} at {commit[:12]}"}
     head = repo.head.commit
     date = head.committed_datetime.isoformat()
     log.info("checked out %s at %s", url, commit)

@@ -8,6 +8,7 @@ Every step is another recipe, called through ``i['cmx'].run`` so each records it
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,33 @@ CALIBRATION_MARGIN = {"offline": 1.25, "server": 0.5}  # target_qps from a short
 OFFLINE_SPQ_MARGIN = 1.01
 
 
+# inputs of collect,power that this flow sets itself (the workload) and cmx's own run() arguments
+_POWER_ARGS_RESERVED = ("tags", "quiet", "workload_tags", "workload_args", "command")
+_INPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
 class FlowError(Exception):
     pass
+
+
+def power_args(text: str | None) -> dict[str, str]:
+    """--power_args: a JSON object of extra collect,power inputs ({"tdp_w": 200})."""
+    if not (text or "").strip():
+        return {}
+    try:
+        value = json.loads(str(text))
+    except ValueError as exc:
+        raise FlowError(f"--power_args is not JSON ({exc.msg}); give an object such as '{{\"tdp_w\": 200}}'") from None
+    if not isinstance(value, dict):
+        raise FlowError(f"--power_args must be a JSON object, got {type(value).__name__}")
+    out: dict[str, str] = {}
+    for key, val in value.items():
+        if not _INPUT_NAME.match(key) or key in _POWER_ARGS_RESERVED:
+            raise FlowError(f"--power_args: {key!r} is not an input collect,power takes from here")
+        if isinstance(val, (dict, list)) or val is None:
+            raise FlowError(f"--power_args: {key} must be a string or a number")
+        out[key] = str(val).lower() if isinstance(val, bool) else str(val)
+    return out
 
 
 def _call(i: dict[str, Any], what: str, tags: str, **inputs: Any) -> dict[str, Any]:
@@ -105,12 +131,9 @@ def _benchmark_run(i: dict[str, Any], env: dict[str, str], scenario: str, run_di
     if not power:
         res = _call(i, f"FlexBench {scenario} run", tags, **inputs)
         return Path(res["new_env"]["CMX_FLEXBENCH_OUT_DIR"])
-    extra = json.loads(env.get("CMX_MLPERF_POWER_ARGS") or "{}")
-    if not isinstance(extra, dict):
-        raise FlowError("--power_args must be a JSON object")
     res = _call(i, f"power collection around the {scenario} run", f"collect,power,_{power}",
                 workload_tags=tags, workload_args=json.dumps([f"--{k}={v}" for k, v in inputs.items()]),
-                **{str(k): str(v) for k, v in extra.items()})
+                **power_args(env.get("CMX_MLPERF_POWER_ARGS")))
     for key, value in res["new_env"].items():
         if key.startswith("CMX_POWER_"):
             env[key.replace("CMX_POWER_", "CMX_MLPERF_POWER_", 1)] = value
@@ -125,9 +148,15 @@ def preprocess(i: dict[str, Any]) -> dict[str, Any]:
     if bad or not scenarios:
         return {"return": 1, "error": f"--scenarios: unknown scenario {bad[0] if bad else '(none)'} (known: {', '.join(SCENARIOS)})"}
     env["CMX_MLPERF_SAMPLES_RESOLVED"] = env.get("CMX_MLPERF_SAMPLES") or env.get("CMX_DATASET_SAMPLES") or "16"
+    from flexbench.mlperf.errors import SubmissionError
+
     try:
-        if env.get("CMX_MLPERF_SHORT") != "yes":
-            _benchmark_rules(env["CMX_MLPERF_BENCHMARK"])  # an unknown benchmark fails before any run
+        # bad inputs fail before any run: an unknown benchmark, --power_args that are not a JSON object
+        bench = _benchmark_rules(env["CMX_MLPERF_BENCHMARK"])
+        power_args(env.get("CMX_MLPERF_POWER_ARGS"))
+    except (SubmissionError, FlowError) as exc:
+        return {"return": 1, "error": f"--benchmark: {exc}" if isinstance(exc, SubmissionError) else str(exc)}
+    try:
         results = [_benchmark_run(i, env, s, run_dir) for s in scenarios]
         env["CMX_MLPERF_RESULTS"] = ",".join(str(r) for r in results)
         gen_inputs = {"results": env["CMX_MLPERF_RESULTS"], "submitter": env["CMX_MLPERF_SUBMITTER"],
@@ -144,8 +173,8 @@ def preprocess(i: dict[str, Any]) -> dict[str, Any]:
     env["CMX_MLPERF_SUBMISSION_DIR"] = tree
     check_tags = "check,mlperf,submission" + (",_official" if env.get("CMX_MLPERF_OFFICIAL") == "yes" else "")
     check_inputs = {"input": tree, "fail_on_reject": "no", "csv": str(run_dir / "summary.csv")}
-    samples = int(env["CMX_MLPERF_SAMPLES_RESOLVED"])
-    dataset_size = _benchmark_rules(env["CMX_MLPERF_BENCHMARK"]).dataset_size
+    samples = int(env["CMX_MLPERF_SAMPLES_RESOLVED"])  # run,flexbench has accepted it as a whole number
+    dataset_size = bench.dataset_size
     if samples < dataset_size:
         # not the benchmark's dataset (or a subset of it): the accuracy run cannot cover 13,368 samples
         check_inputs["skip_dataset_size_check"] = "yes"

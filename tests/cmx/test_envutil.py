@@ -39,6 +39,14 @@ def test_secrets_are_recognised():
     assert envutil.scrub({"HF_TOKEN": "x", "A": "1"}) == {"A": "1"}
 
 
+def test_secrets_inside_values_are_masked():
+    assert envutil.redact('["--env.HF_TOKEN=sekrit", "--samples=8"]') == '["--env.HF_TOKEN=***", "--samples=8"]'
+    assert envutil.redact('{"api_key": "sekrit", "model": "m"}') == '{"api_key": "***", "model": "m"}'
+    assert envutil.redact("GH_TOKEN=sekrit MAX_TOKENS=8") == "GH_TOKEN=*** MAX_TOKENS=8"
+    assert envutil.public_inputs({"hf_token": "x", "env": {"A": "1", "DB_PASSWORD": "p"}, "args": ["--password=z"]}) \
+        == {"env": {"A": "1"}, "args": ["--password=***"]}
+
+
 def test_placeholders():
     assert envutil.substitute("<<<A>>>/x", {"A": "/root"}) == "/root/x"
     assert envutil.substitute(["<<<MISSING>>>"], {}) == ["<<<MISSING>>>"]

@@ -371,6 +371,10 @@ def test_secret_inputs_are_never_recorded(repo, cmx, home):
     out = cmx("run", "script", "--tags=secin", "--hf_token=sekrit123", "--lock", str(lock), "-j")
     assert out.code == 0 and out.json["new_env"]["LEN"] == "9"
     cmx("run", "script", "--tags=secin", "--hf_token=sekrit123", "-j")
+    # a secret inside another input's value (as a wrapper recipe passes flags on) is masked too
+    repo.add("wrapin", "tags: [wrapin]\ninput_mapping: {args: WRAP_ARGS}\n", "exit 3\n")
+    failed = cmx("run", "script", "--tags=wrapin", '--args=["--env.HF_TOKEN=sekrit123"]')
+    assert failed.code == 1 and "HF_TOKEN=***" in failed.err
     for root, _, files in os.walk(home):
         for f in files:
             assert "sekrit123" not in Path(root, f).read_text(errors="replace"), os.path.join(root, f)

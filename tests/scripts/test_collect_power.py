@@ -178,9 +178,41 @@ def test_a_command_workload_with_its_loadgen_folder(fhome, tmp_path):
     (['--command=["true"]'], "--command needs --loadgen_logs"),
     (["--workload_tags=run,flexbench", '--workload_args=["-j"]'], "every item must be a '--name=value'"),
     (["--workload_tags=run,flexbench"], "_ptdaemon needs --ptd_addr"),
+    (["--workload_tags=run,flexbench", '--workload_args=["--env.HF_TOKEN=sekrit123"]'],
+     "--env.HF_TOKEN is a secret and would be recorded"),
+    (['--command=["bench", "--api_key=sekrit123"]', "--loadgen_logs=/tmp"], "--api_key is a secret"),
+    (["--workload_tags=run,flexbench", "--ptd_addr=127.0.0.1", "--ptd_port=70000"], "--ptd_port=70000 is not a TCP"),
+    (["--workload_tags=run,flexbench", "--ptd_addr=127.0.0.1", "--ntp_server=pool:ntp"], "expected HOST or HOST:PORT"),
 ])
 def test_bad_inputs_fail_with_one_line(fhome, args, message):
     tags = "--tags=collect,power,_ptdaemon" if "ptdaemon" in message else "--tags=collect,power,_rapl"
+    tags = "--tags=collect,power,_ptdaemon" if "ptd_addr" in " ".join(args) else tags
     res = cmx(fhome, "run", "script", tags, *args, "-j")
     assert res.code != 0 and message in res.json["error"], res.err[-2000:]
-    assert "Traceback" not in res.err
+    # (cmx's own "re-run" line repeats the inputs as given: only the message is ours)
+    assert "Traceback" not in res.err and "sekrit123" not in res.json["error"].splitlines()[0]
+
+
+def test_a_secret_from_the_environment_reaches_the_workload_and_no_file(fhome, tmp_path):
+    """HF_TOKEN in the environment (the way to give it): nothing collect,power or the run writes holds it."""
+    out = tmp_path / "bench"
+    root = tmp_path / "powercap"
+    args = json.loads(WORKLOAD[1].split("=", 1)[1]) + [f"--out_dir={out}"]
+    with FakePowercap(root):
+        res = run_cmx("run", "script", "--tags=collect,power,_rapl", WORKLOAD[0], f"--workload_args={json.dumps(args)}",
+                      f"--powercap_root={root}", "--interval_ms=20", "--env.HF_TOKEN=sekrit123", "-j",
+                      home=fhome, timeout=1800, env={"HF_TOKEN": "sekrit123"})
+    assert res.code == 0, res.err[-3000:]
+    assert Path(res.json["new_env"]["CMX_POWER_JSON"]) == out / "power.json"
+    recipe_run = Path(res.json["cache_path"])  # power-config.json, tmp-run.sh, cmx-lock.json, the log
+    assert (recipe_run / "power-config.json").is_file()
+    leaks = [str(f) for d in (out, recipe_run) for f in d.rglob("*") if f.is_file() and b"sekrit123" in f.read_bytes()]
+    assert not leaks and "sekrit123" not in res.out
+
+
+def test_recorded_argv_hides_secret_values():
+    from flexbench.power.workload import public_argv
+
+    argv = ["python", "--env.HF_TOKEN=x1", "--openai_api_key=x2", "--max_tokens=3", "--samples=8", "-j"]
+    assert public_argv(argv) == ("python", "--env.HF_TOKEN=***", "--openai_api_key=***", "--max_tokens=3",
+                                 "--samples=8", "-j")

@@ -82,3 +82,10 @@ def test_bad_sparse_paths_are_refused(cmx, tmp_path, bad):
     bare, _, _ = _repo_with_two_folders(tmp_path)
     res = cmx("run", "script", "--tags=get,git,repo", f"--url={bare}", f"--sparse={bad}", "-j", "-q")
     assert res.code == 1 and "--sparse" in res.err and "not a folder path" in res.err
+
+
+def test_a_sparse_folder_the_commit_lacks_is_an_error_not_an_empty_checkout(cmx, tmp_path):
+    bare, head, _ = _repo_with_two_folders(tmp_path)
+    res = cmx("run", "script", "--tags=get,git,repo", f"--url={bare}", "--sparse=keep/sub,nowhere/here", "-j", "-q")
+    assert res.code == 1 and f"--sparse: no folder nowhere/here in {bare} at {head[:12]}" in res.err
+    assert "Traceback" not in res.err

@@ -44,6 +44,20 @@ def test_unknown_scenario_and_benchmark_fail_before_any_run(fhome):
     assert res.code == 1 and "--scenarios: unknown scenario ofline" in res.err
     res = cmx(fhome, "run", "script", "--tags=run,mlperf,flexbench,_submission,_noop", "--benchmark=llama9-8b")
     assert res.code == 1 and "llama9-8b" in res.err and "Traceback" not in res.err.split("last lines")[0]
+    assert "raised" not in res.err  # a message about the input, not a crash report
+
+
+@pytest.mark.parametrize("value, message", [
+    ("{tdp", "--power_args is not JSON"),
+    ("[1]", "--power_args must be a JSON object, got list"),
+    ('{"workload_tags": "x"}', "--power_args: 'workload_tags' is not an input"),
+    ('{"tdp_w": [1]}', "--power_args: tdp_w must be a string or a number"),
+])
+def test_bad_power_args_fail_before_any_run(fhome, tmp_path, value, message):
+    res = cmx(fhome, "run", "script", "--tags=run,mlperf,flexbench,_submission,_noop,_short,_power.estimate",
+              f"--power_args={value}", f"--out_dir={tmp_path / 'sub'}")
+    assert res.code == 1 and message in res.err and "raised" not in res.err and "Traceback" not in res.err
+    assert not (tmp_path / "sub").exists()
 
 
 MIRROR = Path("/work/.mirror/mlcommons+inference/repo")
