@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# One CMX_HOME shared by the tests that run FlexBench, so its venv and the converted model are
+# built once per machine (the first run takes several minutes). Absolute: nested runs inherit it.
+FLEXBENCH_HOME = Path(os.environ.get("CMX_TEST_FLEXBENCH_HOME", ROOT / "cache" / "test-flexbench-home")).resolve()
 
 
 @dataclass
@@ -88,3 +91,10 @@ def store_entries(home: Path) -> list[Path]:
     if not store.is_dir():
         return []
     return sorted(p for shard in store.iterdir() for p in shard.iterdir())
+
+
+@pytest.fixture(scope="session")
+def fhome() -> Path:
+    """The shared FlexBench home (see FLEXBENCH_HOME)."""
+    FLEXBENCH_HOME.mkdir(parents=True, exist_ok=True)
+    return FLEXBENCH_HOME

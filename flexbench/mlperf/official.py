@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from flexbench.fileio import atomic_write_text
 from flexbench.mlperf import rules
 from flexbench.mlperf.errors import OfficialCheckerError
 
@@ -125,9 +126,7 @@ def run_checker(which: str, root: Path, checker_dir: Path, out_dir: Path, *, pyt
     except subprocess.TimeoutExpired:
         raise OfficialCheckerError(f"MLPerf's {which} checker did not finish within {timeout:.0f} s") from None
     text = proc.stdout + proc.stderr
-    tmp = log_path.with_suffix(".log.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, log_path)
+    atomic_write_text(log_path, text)
     if "No module named" in text and "ModuleNotFoundError" in text:
         missing = re.search(r"No module named '([^']+)'", text)
         raise OfficialCheckerError(

@@ -20,15 +20,14 @@ file is written to a temporary name and renamed over the log.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from flexbench.accuracy import file_hash
+from flexbench.fileio import atomic_write_bytes
 from flexbench.mlperf.errors import SubmissionError
 from flexbench.mlperf.rules import MAX_ACCURACY_LOG_BYTES
 
@@ -67,15 +66,7 @@ def _cut(log: Path, size: int) -> None:
         head = fh.read(VIEWABLE_BYTES)
         fh.seek(size - VIEWABLE_BYTES)
         tail = fh.read(VIEWABLE_BYTES)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=log.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(head + MARKER + tail)
-        os.chmod(tmp, stat.S_IMODE(log.stat().st_mode))
-        os.replace(tmp, log)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(log, head + MARKER + tail, mode=stat.S_IMODE(log.stat().st_mode))
 
 
 def truncate_accuracy_dir(accuracy_dir: Path, backup: Path | None, *,

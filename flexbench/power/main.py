@@ -22,7 +22,8 @@ from typing import Any
 from flexbench.power import PowerError, nvml, ptdaemon, rapl, record
 from flexbench.power import workload as wl
 from flexbench.power.estimate import EstimateSampler
-from flexbench.power.samples import atomic_write_text, integrate, mean_in_window, write_csv
+from flexbench.fileio import atomic_write_text
+from flexbench.power.samples import integrate, mean_in_window, write_csv
 from flexbench.power.window import read_run
 
 BACKENDS = ("auto", "rapl", "nvml", "ptdaemon", "estimate")

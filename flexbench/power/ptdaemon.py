@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from flexbench.power import PowerError
-from flexbench.power.samples import Sample, Series, atomic_write_text
+from flexbench.fileio import atomic_write_text
+from flexbench.power.samples import Sample, Series
 from flexbench.power.window import parse_time
 
 PROTOCOL_VERSION = "3"

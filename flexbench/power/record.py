@@ -8,7 +8,8 @@ from typing import Any
 
 from flexbench.power import PowerError
 from flexbench.power.estimate import LABEL as ESTIMATE_LABEL
-from flexbench.power.samples import WindowEnergy, atomic_write_text
+from flexbench.fileio import atomic_write_text
+from flexbench.power.samples import WindowEnergy
 from flexbench.power.window import RunFigures
 
 SCHEMA = "flexbench-power/1"

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
+from flexbench.fileio import atomic_write_text
 from flexbench.power import PowerError
 
 Kind = Literal["power", "energy"]
@@ -174,18 +173,6 @@ def fmt_local(t: float) -> str:
     if not math.isfinite(t):
         return str(t)
     return datetime.fromtimestamp(t).strftime("%m-%d-%Y %H:%M:%S.%f")[:-3]
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 CSV_HEADER = ("time_unix_s", "time_local", "kind", "value", "unit", "source")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -20,17 +19,10 @@ from tests.conftest import ROOT, run_cmx
 from tests.flexbench.power.powercap_tree import FakePowercap
 from tests.flexbench.power.ptd_peer import PtdPeer
 
-HOME = Path(os.environ.get("CMX_TEST_FLEXBENCH_HOME", ROOT / "cache" / "test-flexbench-home")).resolve()
 # a ~1 s LoadGen window: 400 Server queries at 400/s with the instant backend
 WORKLOAD = ["--workload_tags=run,flexbench,_noop,_server,_performance",
             '--workload_args=["--samples=32", "--min_query_count=400", "--target_qps=400"]']
 REQUIRED_POWER_FILES = ["client.json", "client.log", "ptd_logs.txt", "server.json", "server.log"]  # MLPerf checker
-
-
-@pytest.fixture(scope="module")
-def fhome() -> Path:
-    HOME.mkdir(parents=True, exist_ok=True)
-    return HOME
 
 
 def cmx(home: Path, *args: str):

@@ -15,16 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cmx
-
-HOME = Path(os.environ.get("CMX_TEST_FLEXBENCH_HOME", ROOT / "cache" / "test-flexbench-home"))
-
-
-@pytest.fixture(scope="module")
-def fhome() -> Path:
-    HOME.mkdir(parents=True, exist_ok=True)
-    return HOME
-
+from tests.conftest import run_cmx
 
 def cmx(home: Path, *args: str, **kw):
     return run_cmx(*args, home=home, timeout=1800, **kw)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scripts.test_flexbench import cmx, fhome  # noqa: F401  (module-scoped fixture)
+from tests.scripts.test_flexbench import cmx
 
 
 def _tree_results(tree: Path) -> list[Path]:

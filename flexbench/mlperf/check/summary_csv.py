@@ -6,11 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
+from flexbench.fileio import atomic_write_text
 from flexbench.mlperf import rules
 from flexbench.mlperf.check.context import ResultContext
 
@@ -93,14 +92,5 @@ def render(rows: Iterable[dict[str, Any]]) -> str:
 def write(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
     """Write atomically (temp file + rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".summary-", suffix=".csv", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(render(rows))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, render(rows))
     return path

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from flexbench.mlperf import rules
-from tests.conftest import ROOT, run_cmx
+from tests.conftest import FLEXBENCH_HOME, run_cmx
 
 # The FlexBench venv (LoadGen 6.0.17) is built once per machine into this shared home,
 # as for tests/scripts/test_flexbench.py.
-FLEXBENCH_HOME = Path(os.environ.get("CMX_TEST_FLEXBENCH_HOME", ROOT / "cache" / "test-flexbench-home"))
+FLEXBENCH_HOME = FLEXBENCH_HOME
 MIRROR = Path(os.environ.get("CMX_TEST_INFERENCE_MIRROR", "/work/.mirror/mlcommons+inference/repo"))
 
 # Real short LoadGen runs with the instant no-op backend (seconds each). The Server run

@@ -20,9 +20,9 @@ import pytest
 from flexbench.mlperf import rules
 from flexbench.mlperf.errors import SubmissionError
 from flexbench.mlperf.package import Request, generate
-from tests.conftest import ROOT, run_cmx
+from tests.conftest import FLEXBENCH_HOME, run_cmx
 
-HOME = Path(os.environ.get("CMX_TEST_FLEXBENCH_HOME", ROOT / "cache" / "test-flexbench-home"))
+HOME = FLEXBENCH_HOME
 SUBMITTER = "MyOrg"
 MODEL = "SmolLM2-135M-Instruct"
 
