@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, run_cmx
-from tests.scripts.test_flexbench import HOME
+from tests.conftest import FLEXBENCH_HOME as HOME
 
 RECIPES = sorted(p.parent.name for p in (ROOT / "scripts").glob("*/meta.yaml")
                  if (yaml.safe_load(p.read_text()) or {}).get("tests"))
