@@ -60,6 +60,15 @@ def redact(value: Any) -> Any:
     return value
 
 
+def redact_env(env: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``redact`` for an env whose keys are already free of secrets: returned as is (no copy)
+    unless some value could hold an assignment, which is rare (key material of every plan node)."""
+    for v in env.values():
+        if type(v) is not str or "=" in v or '"' in v:
+            return redact(env)
+    return env
+
+
 def public_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Inputs as they may be written down: secret-named ones dropped, secrets inside values masked."""
     return {k: redact(v) for k, v in inputs.items() if not is_secret(k)}

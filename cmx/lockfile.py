@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cmx.envutil import public_inputs, redact
+from cmx.envutil import public_inputs, redact_env
 from cmx.errors import FrozenMismatch, UsageError
 from cmx.plan.node import Plan, PlanNode
 
@@ -41,7 +41,7 @@ def _node(n: PlanNode, key: str | None) -> dict[str, Any]:
         "repo": n.recipe.repo,
         "variations": list(n.variations),
         "version": n.version,
-        "env": redact(n.key_env),
+        "env": redact_env(n.key_env),
         "inputs": public_inputs(n.inputs),
         "key": key,
         "deps": [[e.phase, e.child.index] + ([e.condition] if e.condition else []) for e in n.edges],

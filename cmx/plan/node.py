@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from cmx.envutil import Env, public_inputs, redact
+from cmx.envutil import Env, public_inputs, redact_env
 from cmx.plan.keys import digest
 from cmx.recipe import Recipe
 from cmx.versions import VersionRequest
@@ -77,7 +77,7 @@ class PlanNode:
             "recipe": {"uid": self.recipe.uid, "digest": self.recipe.digest},
             "variations": list(self.variations),
             "version": self.version,
-            "env": redact(self.key_env),
+            "env": redact_env(self.key_env),
             "inputs": public_inputs(self.inputs) if self.inputs else {},
             "deps": [
                 [e.phase, e.child.recipe.alias, ck, e.condition or {}]
