@@ -217,3 +217,17 @@ __all__ = [
     "emit", "git_commit", "interleave", "machine", "min_runs", "ratio", "rmtree", "run_once", "stats_json",
     "venv_python",
 ]
+
+
+CM_REPO_DEFAULT = Path("/work/.mirror/mlcommons+cm4mlops/repo")
+
+
+def add_cmx_vs_cm_args(ap: Any, runs: int = 20) -> None:
+    """The flags of the benchmarks that time cmx against cm side by side."""
+    ap.add_argument("--runs", type=int, default=runs, help=f"interleaved rounds (>= 10; default {runs})")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--cmx", help="the cmx entry point (default: .venv/bin/cmx of this checkout)")
+    ap.add_argument("--cm-repo", type=Path, default=None,
+                    help=f"cm4mlops tree or git dir (default: $CMX_BENCH_CM_REPO, else {CM_REPO_DEFAULT})")
+    ap.add_argument("--cm-workdir", type=Path, default=Path("/tmp/cmx-bench-cm"))
+    ap.add_argument("--no-cm", action="store_true", help="skip the CM side")

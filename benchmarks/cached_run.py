@@ -34,13 +34,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    Command, Outcome, Stats, checked, clean_env, cmx_binary, command_timer, emit, interleave, machine,
-    min_runs, ratio, rmtree, stats_json, venv_python,
+    CM_REPO_DEFAULT, add_cmx_vs_cm_args, checked, clean_env, cmx_binary, Command, command_timer, emit,
+    interleave, machine, min_runs, Outcome, ratio, rmtree, Stats, stats_json, venv_python,
 )
 
 TARGET_MS = 70.0
 TARGET_RATIO = 0.4
-CM_REPO_DEFAULT = Path("/work/.mirror/mlcommons+cm4mlops/repo")
 RUN_ARGS = ["run", "script", "--tags=detect,os", "-j"]
 
 FLOOR, CMX, ENGINE, CM = "python -c pass", "cmx run (cached)", "cmx run (cached, CMX_NO_MEMO=1)", "cm run (cached)"
@@ -164,15 +163,9 @@ def report_lines(res: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--runs", type=int, default=20, help="interleaved rounds (>= 10; default 20)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    ap.add_argument("--cmx", help="the cmx entry point (default: .venv/bin/cmx of this checkout)")
-    ap.add_argument("--cm-repo", type=Path, default=None,
-                    help=f"cm4mlops tree or git dir (default: $CMX_BENCH_CM_REPO, else {CM_REPO_DEFAULT})")
-    ap.add_argument("--cm-workdir", type=Path, default=Path("/tmp/cmx-bench-cm"))
+    add_cmx_vs_cm_args(ap)
     ap.add_argument("--cm-mode", choices=["cached", "upstream"], default="cached",
                     help="cm_baseline mode; only 'cached' is a cache hit")
-    ap.add_argument("--no-cm", action="store_true", help="skip the CM side")
     a = ap.parse_args(argv)
     res = measure(a.runs, cmx=a.cmx, cm_repo=a.cm_repo, no_cm=a.no_cm, cm_workdir=a.cm_workdir,
                   cm_mode=a.cm_mode)

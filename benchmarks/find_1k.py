@@ -31,14 +31,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    Command, Outcome, Stats, checked, clean_env, cmx_binary, command_timer, emit, interleave, machine,
-    min_runs, rmtree, stats_json, venv_python,
+    CM_REPO_DEFAULT, add_cmx_vs_cm_args, checked, clean_env, cmx_binary, Command, command_timer, emit,
+    interleave, machine, min_runs, Outcome, rmtree, Stats, stats_json, venv_python,
 )
 
 TARGET_MS = 50.0
 N_RECIPES = 1000
 PICK = 500
-CM_REPO_DEFAULT = Path("/work/.mirror/mlcommons+cm4mlops/repo")
 REFERENCE_MLC = "~4.7 s for `mlc find script --tags=detect,os` (reference cm-mlc-anatomy.md), not re-measured"
 
 FIND, FLOOR, CM = "cmx find (warm index)", "python -c pass", "cm find (warm CM index)"
@@ -202,13 +201,7 @@ def report_lines(res: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--runs", type=int, default=20, help="interleaved rounds (>= 10; default 20)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    ap.add_argument("--cmx", help="the cmx entry point (default: .venv/bin/cmx of this checkout)")
-    ap.add_argument("--cm-repo", type=Path, default=None,
-                    help=f"cm4mlops tree or git dir (default: $CMX_BENCH_CM_REPO, else {CM_REPO_DEFAULT})")
-    ap.add_argument("--cm-workdir", type=Path, default=Path("/tmp/cmx-bench-cm"))
-    ap.add_argument("--no-cm", action="store_true", help="skip the CM side")
+    add_cmx_vs_cm_args(ap)
     a = ap.parse_args(argv)
     res = measure(a.runs, cmx=a.cmx, cm_repo=a.cm_repo, no_cm=a.no_cm, cm_workdir=a.cm_workdir)
     emit(res, a.json, report_lines(res))
