@@ -22,6 +22,17 @@ class HookError(Exception):
         self.detail = detail
 
 
+def load_source(path: str | Path, prefix: str = "cmx_recipe_") -> types.ModuleType:
+    """Execute a Python file as a fresh module, compiled from source so that no ``__pycache__``
+    is written into a recipe folder. For helpers a recipe's ``customize.py`` shares with another
+    recipe (list the file in ``code_paths`` so it is part of the recipe's content)."""
+    path = Path(path)
+    module = types.ModuleType(f"{prefix}{path.stem}_{abs(hash(str(path)))}")
+    module.__file__ = str(path)
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
+    return module
+
+
 def load(recipe_dir: Path) -> types.ModuleType | None:
     path = recipe_dir / "customize.py"
     if not path.is_file():
@@ -30,12 +41,8 @@ def load(recipe_dir: Path) -> types.ModuleType | None:
         cached = _modules.get(str(path))
         if cached is not None:
             return cached
-        module = types.ModuleType(f"cmx_customize_{abs(hash(str(path)))}")
-        module.__file__ = str(path)
         try:
-            # compiled from source: no __pycache__ is written into the recipe folder
-            code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
-            exec(code, module.__dict__)
+            module = load_source(path, prefix="cmx_customize_")
         except SyntaxError as exc:
             raise RecipeDefinitionError(Location(path, exc.lineno), f"syntax error in customize.py: {exc.msg}") from exc
         except Exception as exc:

@@ -10,6 +10,8 @@ import os
 import re
 import time
 
+from cmx.execute.customize import load_source
+
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
 
@@ -18,20 +20,8 @@ class Failed(Exception):
     pass
 
 
-def _load_gitutil():
-    """The shared git helpers (scripts/resolve-git-ref/gitutil.py), compiled from source by path
-    (no __pycache__ is written into a recipe folder)."""
-    import types
-
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../resolve-git-ref/gitutil.py")
-    module = types.ModuleType("cmx_recipe_gitutil")
-    module.__file__ = path
-    with open(path, encoding="utf-8") as fh:
-        exec(compile(fh.read(), path, "exec"), module.__dict__)
-    return module
-
-
-_git = _load_gitutil()
+# the git helpers shared with resolve-git-ref (scripts/resolve-git-ref/gitutil.py)
+_git = load_source(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../resolve-git-ref/gitutil.py"))
 no_prompt_env, normalize_url, git_error = _git.no_prompt_env, _git.normalize_url, _git.git_error
 _URL, _SCP = _git.URL, _git.SCP
 
