@@ -1,16 +1,13 @@
 """detect-cpu: export the CPU facts gathered by cpu_facts.py (in this folder)."""
 
-import importlib.util
 import os
+
+from cmx.execute.customize import load_source
 
 
 def _helper(name):
-    """Load a helper module that sits next to this file, by path (recipe folders are not packages)."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"cmx_detect_cpu_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """A helper module next to this file, compiled from source (no __pycache__ in the recipe)."""
+    return load_source(os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py"))
 
 
 def preprocess(i):

@@ -1,18 +1,16 @@
 """detect-gpu: list the GPUs (state `gpus`) and summarise device 0 in CMX_GPU_* env."""
 
-import importlib.util
 import os
 import sys
+
+from cmx.execute.customize import load_source
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _helper(name):
-    """Load a helper module that sits next to this file, by path (recipe folders are not packages)."""
-    spec = importlib.util.spec_from_file_location(f"cmx_detect_gpu_{name}", os.path.join(HERE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """A helper module next to this file, compiled from source (no __pycache__ in the recipe)."""
+    return load_source(os.path.join(HERE, f"{name}.py"))
 
 
 def preprocess(i):

@@ -1,17 +1,15 @@
 """get-cuda: find nvcc (_toolkit) or libcudart (_runtime) and export versions and paths."""
 
-import importlib.util
 import os
+
+from cmx.execute.customize import load_source
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _helper(name):
-    """Load a helper module that sits next to this file, by path (recipe folders are not packages)."""
-    spec = importlib.util.spec_from_file_location(f"cmx_get_cuda_{name}", os.path.join(HERE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """A helper module next to this file, compiled from source (no __pycache__ in the recipe)."""
+    return load_source(os.path.join(HERE, f"{name}.py"))
 
 
 def _search_list(env, key):

@@ -1,9 +1,10 @@
 """get-system-description: the MLPerf inference system description (systems/<system>.json) of this machine."""
 
-import importlib.util
 import json
 import os
 import sys
+
+from cmx.execute.customize import load_source
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -14,11 +15,8 @@ GIVEN = {"CMX_SYSDESC_DIVISION": "division", "CMX_SYSDESC_SUBMITTER": "submitter
 
 
 def _helper(name):
-    """Load a helper module that sits next to this file, by path (recipe folders are not packages)."""
-    spec = importlib.util.spec_from_file_location(f"cmx_sysdesc_{name}", os.path.join(HERE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """A helper module next to this file, compiled from source (no __pycache__ in the recipe)."""
+    return load_source(os.path.join(HERE, f"{name}.py"))
 
 
 def preprocess(i):
