@@ -46,7 +46,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flexbench_common import (  # noqa: E402
-    ProcResult, Series, add_env_args, add_noise_args, emit, env_from_args, header, machine_line, noise_json,
+    ProcResult, Series, bench_main, env_from_args, header, machine_line, noise_json,
     noise_line, rotate, run_flexbench_test, subprocess_env, write_user_conf,
 )
 
@@ -245,24 +245,17 @@ def report_lines(res: dict[str, Any]) -> list[str]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--bare-worker"]:
-        return bare_worker(argv[1])
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--runs", type=int, default=5, help="rounds of adapter + bare (default 5)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+def _args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--samples", type=int, default=200_000, help="LoadGen min_query_count (default 200,000)")
     ap.add_argument("--batch-size", type=int, default=8, help="the adapter's batch size (recipe default 8)")
     ap.add_argument("--profile", action="store_true", help="also profile one adapter run with py-spy")
     ap.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy", help="the py-spy binary")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (LoadGen logs, profile)")
-    add_env_args(ap)
-    add_noise_args(ap)
-    a = ap.parse_args(argv)
-    res = measure(a)
-    emit(res, a.json, report_lines(res))
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(__doc__, argv, runs=5, runs_help="rounds of adapter + bare", add_args=_args, measure=measure,
+                      report=report_lines, bare_worker=bare_worker)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flexbench_common import (  # noqa: E402
-    Series, add_env_args, add_noise_args, emit, env_from_args, header, machine_line, noise_json, noise_line, rotate,
+    Series, bench_main, env_from_args, header, machine_line, noise_json, noise_line, rotate,
     run_flexbench_test, subprocess_env, write_user_conf,
 )
 
@@ -122,21 +122,17 @@ def report_lines(res: dict[str, Any]) -> list[str]:
              f"{machine_line(res['machine'])}"] + lines + ["", "  tokens/s (LoadGen):"] + curve + [noise_line(res["noise"])])
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--runs", type=int, default=3, help="rounds over all batch sizes (default 3)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+def _args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 2, 4, 8])
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--max-output-tokens", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep the work folder (LoadGen logs)")
-    add_env_args(ap)
-    add_noise_args(ap)
-    a = ap.parse_args(argv)
-    res = measure(a)
-    emit(res, a.json, report_lines(res))
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(__doc__, argv, runs=3, runs_help="rounds over all batch sizes", add_args=_args, measure=measure,
+                      report=report_lines)
 
 
 if __name__ == "__main__":

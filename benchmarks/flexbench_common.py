@@ -277,3 +277,27 @@ def emit(result: dict[str, Any], as_json: bool, lines: list[str]) -> None:
         print(json.dumps(result, indent=2))
     else:
         print("\n".join(lines))
+
+
+def bench_main(doc: str | None, argv: Sequence[str] | None, *, runs: int, runs_help: str,
+               add_args: Callable[[Any], None], measure: Callable[[Any], dict[str, Any]],
+               report: Callable[[dict[str, Any]], list[str]],
+               bare_worker: Callable[[str], int] | None = None) -> int:
+    """The command line every FlexBench benchmark shares: ``--runs``, ``--json``, the script's own
+    flags, the benchmark-venv and noise flags; then measure and print (``--bare-worker PATH`` is
+    the subprocess entry of scripts that time a bare loop)."""
+    import argparse
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if bare_worker is not None and argv[:1] == ["--bare-worker"]:
+        return bare_worker(argv[1])
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    ap.add_argument("--runs", type=int, default=runs, help=f"{runs_help} (default {runs})")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    add_args(ap)
+    add_env_args(ap)
+    add_noise_args(ap)
+    a = ap.parse_args(argv)
+    res = measure(a)
+    emit(res, a.json, report(res))
+    return 0
