@@ -36,9 +36,10 @@ def _progress(total: int, quiet: bool) -> Any:
         prog.start()
         return (lambda done: prog.update(task, completed=done)), prog.stop
     step = max(1, total // 10)
+    beyond = max(step, 1000)  # LoadGen may issue more than expected (Offline: target_qps x duration)
 
     def report(done: int) -> None:
-        if done % step == 0 or done == total:
+        if done == total or done % (step if done < total else beyond) == 0:
             print(f"  samples completed: {done}/{total}", file=sys.stderr, flush=True)
 
     return report, lambda: None
