@@ -38,7 +38,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flexbench_common import (  # noqa: E402
-    ProcResult, Series, bench_main, env_from_args, header, machine_line, noise_json,
+    ProcResult, Series, bench_main, work_dir, env_from_args, header, machine_line, noise_json,
     noise_line, rotate, run_flexbench_test, subprocess_env, write_user_conf,
 )
 
@@ -158,8 +157,7 @@ def _short(frame: str) -> str:
 def measure(a: argparse.Namespace) -> dict[str, Any]:
     env = env_from_args(a, need_model=False)
     penv = subprocess_env()
-    work = Path(tempfile.mkdtemp(prefix="flexbench-bench-adapter-"))
-    try:
+    with work_dir("flexbench-bench-adapter-", a.keep) as work:
         size = qsl_size(env.dataset_path)
         user_conf = work / "user.conf"
         write_user_conf(user_conf, CONF_MODEL, min_query_count=a.samples, performance_sample_count=size)
@@ -211,11 +209,6 @@ def measure(a: argparse.Namespace) -> dict[str, Any]:
             print("profiling one adapter run under py-spy", file=sys.stderr, flush=True)
             res["profile"] = profile(a.py_spy, env.python, cfg, work / "profile", penv)
         return res
-    finally:
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"kept {work}", file=sys.stderr)
 
 
 def report_lines(res: dict[str, Any]) -> list[str]:

@@ -19,17 +19,15 @@ Run: ``.venv/bin/python benchmarks/flexbench_batching.py [--runs 3] [--json] [--
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flexbench_common import (  # noqa: E402
-    Series, bench_main, env_from_args, header, machine_line, noise_json, noise_line, rotate,
+    Series, bench_main, work_dir, env_from_args, header, machine_line, noise_json, noise_line, rotate,
     run_flexbench_test, subprocess_env, write_user_conf,
 )
 
@@ -47,8 +45,7 @@ def _sut_medians(info: dict[str, Any]) -> tuple[float | None, float | None, int]
 def measure(a: argparse.Namespace) -> dict[str, Any]:
     env = env_from_args(a)
     penv = subprocess_env()
-    work = Path(tempfile.mkdtemp(prefix="flexbench-bench-batching-"))
-    try:
+    with work_dir("flexbench-bench-batching-", a.keep) as work:
         user_conf = work / "user.conf"
         write_user_conf(user_conf, CONF_MODEL, min_query_count=a.samples, performance_sample_count=a.samples)
         base = {"backend": "hf", "scenario": "offline", "mode": "performance", "model_path": env.model_path,
@@ -93,11 +90,6 @@ def measure(a: argparse.Namespace) -> dict[str, Any]:
                         "tokens_generated": tokens[b],
                         "speedup_vs_first": tps[b].median / tps[b1].median} for b in a.batch_sizes],
         }
-    finally:
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"kept {work}", file=sys.stderr)
 
 
 def report_lines(res: dict[str, Any]) -> list[str]:

@@ -13,15 +13,18 @@ No thresholds: the scripts print measured figures, and targets only as text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -301,3 +304,16 @@ def bench_main(doc: str | None, argv: Sequence[str] | None, *, runs: int, runs_h
     res = measure(a)
     emit(res, a.json, report(res))
     return 0
+
+
+@contextlib.contextmanager
+def work_dir(prefix: str, keep: bool) -> Iterator[Path]:
+    """A temporary work folder for one benchmark: removed afterwards unless ``--keep``."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield work
+    finally:
+        if keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)

@@ -40,10 +40,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -51,7 +49,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flexbench_common import (  # noqa: E402
-    BenchEnv, ProcResult, Series, bench_main, env_from_args, header, machine_line,
+    BenchEnv, ProcResult, Series, bench_main, work_dir, env_from_args, header, machine_line,
     noise_json, noise_line, rotate, run_flexbench_test, run_json_script, subprocess_env, write_user_conf,
 )
 
@@ -159,8 +157,7 @@ def harness_cfg(env: BenchEnv, a: argparse.Namespace, user_conf: Path) -> dict[s
 def measure(a: argparse.Namespace) -> dict[str, Any]:
     env = env_from_args(a)
     penv = subprocess_env()
-    work = Path(tempfile.mkdtemp(prefix="flexbench-bench-harness-"))
-    try:
+    with work_dir("flexbench-bench-harness-", a.keep) as work:
         user_conf = work / "user.conf"
         write_user_conf(user_conf, CONF_MODEL, min_query_count=a.samples, performance_sample_count=a.samples)
         cfg = harness_cfg(env, a, user_conf)
@@ -237,11 +234,6 @@ def measure(a: argparse.Namespace) -> dict[str, Any]:
             "ratio_per_round": per_round,
             "target": TARGET,
         }
-    finally:
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"kept {work}", file=sys.stderr)
 
 
 def report_lines(res: dict[str, Any]) -> list[str]:
