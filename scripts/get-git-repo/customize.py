@@ -23,6 +23,7 @@ class Failed(Exception):
 # the git helpers shared with resolve-git-ref (scripts/resolve-git-ref/gitutil.py)
 _git = load_source(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../resolve-git-ref/gitutil.py"))
 no_prompt_env, normalize_url, git_error = _git.no_prompt_env, _git.normalize_url, _git.git_error
+_s = _git.env_str
 _URL, _SCP = _git.URL, _git.SCP
 
 
@@ -196,10 +197,6 @@ def parse_sparse(text):
     return tuple(dict.fromkeys(paths))
 
 
-def _s(env, key):
-    """An env value as a stripped string ('' when missing; an int 0 stays '0')."""
-    value = env.get(key)
-    return "" if value is None else str(value).strip()
 
 
 def preprocess(i):
@@ -207,13 +204,10 @@ def preprocess(i):
 
     env = i["env"]
     log = i["logger"]
-    raw_url = _s(env, "CMX_GIT_URL")
-    if not raw_url:
-        return {"return": 1, "error": "no git repository URL: give --url=URL (or _repo.URL)"}
-    url = normalize_url(raw_url)
-    branch = _s(env, "CMX_GIT_BRANCH")
-    tag = _s(env, "CMX_GIT_TAG")
-    sha = _s(env, "CMX_GIT_SHA")
+    try:
+        url, branch, tag, sha = _git.requested(env)
+    except ValueError as exc:
+        return {"return": 1, "error": str(exc)}
     submodules = _s(env, "CMX_GIT_SUBMODULES").lower() in ("yes", "true", "on", "1")
     folder = str(env.get("CMX_GIT_CHECKOUT_FOLDER") or "repo").strip()
     if folder in ("", ".", "..") or "/" in folder or "\\" in folder:

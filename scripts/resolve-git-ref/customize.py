@@ -72,22 +72,10 @@ def resolve(url, branch="", tag="", sha=""):
     return commit, refs.get("symref:HEAD", "")
 
 
-def _s(env, key):
-    """An env value as a stripped string ('' when missing; an int 0 stays '0')."""
-    value = env.get(key)
-    return "" if value is None else str(value).strip()
-
-
 def preprocess(i):
     env = i["env"]
-    url = _s(env, "CMX_GIT_URL")
-    if not url:
-        return {"return": 1, "error": "no git repository URL: give --url=URL (or _repo.URL)"}
-    url = normalize_url(url)
-    branch = _s(env, "CMX_GIT_BRANCH")
-    tag = _s(env, "CMX_GIT_TAG")
-    sha = _s(env, "CMX_GIT_SHA")
     try:
+        url, branch, tag, sha = _git.requested(env)
         commit, ref = resolve(url, branch, tag, sha)
     except ValueError as exc:
         return {"return": 1, "error": str(exc)}

@@ -37,3 +37,18 @@ def git_error(exc):
             lines.append(ln)
     fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:", "ERROR:"))]
     return "; ".join(fatal[:2]) if fatal else (lines[-1] if lines else str(exc))
+
+
+def env_str(env, key):
+    """An env value as a stripped string ('' when missing; an int 0 stays '0')."""
+    value = env.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def requested(env):
+    """(url, branch, tag, sha) a recipe is asked for, the URL normalised; ValueError without a URL."""
+    url = env_str(env, "CMX_GIT_URL")
+    if not url:
+        raise ValueError("no git repository URL: give --url=URL (or _repo.URL)")
+    return (normalize_url(url), env_str(env, "CMX_GIT_BRANCH"), env_str(env, "CMX_GIT_TAG"),
+            env_str(env, "CMX_GIT_SHA"))
