@@ -10,8 +10,11 @@ endif
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.cmx-installed
 TEST_STAMP := $(VENV)/.cmx-test-installed
-# compat mode: a plain path entry, so `cmx` starts without an import hook (faster start-up)
-EDITABLE := --config-settings editable_mode=compat
+# The editable install is setuptools' default (lenient) mode: setup.cfg maps the packages to the
+# checkout root (package_dir "" = "."), so the install is one plain path entry to the checkout,
+# without an import hook (start-up time, benchmarks/cached_run.py) and without the deprecation
+# warning of the old compat editable mode.
+EDITABLE :=
 
 .PHONY: install install-test run test test-slow bench clean lint
 

@@ -2,8 +2,9 @@
 
 From a checkout, the home is the checkout itself (its ``repos.yaml`` and
 ``cache/``). ``CMX_HOME`` relocates both. Installed elsewhere, the home is
-``~/.cmx``. The built-in recipes (``scripts/`` of the checkout) are always
-available, whatever the home.
+``~/.cmx``. The built-in recipes and automations are always available,
+whatever the home: ``scripts/`` and ``automations/`` of the checkout, or their
+copies in ``cmx/_builtin/`` when cmx is installed from a wheel (setup.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The folder holding the built-in scripts/ and automations/: cmx/_builtin in a wheel, else the checkout.
+_WHEEL_BUILTIN = Path(__file__).resolve().parent / "_builtin"
+BUILTIN_ROOT = _WHEEL_BUILTIN if (_WHEEL_BUILTIN / "automations").is_dir() else PROJECT_ROOT
 
 
 def _is_checkout(root: Path) -> bool:
@@ -50,11 +54,11 @@ class Home:
 
     @staticmethod
     def builtin_scripts() -> Path:
-        return PROJECT_ROOT / "scripts"
+        return BUILTIN_ROOT / "scripts"
 
     @staticmethod
     def automations_dir() -> Path:
-        return PROJECT_ROOT / "automations"
+        return BUILTIN_ROOT / "automations"
 
 
 def current_home() -> Home:

@@ -5,6 +5,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from cmx.sources import flexbench_src
 
 _TRUE = ("yes", "true", "on", "1")
 
@@ -14,7 +15,7 @@ def _flag(env, key):
 
 
 def _import_flexbench(recipe_path):
-    src = str(Path(recipe_path).resolve().parents[1])
+    src = str(flexbench_src())
     if src not in sys.path:
         sys.path.insert(0, src)
 

@@ -4,6 +4,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from cmx.sources import flexbench_src
 
 
 def _json_list(env, key, flag):
@@ -70,7 +71,7 @@ def _number(env, key, flag, kind=float):
 
 def preprocess(i):
     env = i["env"]
-    src = Path(i["recipe_path"]).resolve().parents[1]
+    src = flexbench_src()
     if not (src / "flexbench" / "power" / "main.py").is_file():
         return {"return": 1, "error": f"flexbench/power not found next to the recipes (looked in {src})"}
     run_dir = Path(i["run_path"])

@@ -1,6 +1,7 @@
 """get-ml-model-huggingface: turn the variation into a model_prep source string."""
 
 from pathlib import Path
+from cmx.sources import flexbench_src
 
 
 def preprocess(i):
@@ -24,5 +25,5 @@ def preprocess(i):
     else:
         return {"return": 1, "error": "which model? add _model.ORG/NAME, _local.PATH or _gguf.FILE"}
     env["CMX_ML_MODEL_SOURCE"] = source
-    env["CMX_FLEXBENCH_SRC"] = str(Path(i["recipe_path"]).resolve().parents[1])
+    env["CMX_FLEXBENCH_SRC"] = str(flexbench_src())
     return {"return": 0}

@@ -3,6 +3,7 @@
 import json
 import subprocess
 from pathlib import Path
+from cmx.sources import flexbench_src
 
 
 def preprocess(i):
@@ -11,7 +12,7 @@ def preprocess(i):
                                      ("tokenizer", "CMX_FLEXBENCH_ACCURACY_TOKENIZER")) if not env.get(k)]
     if missing:
         return {"return": 1, "error": f"missing input(s): {', '.join(missing)}"}
-    src = Path(i["recipe_path"]).resolve().parents[1]
+    src = flexbench_src()
     for k in ("CMX_FLEXBENCH_ACCURACY_LOG", "CMX_FLEXBENCH_ACCURACY_DATASET", "CMX_FLEXBENCH_ACCURACY_TOKENIZER",
               "CMX_FLEXBENCH_ACCURACY_TXT"):
         if env.get(k):  # relative to where the user ran cmx

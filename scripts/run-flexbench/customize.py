@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from cmx.sources import flexbench_src
 
 
 def _int(env, key):
@@ -13,7 +14,7 @@ def _int(env, key):
 
 def preprocess(i):
     env = i["env"]
-    src = Path(i["recipe_path"]).resolve().parents[1]
+    src = flexbench_src()
     if not (src / "flexbench" / "main.py").is_file():
         return {"return": 1, "error": f"flexbench package not found next to the recipes (looked in {src})"}
     run_dir = Path(i["run_path"])
