@@ -132,6 +132,7 @@ TOP_KEYS: dict[str, Any] = dict(
     can_force_cache=_BOOL,
     cache_expiration={"type": "string", "pattern": r"^\s*\d+\s*[smhdw]?\s*$"},
     probe=_BOOL,
+    exclusive=_BOOL,  # measures performance: `cmx run experiment` runs its points one at a time
     relocate_files=_STR_LIST,
     code_paths=_STR_LIST,
     extra_cache_tags_from_env={"type": "array", "items": _ANY_OBJ},

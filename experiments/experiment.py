@@ -1,0 +1,197 @@
+"""``cmx run experiment``: parse, plan every point, run them, write the results.
+
+The automation (``automations/experiment/module.py``) only hands the input dict and the Context
+to :func:`run`. Everything the experiment does not consume itself is a fixed input of every point.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cmx.errors import CmxError, EXIT_FAILED, UsageError
+from experiments.plan import PlannedPoint, check_keys, is_current, merged_plan, plan_points, point_requests
+from experiments.results import row_for, summary_lines, write_tables, plot as plot_png
+from experiments.runner import RunSettings, run_points
+from experiments.space import Space, parse_space
+from experiments.store import ExperimentDir, experiment_id
+
+DEFAULT_MAX_POINTS = 1000
+
+# the experiment's own flags; every other flag is a fixed input of each point
+OWN = {
+    "action", "automation", "artifact", "artifacts", "tags", "explore", "env", "jobs", "dry_run", "fake_run",
+    "max_points", "fail_fast", "plot", "experiment_dir", "restart", "allow_parallel", "new", "skip_cache",
+    "j", "json", "v", "verbose", "quiet", "out", "f",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    jobs: int
+    max_points: int
+    fail_fast: bool
+    dry_run: bool
+    restart: bool
+    allow_parallel: bool
+    plot: tuple[tuple[str, str], ...]
+    experiment_dir: Path | None
+    passthrough: tuple[str, ...]
+
+
+def _whole(i: dict[str, Any], key: str, default: int, minimum: int) -> int:
+    raw = i.get(key, default)
+    try:
+        value = int(str(raw))
+        if value < minimum:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise UsageError(f"--{key}={raw}: expected a whole number >= {minimum}") from None
+    return value
+
+
+def _plots(raw: Any) -> tuple[tuple[str, str], ...]:
+    if not raw:
+        return ()
+    if raw is True:
+        raise UsageError("--plot needs two columns: --plot=X,Y (several: --plot=X,Y;X2,Y2)")
+    text = ",".join(raw) if isinstance(raw, list) else str(raw)
+    out = []
+    for pair in text.split(";"):
+        parts = [p.strip() for p in pair.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise UsageError(f"--plot={text}: give two columns, X,Y (several: X,Y;X2,Y2)")
+        out.append((parts[0], parts[1]))
+    return tuple(out)
+
+
+def options_from(i: dict[str, Any]) -> Options:
+    passthrough = tuple(f"--{k}" for k in ("new", "skip_cache") if i.get(k)) + (("-v",) if i.get("v") or i.get("verbose") else ())
+    return Options(
+        jobs=_whole(i, "jobs", 1, 1),
+        max_points=_whole(i, "max_points", DEFAULT_MAX_POINTS, 1),
+        fail_fast=bool(i.get("fail_fast")),
+        dry_run=bool(i.get("dry_run") or i.get("fake_run")),
+        restart=bool(i.get("restart")),
+        allow_parallel=bool(i.get("allow_parallel")),
+        plot=_plots(i.get("plot")),
+        experiment_dir=Path(str(i["experiment_dir"])).expanduser() if i.get("experiment_dir") else None,
+        passthrough=passthrough,
+    )
+
+
+def run(i: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    from cmx import automation
+
+    script = automation.load("script")
+    tags = i.get("tags")
+    if isinstance(tags, list):
+        tags = ",".join(tags)
+    if not tags:
+        raise UsageError("which recipe? give --tags=... (e.g. cmx run experiment --tags=print,hello-world "
+                         "--explore.name=ann,bob)")
+    opts = options_from(i)
+    space = parse_space(i.get("explore"))
+    if space.size > opts.max_points:
+        raise UsageError(f"the experiment has {space.size:,} points, more than --max_points={opts.max_points:,}",
+                         hint=f"to run them all, add --max_points={space.size}")
+    env = dict(i.get("env") or {})
+    if not isinstance(i.get("env") or {}, dict):
+        raise UsageError("--env needs a key: --env.NAME=VALUE")
+    fixed = {k: v for k, v in i.items() if k not in OWN}
+    engine = ctx.engine
+    check_keys(space, engine, str(tags))
+    requests = point_requests(space, str(tags), env, fixed)
+    planned = plan_points(requests, space, engine, ctx, script)
+    spec = {"tags": sorted(t for t in str(tags).split(",") if t),
+            "explore": [[d.key, list(d.values)] for d in space.dimensions],
+            "env": env, "inputs": {k: v for k, v in fixed.items() if not isinstance(v, dict)}}
+    folder = opts.experiment_dir or engine.home.cache_root / "experiments" / f"{planned[0].recipe}-{experiment_id(spec)}"
+    exp = ExperimentDir(folder, engine.home.root)
+    keys = [d.key for d in space.dimensions]
+    if opts.dry_run:
+        return _dry_run(planned, exp, keys, opts, ctx)
+    exp.create()
+    exp.write_spec({**spec, "points": len(planned)})
+    jobs = opts.jobs
+    exclusive = sorted({p.recipe for p in planned if p.exclusive})
+    if jobs > 1 and exclusive and not opts.allow_parallel:
+        ctx.echo(f"experiment: points run one at a time: {', '.join(exclusive)} is exclusive (it measures "
+                 f"performance, and points side by side would share the CPU); --allow_parallel overrides")
+        jobs = 1
+    rows: dict[int, dict[str, Any]] = {}
+
+    def on_done(rec: dict[str, Any]) -> None:  # keep the table current: a kill leaves it complete so far
+        rows[rec["index"]] = row_for(rec, keys)
+        write_tables([rows[k] for k in sorted(rows)], exp.root)
+
+    records = run_points(planned, exp, RunSettings(jobs, opts.fail_fast, opts.restart, opts.passthrough),
+                         on_done, ctx.echo)
+    table_rows = [row_for(r, keys) for r in records]
+    tables = write_tables(table_rows, exp.root)
+    plots = []
+    for x, y in opts.plot:
+        cols = set().union(*(r.keys() for r in table_rows))
+        missing = [c for c in (x, y) if c not in cols]
+        if missing:
+            ctx.echo(f"experiment: no plot of {y} vs {x}: no column {', '.join(missing)} "
+                     f"(columns: {', '.join(sorted(cols))})")
+            continue
+        plots.append(plot_png(table_rows, x, y, exp.root / f"plot-{_safe(x)}-{_safe(y)}.png", keys))
+    ctx.say(f"experiment {exp.root}")
+    for line in summary_lines(table_rows, keys):
+        ctx.say(line)
+    counts = {s: sum(r["status"] == s for r in records) for s in ("ok", "failed", "not-run")}
+    out = {
+        "experiment": str(exp.root),
+        "recipe": planned[0].recipe,
+        "explore": {d.key: list(d.values) for d in space.dimensions},
+        "points": [_public(r) for r in records],
+        "summary": {"points": len(records), **counts, "skipped": sum(bool(r.get("cached")) for r in records)},
+        "tables": tables,
+        "plots": plots,
+    }
+    if counts["failed"] or counts["not-run"]:
+        err = CmxError(f"experiment: {counts['failed']} of {len(records)} points failed"
+                       + (f", {counts['not-run']} not run (--fail_fast)" if counts["not-run"] else "")
+                       + f"; see {tables['csv']}")
+        err.exit_code = EXIT_FAILED
+        err.json_extra = out  # type: ignore[attr-defined]
+        raise err
+    return out
+
+
+def _public(rec: dict[str, Any]) -> dict[str, Any]:
+    keep = ("index", "point_id", "inputs", "request", "status", "cached", "recipe_cached", "reason", "duration_s",
+            "cache_path", "key", "result_json", "new_env", "log")
+    return {k: rec.get(k) for k in keep if k in rec}
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+def _dry_run(planned: list[PlannedPoint], exp: ExperimentDir, keys: list[str], opts: Options,
+             ctx: Any) -> dict[str, Any]:
+    merged = merged_plan(planned)
+    points = []
+    for p in planned:
+        done = None if opts.restart else exp.finished(p.point_id)
+        done = done if done is not None and is_current(p, done) else None
+        points.append({"index": p.request.point.index, "point_id": p.point_id, "inputs": p.request.point.as_dict(),
+                       "request": p.request.identity(), "status": "done" if done else "planned",
+                       "cached": done is not None, "root_key": p.root_key})
+    if not ctx.json:
+        header = ("recipe", "variations", "key", "status", "points", "why")
+        rows = [(m["recipe"], ",".join(f"_{v}" for v in m["variations"]), (m["key"] or "pending")[:12],
+                 m["status"], str(m["points"]), m["why"]) for m in merged]
+        widths = [max(len(r[c]) for r in rows + [header]) for c in range(len(header))]
+        ctx.say(f"experiment plan: {len(planned)} points, {len(merged)} distinct nodes (nothing executed)")
+        for r in [header] + rows:
+            ctx.say("  " + "  ".join(r[c].ljust(widths[c]) for c in range(len(header))).rstrip())
+        ctx.say("points:")
+        for pt in points:
+            ctx.say(f"  {pt['index']:>4}  {pt['status']:<8} " + " ".join(f"{k}={v}" for k, v in pt["inputs"].items()))
+    return {"dry_run": True, "experiment": str(exp.root), "points": points, "plan": merged}
