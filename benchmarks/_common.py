@@ -26,6 +26,10 @@ from typing import Any, Callable, Sequence
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CMX = ROOT / ".venv" / "bin" / "cmx"
 DEFAULT_PYTHON = ROOT / ".venv" / "bin" / "python"
+# What the benchmarks keep between runs (the cmind venv and an exported cm4mlops tree, Snakemake's venv):
+# $CMX_BENCH_WORKDIR, else cache/bench/ of this checkout (git-ignored). Timed homes are fresh tempfiles.
+BENCH_WORKDIR = Path(os.environ.get("CMX_BENCH_WORKDIR") or ROOT / "cache" / "bench")
+CM_WORKDIR = BENCH_WORKDIR / "cm"
 
 # environment variables that change what a timed process does and must not leak in
 _STRIP = ("PYTHONDONTWRITEBYTECODE", "CMX_NO_MEMO", "CMX_HOME")
@@ -219,15 +223,12 @@ __all__ = [
 ]
 
 
-CM_REPO_DEFAULT = Path("/work/.mirror/mlcommons+cm4mlops/repo")
-
-
 def add_cmx_vs_cm_args(ap: Any, runs: int = 20) -> None:
     """The flags of the benchmarks that time cmx against cm side by side."""
     ap.add_argument("--runs", type=int, default=runs, help=f"interleaved rounds (>= 10; default {runs})")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--cmx", help="the cmx entry point (default: .venv/bin/cmx of this checkout)")
     ap.add_argument("--cm-repo", type=Path, default=None,
-                    help=f"cm4mlops tree or git dir (default: $CMX_BENCH_CM_REPO, else {CM_REPO_DEFAULT})")
-    ap.add_argument("--cm-workdir", type=Path, default=Path("/tmp/cmx-bench-cm"))
+                    help="cm4mlops tree or git dir (default: $CMX_BENCH_CM_REPO; without one the CM side is skipped)")
+    ap.add_argument("--cm-workdir", type=Path, default=CM_WORKDIR, help=f"default {CM_WORKDIR}")
     ap.add_argument("--no-cm", action="store_true", help="skip the CM side")

@@ -34,7 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    CM_REPO_DEFAULT, add_cmx_vs_cm_args, checked, clean_env, cmx_binary, Command, command_timer, emit,
+    CM_WORKDIR, add_cmx_vs_cm_args, checked, clean_env, cmx_binary, Command, command_timer, emit,
     interleave, machine, min_runs, Outcome, ratio, rmtree, Stats, stats_json, venv_python,
 )
 
@@ -61,8 +61,6 @@ def _cm_timer(cm_repo: Path | None, workdir: Path, mode: str) -> tuple[Any, Any,
         import cm_baseline
     except ImportError as exc:
         return None, None, f"cm_baseline.py not importable: {exc}"
-    if cm_repo is None and not os.environ.get(cm_baseline.REPO_ENV) and CM_REPO_DEFAULT.exists():
-        cm_repo = CM_REPO_DEFAULT
     said = io.StringIO()
     try:
         with contextlib.redirect_stdout(said):  # keep stdout clean for --json; the reason goes in the note
@@ -83,7 +81,7 @@ def _cm_timer(cm_repo: Path | None, workdir: Path, mode: str) -> tuple[Any, Any,
 
 
 def measure(runs: int = 20, *, cmx: str | None = None, cm_repo: Path | None = None, no_cm: bool = False,
-            cm_workdir: Path = Path("/tmp/cmx-bench-cm"), cm_mode: str = "cached", log: bool = True
+            cm_workdir: Path = CM_WORKDIR, cm_mode: str = "cached", log: bool = True
             ) -> dict[str, Any]:
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # also for cm_baseline, which copies os.environ
     runs = min_runs(runs, 10, "cached_run")

@@ -2,7 +2,8 @@
 
 Used to compare the old CM tool with ``cmx run script --tags=detect,os`` on the
 same machine. Nothing from CM is vendored in this project: everything below is
-built under a throw-away work directory (default ``/tmp/cmx-bench-cm``).
+built under a work directory (default ``cache/bench/cm`` of the checkout, or
+``$CMX_BENCH_WORKDIR/cm``).
 
 How the CM side is prepared (reproducible):
 
@@ -12,8 +13,7 @@ How the CM side is prepared (reproducible):
    ``mlcommons/cm4mlops`` (``automation/script/module.py``), used at commit
    ``e1d5c7cf04d189531dd6c22dd1176100c94608c1`` (2025-03-13, "Merge pull
    request #659"). Get it yourself (e.g. a git clone, or the search tool's
-   ``fetch github:mlcommons/cm4mlops``, which gives a bare git dir such as
-   ``/work/.mirror/mlcommons+cm4mlops/repo``) and pass its path with
+   ``fetch github:mlcommons/cm4mlops``, which gives a bare git dir) and pass its path with
    ``--repo`` or ``CMX_BENCH_CM_REPO``. A git dir is exported with
    ``git archive <commit>`` into ``<workdir>``; an already extracted tree is
    used as it is.
@@ -49,6 +49,9 @@ import time
 import venv
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import CM_WORKDIR  # noqa: E402
 
 CMIND_VERSION = "4.2.0"
 CM4MLOPS_COMMIT = "e1d5c7cf04d189531dd6c22dd1176100c94608c1"
@@ -220,7 +223,7 @@ def _report(label: str, samples: list[float]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/cmx-bench-cm"))
+    ap.add_argument("--workdir", type=Path, default=CM_WORKDIR)
     ap.add_argument("--repo", type=Path, default=None, help=f"cm4mlops tree or git dir (or ${REPO_ENV})")
     ap.add_argument("--mode", choices=["cached", "upstream"], default="cached")
     ap.add_argument("--runs", type=int, default=10)

@@ -20,7 +20,7 @@ Measured: the first ``cmx find`` (cold: builds the index of 10,002 recipes)
 and the first dry run after it, once each; then, interleaved per round: the warm dry run, ``cmx find script
 --tags=bench-root`` on the same warm index (start-up + index load, no
 planning) and ``python -c pass``. If Snakemake is installed (or installable
-with pip into a throw-away venv, default ``/tmp/cmx-bench-snakemake/venv``),
+with pip into a venv of its own, default ``cache/bench/snakemake-venv``),
 ``snakemake -n --cores 1 -q`` on a Snakefile of the same shape (10,002 jobs)
 joins the rounds; otherwise it is reported as not measured.
 
@@ -44,14 +44,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    Command, Outcome, Stats, checked, clean_env, cmx_binary, command_timer, emit, interleave, machine,
+    BENCH_WORKDIR, Command, Outcome, Stats, checked, clean_env, cmx_binary, command_timer, emit, interleave, machine,
     min_runs, rmtree, stats_json, venv_python,
 )
 
 TARGET_S = 1.0
 COMPONENTS, LIBS = 100, 99
 SNAKEMAKE_VERSION = "9.27.1"  # the version the reference measured
-SNAKEMAKE_VENV = Path("/tmp/cmx-bench-snakemake/venv")
+SNAKEMAKE_VENV = BENCH_WORKDIR / "snakemake-venv"
 REFERENCE_SNAKEMAKE = "7.3-10.2 s for a 10,000-job dry run (snakemake 9.27.1, reference engine-anchors.md section 7.2)"
 
 PLAN, FIND, FLOOR, SNAKE = "cmx dry-run plan (warm index)", "cmx find (warm index)", "python -c pass", "snakemake -n"

@@ -48,5 +48,5 @@ def test_secrets_inside_values_are_masked():
 
 
 def test_placeholders():
-    assert envutil.substitute("<<<A>>>/x", {"A": "/root"}) == "/root/x"
+    assert envutil.substitute("<<<A>>>/x", {"A": "/base"}) == "/base/x"
     assert envutil.substitute(["<<<MISSING>>>"], {}) == ["<<<MISSING>>>"]

@@ -98,7 +98,7 @@ def test_meta_tests_pass(home):
     assert res.code == 0, res.err[-2000:]
 
 
-@pytest.mark.skipif(not ct.mirror_available(), reason=f"no mlcommons/inference mirror at {ct.MIRROR}")
+@pytest.mark.skipif(not ct.mirror_available(), reason=ct.MIRROR_SKIP)
 def test_official_variation_runs_both_mlperf_checkers_from_a_sparse_checkout(home, tmp_path):
     good, bad = tree(tmp_path / "a", compliant=True), tree(tmp_path / "b", compliant=False)
     res = run_cmx("run", "script", TAGS + ",_official", f"--input={good}", f"--inference_repo={ct.MIRROR}", "-j",
@@ -124,7 +124,7 @@ def test_official_variation_runs_both_mlperf_checkers_from_a_sparse_checkout(hom
                           "old": False, "official": False, "agrees": True}]
 
 
-@pytest.mark.skipif(not ct.mirror_available(), reason=f"no mlcommons/inference mirror at {ct.MIRROR}")
+@pytest.mark.skipif(not ct.mirror_available(), reason=ct.MIRROR_SKIP)
 def test_official_with_an_existing_checkout_and_a_disagreement_flagged(home, tmp_path):
     clone = tmp_path / "inference"
     subprocess.run(["git", "clone", "-q", "--no-checkout", str(ct.MIRROR), str(clone)], check=True)

@@ -28,7 +28,7 @@ from tests.flexbench.mlperf import checktrees as ct
 from tests.flexbench.mlperf.test_check import MUTATIONS, build
 
 pytestmark = pytest.mark.skipif(not ct.mirror_available(),
-                                reason=f"no mlcommons/inference mirror at {ct.MIRROR} (set CMX_TEST_INFERENCE_MIRROR)")
+                                reason=ct.MIRROR_SKIP)
 
 SPARSE = "tools/submission/submission_checker,tools/submission/power"
 

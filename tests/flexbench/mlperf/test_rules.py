@@ -76,7 +76,7 @@ def _official_constants() -> dict[str, Any]:
     return ns
 
 
-@pytest.mark.skipif(not ct.mirror_available(), reason=f"no mlcommons/inference mirror at {ct.MIRROR}")
+@pytest.mark.skipif(not ct.mirror_available(), reason=ct.MIRROR_SKIP)
 def test_data_equals_the_official_constants():
     c = _official_constants()
     cfg = c["MODEL_CONFIG"]["v6.1"]

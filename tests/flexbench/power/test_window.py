@@ -10,8 +10,10 @@ import pytest
 
 from flexbench.power import PowerError
 from flexbench.power.window import parse_time, read_run
+from tests.conftest import ROOT
 
-SAMPLES = Path("/work/shared/data/mlperf-results/v4.1-log-samples")
+# the project's shared data folder sits next to the checkout (../shared)
+SAMPLES = ROOT.parent / "shared" / "data" / "mlperf-results" / "v4.1-log-samples"
 AMD = SAMPLES / "AMD/1xMI300X_2xEPYC-9374F/llama2-70b-99/Server/mlperf_log_detail.txt"
 NOOP = Path(__file__).parent / "data" / "noop_offline_detail.txt"
 
@@ -33,7 +35,7 @@ def test_window_of_a_fresh_noop_run(tmp_path):
     assert read_run(tmp_path).window == run.window
 
 
-@pytest.mark.skipif(not AMD.is_file(), reason="shared MLPerf log samples not present")
+@pytest.mark.skipif(not AMD.is_file(), reason=f"shared MLPerf log samples not in {SAMPLES} (../shared of the checkout)")
 def test_window_of_a_published_v41_log():
     run = read_run(AMD)
     assert run.begin_text == "07-26-2024 13:06:09.366" and run.end_text == "07-26-2024 13:54:28.591"
