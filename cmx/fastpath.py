@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 MEMO_FORMAT = 1
+_CMX_DIR = os.path.dirname(os.path.realpath(__file__))
 # flags that change what a run does or prints: never replayed
 _NOT_REPLAYED = ("--new", "--skip", "--dry", "--fake", "--explain", "--lock", "--frozen", "-v", "--verbose",
                  "--jobs", "-n", "@", "--help")
@@ -82,7 +83,8 @@ def try_replay(argv: list[str]) -> int | None:
             memo = json.load(fh)
     except (OSError, ValueError):
         return None
-    if memo.get("format") != MEMO_FORMAT or memo.get("argv") != argv or memo.get("home") != _home():
+    if memo.get("format") != MEMO_FORMAT or memo.get("argv") != argv or memo.get("home") != _home() \
+            or memo.get("cmx") != _CMX_DIR:  # another cmx (checkout, wheel) sharing this home
         return None
     for path, sig in memo["watch"]:
         if _sig(path) != sig:
@@ -102,7 +104,7 @@ def write_memo(argv: list[str], watch: list[tuple[str, Any]], entries: list[tupl
                stdout: str, stderr: str) -> None:
     path = memo_path(argv)
     memo = {
-        "format": MEMO_FORMAT, "argv": argv, "home": _home(),
+        "format": MEMO_FORMAT, "argv": argv, "home": _home(), "cmx": _CMX_DIR,
         "watch": watch + [(f, _sig(f)) for f in code_files()],
         "entries": entries, "stdout": stdout, "stderr": stderr,
     }

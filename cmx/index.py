@@ -290,7 +290,8 @@ class RecipeIndex:
             with open(index_file, "rb") as fh:  # our own file in our own cache: pickle loads 3-5x faster than JSON
                 data = pickle.load(fh)
             if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT or data.get("home") != str(home.root) \
-                    or data.get("python") != _PYTHON:
+                    or data.get("python") != _PYTHON or data.get("builtin") != str(Home.builtin_scripts()):
+                # (another checkout or a wheel using the same home has its built-ins elsewhere)
                 data = None
         except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
             data = None
@@ -339,6 +340,7 @@ class RecipeIndex:
             _save(index_file, {
                 "format": INDEX_FORMAT,
                 "python": _PYTHON,
+                "builtin": str(Home.builtin_scripts()),
                 "home": str(home.root),
                 "repos_sig": repos_sig,
                 "repos": [r.to_json() for r in repos],

@@ -143,3 +143,19 @@ def test_make_install_is_a_plain_path_entry_without_the_compat_mode(installed, t
     pth = [p for p in purelib.glob("__editable__*cmx*")]
     assert [p.suffix for p in pth] == [".pth"], pth  # no __editable___cmx_finder.py import hook
     assert pth[0].read_text().strip() == str(installed["src"])
+
+
+def test_a_home_shared_with_a_checkout_lists_each_ones_builtins(installed, tmp_path):
+    """The recipe index of a home records where the built-ins were; another cmx sharing the home
+    (here the checkout's and the wheel's) must not be served the other one's recipe folders."""
+    shared = tmp_path / "shared-home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CMX_", "PYTHON"))}
+    env.update(HOME=str(installed["home"]), CMX_HOME=str(shared))
+    args = ["find", "script", "--tags=detect,os", "-j"]
+    checkout = subprocess.run([sys.executable, "-m", "cmx.cli.main", *args], capture_output=True, text=True,
+                              env=env, cwd=installed["cwd"], timeout=120)
+    wheel = subprocess.run([str(installed["bin"] / "cmx"), *args], capture_output=True, text=True,
+                           env=env, cwd=installed["cwd"], timeout=120)
+    assert checkout.returncode == 0 and wheel.returncode == 0, checkout.stderr + wheel.stderr
+    assert Path(json.loads(checkout.stdout)["list"][0]["path"]).is_relative_to(ROOT)
+    assert Path(json.loads(wheel.stdout)["list"][0]["path"]).is_relative_to(installed["purelib"])
