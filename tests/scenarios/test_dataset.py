@@ -1,0 +1,55 @@
+"""The Open MLPerf Dataset end to end through the cmx command line (the interfaces that
+outside tests call): import, query with and without -j, idempotence, skips and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.openmlperf.conftest import LOG_SAMPLES, PUBLISHED
+
+
+def _need(path):
+    if not path.exists():
+        pytest.skip(f"shared data not found: {path} (the project's ../shared next to the checkout)")
+    return path.resolve()
+
+
+def test_import_published_then_query_json_and_table(cmx, home):
+    data = _need(PUBLISHED / "data.parquet")
+    res = cmx("run", "script", "--tags=import,open-mlperf-dataset", f"--path={data}", "-j")
+    assert res.code == 0, res.err
+    rep = res.json["new_state"]["dataset_import"]
+    assert (rep["rows_stored"], rep["rows_added"], rep["skipped"]) == (847, 847, [])
+    assert rep["dataset_dir"] == str((home / "cache" / "dataset").resolve())
+
+    again = cmx("run", "script", "--tags=import,open-mlperf-dataset", f"--path={data}", "-j")
+    assert again.code == 0 and again.json["new_state"]["dataset_import"]["rows_added"] == 0
+
+    q = cmx("run", "script", "--tags=query,dataset", "--sql=select count(*) as n from results", "-j")
+    assert q.code == 0, q.err
+    assert q.json["new_state"]["rows"] == [{"n": 847}]
+
+    t = cmx("run", "script", "--tags=query,dataset",
+            '--sql=select "submission.scenario" as s, count(*) as n from results group by 1 order by 1')
+    assert t.code == 0 and "Offline" in t.err and "434" in t.err and "(2 rows)" in t.err
+
+
+def test_skipped_rows_fail_the_import_unless_allowed(cmx, tmp_path):
+    rows = json.loads(_need(PUBLISHED / "data.json").read_text())[:3]
+    rows[1] = {**rows[1], "submission.scenario": None}
+    bad = tmp_path / "data.json"
+    bad.write_text(json.dumps(rows))
+    res = cmx("run", "script", "--tags=import,open-mlperf-dataset", f"--path={bad}", "-j")
+    assert res.code == 1
+    assert "1 row(s) skipped" in res.err and "data.json#row1" in res.err and "Traceback" not in res.err
+    ok = cmx("run", "script", "--tags=import,open-mlperf-dataset", f"--path={bad}", "--allow_skips=yes", "-j")
+    assert ok.code == 0 and ok.json["new_state"]["dataset_import"]["rows_stored"] == 2
+
+
+def test_bad_sql_and_missing_path_are_one_line_errors(cmx, tmp_path):
+    res = cmx("run", "script", "--tags=query,dataset", "--sql=select nope from results")
+    assert res.code != 0 and "--sql: " in res.err and "Traceback" not in res.err
+    res = cmx("run", "script", "--tags=import,open-mlperf-dataset", f"--path={tmp_path / 'none.parquet'}")
+    assert res.code != 0 and "no such file" in res.err and "Traceback" not in res.err
