@@ -13,17 +13,20 @@ from typing import Any
 
 from cmx.errors import CmxError, EXIT_FAILED, UsageError
 from experiments.plan import PlannedPoint, check_keys, is_current, merged_plan, plan_points, point_requests
+from experiments import pareto
 from experiments.results import row_for, summary_lines, write_tables, plot as plot_png
 from experiments.runner import RunSettings, run_points
 from experiments.space import Space, parse_space
 from experiments.store import ExperimentDir, experiment_id
 
 DEFAULT_MAX_POINTS = 1000
+PARETO_COLUMNS = ["tokens_per_second", "tokens_per_second_per_user", "ttft_p90_ms", "tpot_p90_ms", "max_in_flight",
+                  "pareto"]
 
 # the experiment's own flags; every other flag is a fixed input of each point
 OWN = {
     "action", "automation", "artifact", "artifacts", "tags", "explore", "env", "jobs", "dry_run", "fake_run",
-    "max_points", "fail_fast", "plot", "experiment_dir", "restart", "allow_parallel", "new", "skip_cache",
+    "max_points", "fail_fast", "plot", "pareto", "experiment_dir", "restart", "allow_parallel", "new", "skip_cache",
     "j", "json", "v", "verbose", "quiet", "out", "f",
 }
 
@@ -130,6 +133,13 @@ def run(i: dict[str, Any], ctx: Any) -> dict[str, Any]:
     records = run_points(planned, exp, RunSettings(jobs, opts.fail_fast, opts.restart, opts.passthrough),
                          on_done, ctx.echo)
     table_rows = [row_for(r, keys) for r in records]
+    pareto_out: dict[str, Any] = {}
+    if i.get("pareto"):
+        table_rows = pareto.annotate(table_rows)
+        front = [r for r in table_rows if r["pareto"]]
+        write_tables(front, exp.root, name="pareto")
+        pareto_out = {"points": [r["point"] for r in front], "csv": str(exp.root / "pareto.csv"),
+                      "png": pareto.plot(table_rows, exp.root / "pareto.png") if front else None}
     tables = write_tables(table_rows, exp.root)
     plots = []
     for x, y in opts.plot:
@@ -141,7 +151,7 @@ def run(i: dict[str, Any], ctx: Any) -> dict[str, Any]:
             continue
         plots.append(plot_png(table_rows, x, y, exp.root / f"plot-{_safe(x)}-{_safe(y)}.png", keys))
     ctx.say(f"experiment {exp.root}")
-    for line in summary_lines(table_rows, keys):
+    for line in summary_lines(table_rows, keys, PARETO_COLUMNS if pareto_out else None):
         ctx.say(line)
     counts = {s: sum(r["status"] == s for r in records) for s in ("ok", "failed", "not-run")}
     out = {
@@ -153,6 +163,8 @@ def run(i: dict[str, Any], ctx: Any) -> dict[str, Any]:
         "tables": tables,
         "plots": plots,
     }
+    if pareto_out:
+        out["pareto"] = pareto_out
     if counts["failed"] or counts["not-run"]:
         err = CmxError(f"experiment: {counts['failed']} of {len(records)} points failed"
                        + (f", {counts['not-run']} not run (--fail_fast)" if counts["not-run"] else "")

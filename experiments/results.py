@@ -44,8 +44,10 @@ def flexbench_figures(result_json: str | None) -> dict[str, Any]:
     for k, v in (s.get("rouge") or {}).items():
         row[k] = v
     row["token_latency_source"] = s.get("token_latency_source")
+    for k in ("load_mode", "concurrency", "max_in_flight", "tokens_per_second_per_user"):
+        row[k] = s.get(k)
     row["peak_rss_mb"] = s.get("peak_rss_mb")
-    for k in ("load_mode", "concurrency", "target_qps", "batch_size", "max_output_tokens"):
+    for k in ("target_qps", "batch_size", "max_output_tokens"):
         if k in cfg:
             row[f"config_{k}"] = cfg[k]
     return row
@@ -58,8 +60,8 @@ def row_for(rec: dict[str, Any], explore_keys: list[str]) -> dict[str, Any]:
         row[k] = inputs.get(k)
     for k in BASE_COLUMNS[2:]:
         row[k] = rec.get(k)
-    if rec.get("result_json"):
-        row.update(flexbench_figures(rec.get("result_json")))
+    if rec.get("result_json"):  # the explored values stay as given (a figure may share a name)
+        row.update({k: v for k, v in flexbench_figures(rec.get("result_json")).items() if k not in explore_keys})
     else:
         for k, v in sorted((rec.get("new_env") or {}).items()):
             if isinstance(v, (str, int, float, bool)):
@@ -76,26 +78,32 @@ def columns_of(rows: list[dict[str, Any]]) -> list[str]:
     return cols
 
 
-def write_tables(rows: list[dict[str, Any]], folder: Path) -> dict[str, str]:
-    """results.csv always; results.parquet with pyarrow. Both replaced atomically."""
+def write_tables(rows: list[dict[str, Any]], folder: Path, name: str = "results") -> dict[str, str]:
+    """NAME.csv always; NAME.parquet with pyarrow. Both replaced atomically."""
     cols = columns_of(rows)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:
         w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
-    out = {"csv": str(folder / "results.csv")}
-    atomic_write(folder / "results.csv", buf.getvalue())
+    out = {"csv": str(folder / f"{name}.csv")}
+    atomic_write(folder / f"{name}.csv", buf.getvalue())
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is a dependency; the CSV is enough without it
         return out
-    table = pa.Table.from_pylist([{k: _cell(r.get(k)) for k in cols} for r in rows])
-    tmp = folder / ".results.parquet.tmp"
+    cells = [{k: _cell(r.get(k)) for k in cols} for r in rows]
+    for k in cols:  # one type per column: a column mixing types (a figure and a text) is text
+        kinds = {type(c[k]) for c in cells if c[k] is not None}
+        if len(kinds) > 1 and not kinds <= {int, float}:
+            for c in cells:
+                c[k] = None if c[k] is None else str(c[k])
+    table = pa.Table.from_pylist(cells)
+    tmp = folder / f".{name}.parquet.tmp"
     pq.write_table(table, tmp)
-    tmp.replace(folder / "results.parquet")
-    out["parquet"] = str(folder / "results.parquet")
+    tmp.replace(folder / f"{name}.parquet")
+    out["parquet"] = str(folder / f"{name}.parquet")
     return out
 
 

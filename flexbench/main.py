@@ -59,6 +59,7 @@ def main(argv: list[str]) -> int:
         entry["cold_start"] = info.get("cold_start")
         entry["peak_rss_mb"] = info.get("peak_rss_mb")
         entry["backend"] = info.get("backend")
+        entry["load"] = {k: info.get(k) for k in ("load_mode", "concurrency", "max_in_flight")}
         entry["qsl"] = {k: info.get(k) for k in ("samples_in_dataset", "performance_sample_count",
                                                   "qsl_total_count", "qsl_padded")}
         try:

@@ -33,7 +33,14 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
     token_source = "loadgen" if perf.get("ttft_ms") else ("sut" if sut.get("ttft_ms") else None)
     acc = result.get("accuracy") or {}
     cold = (result["modes"].get("performance") or result["modes"].get("accuracy") or {}).get("cold_start") or {}
+    load = perf_mode.get("load") or {}
+    tpot = perf.get("tpot_ms") or sut.get("tpot_ms") or {}
     return {
+        "load_mode": load.get("load_mode"),
+        "concurrency": load.get("concurrency"),
+        "max_in_flight": load.get("max_in_flight"),
+        # MLPerf Endpoints' per-user speed: tokens/s one user sees, from the p90 time per output token
+        "tokens_per_second_per_user": (1000.0 / tpot["p90"]) if tpot.get("p90") else None,
         "status": result["status"],
         "scenario": perf.get("scenario"),
         "valid": perf.get("valid"),

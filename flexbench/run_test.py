@@ -75,8 +75,15 @@ def main(argv: list[str]) -> int:
     qsl_total = len(prompts)
     total_expected = len(samples) if accuracy else int(cfg.get("expected_samples") or perf_count)
     progress, stop_progress = _progress(total_expected, bool(cfg.get("quiet")))
-    adapter = LoadGenAdapter(lg, backend, prompts, batch_size=int(cfg.get("batch_size", 1)),
-                             workers=int(cfg.get("workers", 1)), on_progress=progress,
+    concurrency = int(cfg.get("concurrency") or 0)
+    if concurrency > 0 and scenario != "Offline":
+        print(f"flexbench: the concurrency load mode runs under LoadGen Offline, not {scenario}", file=sys.stderr)
+        return 3
+    # concurrency mode: a closed loop, as MLPerf Endpoints measures. LoadGen Offline issues every
+    # sample at once; `concurrency` workers each send one request and send the next when it is done,
+    # so exactly that many requests are in flight (fewer only at the tail)
+    adapter = LoadGenAdapter(lg, backend, prompts, batch_size=1 if concurrency else int(cfg.get("batch_size", 1)),
+                             workers=concurrency or int(cfg.get("workers", 1)), on_progress=progress,
                              warmup=bool(cfg.get("warmup", True)))
     adapter.ready.wait()  # cold start: the first inference after load, outside LoadGen's measurement
     first_inference_s = adapter.warmup_s
@@ -106,14 +113,21 @@ def main(argv: list[str]) -> int:
         lg.DestroyQSL(qsl)
         lg.DestroySUT(sut)
     wall = time.perf_counter() - t_start
+    # in concurrency mode a request's latency and TTFT run from its sending (the client's view, as
+    # Endpoints measures); otherwise from LoadGen's issue, which includes any wait in the SUT's queue
     timings = [
-        {"index": t.index, "latency_s": (t.done - t.issued) if t.done else None,
-         "ttft_s": (t.first - t.issued) if t.first else None, "tokens": t.tokens}
+        {"index": t.index,
+         "latency_s": (t.done - (t.sent if concurrency and t.sent else t.issued)) if t.done else None,
+         "ttft_s": (t.first - (t.sent if concurrency and t.sent else t.issued)) if t.first else None,
+         "tokens": t.tokens}
         for t in adapter.stats.timings.values()
     ]
     info = {
         "mode": cfg["mode"],
         "scenario": scenario,
+        "load_mode": "concurrency" if concurrency else "scenario",
+        "concurrency": concurrency or None,
+        "max_in_flight": _max_in_flight(adapter.stats.timings.values()),
         "backend": backend.describe(),
         "samples_in_dataset": len(samples),
         "performance_sample_count": perf_count,
@@ -131,6 +145,22 @@ def main(argv: list[str]) -> int:
         print(f"flexbench: backend failed: {adapter.stats.errors[0]}", file=sys.stderr)
         return 3
     return 0
+
+
+def _max_in_flight(timings: Any) -> int | None:
+    """The most requests the SUT had at the backend at once (from its send and done stamps)."""
+    events = []
+    for t in timings:
+        if t.sent is not None and t.done is not None:
+            events += [(t.sent, 1), (t.done, -1)]
+    if not events:
+        return None
+    events.sort(key=lambda e: (e[0], e[1]))  # a completion before a send at the same instant
+    most = now = 0
+    for _, step in events:
+        now += step
+        most = max(most, now)
+    return most
 
 
 if __name__ == "__main__":

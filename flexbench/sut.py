@@ -24,6 +24,7 @@ from flexbench.backends.base import BackendError
 class SampleTiming:
     index: int
     issued: float
+    sent: float | None = None  # when a worker handed it to the backend (after any wait in the SUT's queue)
     first: float | None = None
     done: float | None = None
     tokens: int = 0
@@ -121,16 +122,22 @@ class LoadGenAdapter:
             return [pending.popleft() for _ in range(min(n, len(pending)))]
 
     def _take_batch(self) -> list[tuple[int, int]] | None:
-        batch = self._pop(self.batch_size)
-        if not batch:
+        while True:
+            batch = self._pop(self.batch_size)
+            if batch:
+                self._top_up(batch)
+                return batch
             item = self.queue.get()
             if item is None:
                 return None
             with self.lock:
                 self.pending.extend(item)
-            batch = self._pop(self.batch_size)
-        self._top_up(batch)
-        return batch
+                more = len(self.pending) > self.batch_size
+            if more and len(self.threads) > 1:
+                # one issue holds work for several workers (Offline issues everything at once): wake
+                # the idle ones, which wait on the queue, with empty items
+                for _ in range(len(self.threads) - 1):
+                    self.queue.put([])
 
     def _top_up(self, batch: list[tuple[int, int]]) -> None:
         """Server-style dynamic batching: add queries that arrived meanwhile, up to the batch size."""
@@ -214,6 +221,12 @@ class LoadGenAdapter:
                 continue
             ids = [sid for sid, _ in batch]
             prompts = [self.prompts[idx] for _, idx in batch]
+            sent = time.perf_counter()
+            timings = self.stats.timings
+            for sid in ids:
+                t = timings.get(sid)
+                if t is not None:
+                    t.sent = sent
             first_sent: set[int] = set()
             done_sent: set[int] = set()
 

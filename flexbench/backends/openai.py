@@ -24,6 +24,7 @@ class OpenAIBackend:
         self.model_name = str(config.get("api_model") or config.get("model_name") or "default")
         self.tokenizer_path = config.get("tokenizer_path") or config.get("model_path")
         self.max_batch = int(config.get("batch_size", 8))
+        self.concurrency = int(config.get("concurrency") or 0)
         self.max_new_tokens = int(config.get("max_output_tokens", 64))
         self.chat = bool(config.get("api_chat", True))
         self.server_kind = str(config.get("server_kind", "generic"))
@@ -35,8 +36,14 @@ class OpenAIBackend:
     def load(self) -> dict[str, float]:
         t0 = time.perf_counter()
         import requests
+        from requests.adapters import HTTPAdapter
 
         self.session = requests.Session()
+        # one pooled connection per request in flight (requests keeps 10 by default and reconnects beyond)
+        pool = max(self.max_batch, self.concurrency, 10)
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         if self.tokenizer_path:
             from transformers import AutoTokenizer
 

@@ -34,6 +34,7 @@ def preprocess(i):
             "dataset_size": samples,
             "seed": _int(env, "CMX_FLEXBENCH_SEED"),
             "batch_size": _int(env, "CMX_FLEXBENCH_BATCH_SIZE"),
+            "concurrency": _int(env, "CMX_FLEXBENCH_CONCURRENCY"),
             "threads": _int(env, "CMX_FLEXBENCH_THREADS"),
             "max_input_tokens": _int(env, "CMX_FLEXBENCH_MAX_INPUT_TOKENS"),
             "max_output_tokens": _int(env, "CMX_FLEXBENCH_MAX_OUTPUT_TOKENS"),
@@ -54,6 +55,12 @@ def preprocess(i):
         }
     except ValueError as exc:
         return {"return": 1, "error": str(exc)}
+    if cfg["concurrency"] < 0:
+        return {"return": 1, "error": f"--concurrency={cfg['concurrency']}: expected a whole number >= 0"}
+    if cfg["concurrency"] and cfg["scenario"] != "offline":
+        return {"return": 1, "error": "--concurrency runs as a closed loop under LoadGen Offline; "
+                                      f"drop _{cfg['scenario']} (it is not a {cfg['scenario']} load)"}
+    cfg["load_mode"] = "concurrency" if cfg["concurrency"] else "scenario"
     if cfg["backend"] == "hf" and not cfg["model_path"]:
         return {"return": 1, "error": "the hf backend needs a model (CMX_ML_MODEL_PATH is not set)"}
     lock = run_dir / "cmx-lock.json"
