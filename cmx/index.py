@@ -20,7 +20,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 from cmx.errors import CmxError, RecipeDefinitionError
 from cmx.home import Home
 from cmx.recipe import Recipe, meta_tags
-from cmx.repos import BUILTIN, Repo, all_repos, builtin_repo
+from cmx.repos import Repo, all_repos
 
 INDEX_FORMAT = 10
 # the recipe blobs are marshal data when they can be (see _encode): its format belongs to the Python version
@@ -297,10 +297,7 @@ class RecipeIndex:
             data = None
         repos_sig = _stat_sig(home.repos_file)
         if data is not None and data.get("repos_sig") == repos_sig:
-            # the built-in recipes are those of the running cmx, whichever checkout wrote the index
-            # (a home shared by several checkouts would otherwise run another checkout's recipes)
-            repos = [Repo(r["alias"], Path(r["path"]), r.get("url"), r.get("branch")) for r in data["repos"]
-                     if r["alias"] != BUILTIN] + [builtin_repo()]
+            repos = [Repo(r["alias"], Path(r["path"]), r.get("url"), r.get("branch")) for r in data["repos"]]
         else:
             repos = all_repos(home)
             data = None if data is None else data

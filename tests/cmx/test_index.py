@@ -65,23 +65,3 @@ def test_code_paths_outside_the_folder_enter_the_digest(tmp_path):
     time.sleep(0.01)
     lib.write_text("v = 2\n")
     assert RecipeIndex.load(home).by_name("a")[0].digest != first.digest
-
-
-def test_a_home_shared_by_two_checkouts_uses_the_running_checkouts_builtins(tmp_path):
-    """An index written by another checkout (its built-in recipes elsewhere) must not hand this
-    checkout the other one's recipes: the built-in repository is always the running cmx's."""
-    import pickle
-
-    home = Home(tmp_path / "home")
-    home.root.mkdir()
-    RecipeIndex.load(home)
-    other = tmp_path / "other-checkout"
-    (other / "scripts" / "detect-os").mkdir(parents=True)
-    (other / "scripts" / "detect-os" / "meta.yaml").write_text(
-        "schema_version: 1\nalias: detect-os\nuid: 0000000000000001\ntags: [detect, os, other]\n")
-    index_file = home.index_dir / "recipes.pickle"
-    data = pickle.loads(index_file.read_bytes())
-    data["repos"] = [dict(r, path=str(other)) if r["alias"] == "builtin" else r for r in data["repos"]]
-    index_file.write_bytes(pickle.dumps(data))
-    found = RecipeIndex.load(home).by_name("detect-os")
-    assert found and found[0].path == Home.builtin_scripts() / "detect-os"
