@@ -104,6 +104,39 @@ def test_performance_sample_count_above_the_dataset_pads_the_performance_qsl(fho
     assert sorted(e["qsl_idx"] for e in acc) == list(range(8))
 
 
+def _planned(home: Path, tags: str) -> list[str]:
+    res = run_cmx("run", "script", f"--tags={tags}", "--dry-run", "-j", home=home)
+    assert res.code == 0, res.err
+    return [n["recipe"] + "".join(f",_{v}" for v in n["variations"]) for n in res.json["plan"]]
+
+
+@pytest.mark.parametrize("tags", ["run,flexbench,_noop", "run,mlperf,flexbench,_submission,_noop,_short"])
+def test_noop_plans_loadgen_and_the_harness_only(tmp_path, tags):
+    """_noop answers fixed tokens: no torch, no transformers, no model to convert (a new home
+    builds a small venv in seconds, not the torch one)."""
+    planned = _planned(tmp_path, tags)
+    heavy = [p for p in planned if any(w in p for w in ("torch", "transformers", "ml-model", "smollm2", "gguf"))]
+    assert not heavy, planned
+    if tags.startswith("run,flexbench"):
+        assert "install-python-package,_package.mlcommons-loadgen" in planned
+        assert planned[-1] == "run-flexbench,_all,_mini,_no-model,_noop,_offline"
+    # a model asked for by name still comes with its runtime
+    assert any("smollm2" in p for p in _planned(tmp_path, "run,flexbench,_noop,_smollm2"))
+    assert any("_package.torch" in p for p in _planned(tmp_path, "run,flexbench"))
+
+
+@pytest.mark.slow
+def test_noop_run_in_a_new_home(tmp_path):
+    res = run_cmx("run", "script", "--tags=run,flexbench,_noop", "--samples=8", "-j", home=tmp_path, timeout=1800)
+    assert res.code == 0, res.err[-3000:]
+    env = res.json["new_env"]
+    assert env["CMX_FLEXBENCH_STATUS"] == "ok" and env["CMX_FLEXBENCH_VALID"] == "yes"
+    venv_py = run_cmx("run", "script", "--tags=get,python,venv,_name.flexbench", "-j", home=tmp_path).json
+    probe = __import__("subprocess").run([venv_py["new_env"]["CMX_VENV_PYTHON"], "-c", "import torch"],
+                                         capture_output=True)
+    assert probe.returncode != 0  # torch was never installed
+
+
 def test_unreachable_openai_server_fails_fast_with_the_reason(fhome):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))

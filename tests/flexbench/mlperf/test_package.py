@@ -38,9 +38,10 @@ class Runs:
 
 
 def flexbench_run(out: Path, tags: str, *args: str) -> Path:
-    """One real FlexBench run with the instant _noop backend, written to ``out``."""
+    """One real FlexBench run with the instant _noop backend, written to ``out``. ``_smollm2``: the run
+    records the embedded model's provenance (the packaging reads it), though _noop never loads it."""
     HOME.mkdir(parents=True, exist_ok=True)
-    res = run_cmx("run", "script", f"--tags=run,flexbench,_noop,{tags}", f"--out_dir={out}", "-j", "--quiet",
+    res = run_cmx("run", "script", f"--tags=run,flexbench,_noop,_smollm2,{tags}", f"--out_dir={out}", "-j", "--quiet",
                   *args, home=HOME, timeout=1800)
     assert res.code == 0, res.err[-3000:]
     assert (out / "result.json").is_file()
