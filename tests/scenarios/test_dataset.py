@@ -53,3 +53,17 @@ def test_bad_sql_and_missing_path_are_one_line_errors(cmx, tmp_path):
     assert res.code != 0 and "--sql: " in res.err and "Traceback" not in res.err
     res = cmx("run", "script", "--tags=import,open-mlperf-dataset", f"--path={tmp_path / 'none.parquet'}")
     assert res.code != 0 and "no such file" in res.err and "Traceback" not in res.err
+
+
+def test_import_mlperf_results_reproduces_the_official_table(cmx):
+    samples = _need(LOG_SAMPLES)
+    table = _need(LOG_SAMPLES.parent / "mlperf_inference_v4.1_results_from_logs.csv")
+    res = cmx("run", "script", "--tags=import,mlperf,results", f"--path={samples}", f"--summary_csv={table}", "-j")
+    assert res.code == 0, res.err
+    rep = res.json["new_state"]["dataset_import"]
+    n = rep["rows_stored"]
+    assert n >= 9 and rep["official"]["agree"] == n and rep["official"]["disagree"] == []
+    assert f"{n} of {n} results agree" in res.err
+    q = cmx("run", "script", "--tags=query,dataset", "-j",
+            """--sql=select count(*) as n from results where "metrics.result_per_accelerator" is null""")
+    assert q.json["new_state"]["rows"] == [{"n": 1}]  # the CPU-only Cisco system, kept
