@@ -1,8 +1,8 @@
-"""Build step: ship the built-in recipes and automations inside the wheel.
+"""Build step: ship the built-in recipes, automations and docs inside the wheel.
 
 The checkout keeps ``scripts/`` and ``automations/`` at its top level (``cmx/home.py``
-finds them there). A wheel has no checkout, so ``build_py`` copies both folders to
-``cmx/_builtin/`` in the build tree; ``cmx/home.py`` looks there first. No top-level
+finds them there). A wheel has no checkout, so ``build_py`` copies both folders, and
+``docs/`` (which ``cmx help`` prints and points at), to ``cmx/_builtin/`` in the build tree; ``cmx/home.py`` looks there first. No top-level
 ``scripts`` or ``automations`` package lands in site-packages. An editable install
 (``make install``) reads the checkout directly and copies nothing.
 """
@@ -16,7 +16,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-BUILTIN_DIRS = ("scripts", "automations")
+BUILTIN_DIRS = ("scripts", "automations", "docs")
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 
 

@@ -2,7 +2,15 @@
 
 An automation module declares ``ACTIONS = {"run": fn, ...}``; each action takes
 the CM-style input dict and a Context, returns a dict (``return`` is added) and
-raises CmxError on failure. That is the whole plugin surface.
+raises CmxError on failure. An action declares its flags with ``@declare``::
+
+    @declare("Remove old entries.", Flag("older-than", "duration", "entries created before then",
+             example="--older-than=30d"), example="cmx gc cache --older-than=30d")
+    def gc(i, ctx): ...
+
+The dispatcher validates the input dict against that table before the action
+runs (unknown flag, missing value, bad duration/version: exit 2 naming the flag),
+and ``-h``, ``cmx help`` and shell completion read it. That is the whole plugin surface.
 """
 
 from __future__ import annotations
@@ -14,7 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cmx.errors import UsageError
+from cmx.flagspec import ActionSpec, Flag, declare, spec_keys, spec_of
 from cmx.home import Home
+
+__all__ = ["Context", "ActionSpec", "Flag", "declare", "spec_keys", "spec_of", "names", "load", "action"]
 
 _loaded: dict[str, types.ModuleType] = {}
 

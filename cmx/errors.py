@@ -47,6 +47,28 @@ class Location:
         return f"{self.path}:{self.line}" if self.line else str(self.path)
 
 
+class UnknownInputError(UsageError):
+    """An input flag the recipe's ``input_mapping`` does not have (the CLI tells engine flags apart)."""
+
+    def __init__(self, recipe: str, flag: str, source: str, known: Sequence[str], *, hint: str | None = None) -> None:
+        shown = ", ".join(f"--{k}" for k in sorted(known)) or "(none)"
+        super().__init__(f"recipe '{recipe}' has no input --{flag} (given by {source})\n  its inputs: {shown}", hint=hint)
+        self.recipe = recipe
+        self.flag = flag
+        self.source = source
+        self.known = tuple(known)
+
+
+class NothingFound(CmxError):
+    """A search (``cmx find script``) matched nothing: exit 1, as grep does."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.json_extra = {"list": []}
+
+
 class RecipeDefinitionError(CmxError):
     """A recipe's meta is malformed: bad YAML, wrong types, unknown keys."""
 

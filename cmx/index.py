@@ -281,6 +281,10 @@ class RecipeIndex:
     def all_tags(self) -> list[str]:
         return list(self._by_tag)
 
+    def aliases(self) -> list[str]:
+        """Every recipe alias (without decoding the recipes): for did-you-mean hints and completion."""
+        return list(self._by_alias)
+
     # -- loading ------------------------------------------------------------------
     @classmethod
     def load(cls, home: Home) -> "RecipeIndex":

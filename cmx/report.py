@@ -29,7 +29,9 @@ class ConsoleReporter(Reporter):
         with self.lock:
             self.lines.append(text)
             if self.console is not None:
-                self.console.print(text, style=style or None, markup=False)
+                # soft_wrap: never break a line (a long cache path) into pieces; the terminal wraps it for
+                # display and a copy of it stays one path
+                self.console.print(text, style=style or None, markup=False, soft_wrap=True)
             else:
                 print(text, file=sys.stderr, flush=True)
 

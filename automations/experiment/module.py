@@ -8,9 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from cmx.automation import Context
+from cmx.automation import Context, Flag, declare
 
 
+@declare(
+    "Run one recipe at every point of the Cartesian product of explored inputs, variations and env; resumable.",
+    Flag("tags", "tags", "the recipe to run at every point", example="--tags=print,hello-world"),
+    Flag("explore", "map", "the values of one dimension: a list a,b,c, a range a:b:step, a:b:*f, or 1,2,4,...,64 "
+         "(--explore.variation=_a,_b  --explore.env.NAME=...  --explore.INPUT=...)", example="--explore.name=ann,bob"),
+    Flag("env", "env", "env for every point", example="--env.CMX_HELLO_GREETING=Hi"),
+    Flag("jobs", "int", "run up to N points at once (exclusive recipes still run alone)", example="--jobs 2",
+         takes_next=True),
+    Flag("dry-run", "bool", "plan every point and print the table; run nothing", aliases=("fake_run",), short="n"),
+    Flag("max_points", "int", "refuse an experiment with more points (default 1000)", example="--max_points=5000"),
+    Flag("fail_fast", "bool", "stop at the first failed point"),
+    Flag("plot", "text", "PNG plots of column Y against X (several: X,Y;X2,Y2)", example="--plot=name,seconds"),
+    Flag("pareto", "bool", "the throughput/interactivity Pareto front of a FlexBench sweep (pareto.csv, pareto.png)"),
+    Flag("experiment_dir", "path", "where the results go (default: cache/experiments/RECIPE-ID)"),
+    Flag("restart", "bool", "run every point again instead of resuming"),
+    Flag("allow_parallel", "bool", "let --jobs run exclusive recipes side by side"),
+    Flag("new", "bool", "rebuild each point's recipe even if cached"),
+    Flag("skip_cache", "bool", "run every point without the cache"),
+    args="", recipe_inputs=True,
+    example="cmx run experiment --tags=print,hello-world --explore.name=ann,bob --explore.variation=_text,_json",
+    details="Every other flag is a fixed input of each point. See docs/experiments.md (cmx help experiments).",
+)
 def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Run a recipe over the Cartesian product of --explore.KEY=VALUES (lists, a:b:step, a:b:*f, 1,2,4,...,64).
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cmx.automation import Context
+from cmx.automation import Context, Flag, declare
 from cmx.errors import CmxError, UsageError
 from cmx.repos import BUILTIN, Repo, all_repos, check_layout, read_registered, write_registered
 
@@ -19,6 +19,13 @@ def _register(ctx: Context, repo: Repo) -> None:
     write_registered(home, repos + [repo])
 
 
+ALIAS = Flag("alias", "text", "the name to register it under (default: its cmr.yaml alias, else the folder name)",
+             example="--alias=mine")
+
+
+@declare("Register a folder of recipes (scripts/NAME/meta.yaml, CM's script/NAME/_cm.yaml, or flat) in repos.yaml.",
+         ALIAS, Flag("path", "path", "the folder (instead of the positional PATH)"),
+         args="PATH", example="cmx add repo ~/my-recipes --alias=mine")
 def add(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     path_arg = i.get("artifact") or i.get("path")
     if not path_arg:
@@ -50,6 +57,11 @@ def _name_from_url(url: str) -> str:
     return tail or "repo"
 
 
+@declare("Clone a git repository of recipes into the home (or fetch and fast-forward it) and register it.",
+         Flag("branch", "text", "check out this branch, tag or commit", example="--branch=main", aliases=("checkout",)),
+         ALIAS, Flag("url", "text", "the repository (instead of the positional URL)"),
+         args="URL", example="cmx pull repo https://github.com/OWNER/NAME --branch=main",
+         details="OWNER@NAME is short for https://github.com/OWNER/NAME. Pulling never runs anything from the repository.")
 def pull(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Clone (or fetch and fast-forward) a git repository of recipes. Runs nothing from it."""
     url = i.get("artifact") or i.get("url")
@@ -59,7 +71,7 @@ def pull(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if re.fullmatch(r"[\w.-]+@[\w.-]+", url):  # CM's owner@name shorthand
         owner, name = url.split("@")
         url = f"https://github.com/{owner}/{name}"
-    branch = i.get("branch") or i.get("checkout")
+    branch = i.get("branch")
     alias = str(i.get("alias") or _name_from_url(url))
     dest = ctx.engine.home.pulled_repos / alias
     try:
@@ -97,6 +109,7 @@ def pull(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return {"repo": {"alias": alias, "path": str(dest), "url": url, "commit": commit}}
 
 
+@declare("List the registered repositories in priority order, then the built-ins.", example="cmx list repo")
 def list_repos(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     repos = all_repos(ctx.engine.home)
     for r in repos:

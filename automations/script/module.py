@@ -14,8 +14,8 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from cmx import envutil
-from cmx.automation import Context
-from cmx.errors import CmxError, UsageError
+from cmx.automation import Context, Flag, declare, spec_keys
+from cmx.errors import CmxError, NothingFound, UnknownInputError, UsageError
 from cmx.selector import parse
 
 if TYPE_CHECKING:  # the planner and executor load only for actions that plan (not for find/show)
@@ -23,12 +23,32 @@ if TYPE_CHECKING:  # the planner and executor load only for actions that plan (n
     from cmx.plan.planner import Request
     from cmx.plan.status import NodeStatus
 
-CONTROL = {
-    "action", "automation", "artifact", "artifacts", "tags", "env", "const", "adr", "ad", "add_deps",
-    "add_deps_recursive", "version", "version_min", "version_max", "version_max_usable", "new", "skip_cache",
-    "dry_run", "fake_run",
-    "explain", "jobs", "quiet", "j", "json", "v", "verbose", "lock", "frozen", "out", "f",
-}
+# the flags of the actions that plan (declared once, shared by run and explain)
+TAGS = Flag("tags", "tags", "which recipe: its tags, _variations, -tags to exclude (or give a NAME)",
+            example="--tags=print,hello-world,_json")
+SELECT_FLAGS = (
+    TAGS,
+    Flag("env", "env", "env for every node of the plan (beats a variation's env)", example="--env.CMX_HELLO_NAME=Ada"),
+    Flag("const", "env", "env that beats everything, for every node", example="--const.MODE=fast"),
+    Flag("adr", "patch", "patch every dependency named NAME, anywhere in the tree (tags, env, version_min, an input)",
+         example="--adr.python.version_min=3.10", aliases=("add_deps_recursive",)),
+    Flag("ad", "patch", "the same, for the requested recipe's own dependencies only",
+         example="--ad.os.tags=_x", aliases=("add_deps",)),
+    Flag("version", "version", "the exact version of the requested recipe"),
+    Flag("version_min", "version", "the lowest acceptable version", example="--version_min=3.10"),
+    Flag("version_max", "version", "the highest acceptable version"),
+    Flag("version_max_usable", "version", "the version to install when nothing acceptable is found"),
+    Flag("new", "bool", "rebuild the requested recipe even if it is cached (its dependencies are reused)"),
+    Flag("skip_cache", "bool", "run every node without reading or writing the cache (results in cache/runs/)"),
+)
+RUN_FLAGS = SELECT_FLAGS + (
+    Flag("dry-run", "bool", "print the plan (hits, misses and why) and run nothing", aliases=("fake_run",), short="n"),
+    Flag("explain", "bool", "print why each node will run, then run"),
+    Flag("jobs", "int", "run up to N independent nodes at once", example="--jobs 4", takes_next=True),
+    Flag("lock", "path", "write the resolved plan as a lockfile", example="--lock plan.lock", takes_next=True),
+    Flag("frozen", "path", "re-plan and compare with a lockfile first; exit 2 if anything differs",
+         example="--frozen plan.lock", takes_next=True),
+)
 _ENV_NAME = re.compile(r"^\+?[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -74,6 +94,7 @@ def request_from(i: dict[str, Any], ctx: Context) -> tuple["Request", "RunOption
     if not tags and not name:
         raise UsageError("which recipe? give --tags=... (e.g. --tags=detect,os) or a recipe name")
     selector = parse(str(tags or ""))
+    _check_version_flags(i)
     jobs_raw = i.get("jobs", 1)
     try:
         jobs = int(jobs_raw)
@@ -82,7 +103,7 @@ def request_from(i: dict[str, Any], ctx: Context) -> tuple["Request", "RunOption
     except (TypeError, ValueError):
         raise UsageError(f"--jobs={jobs_raw}: expected a whole number >= 1") from None
     env = _env_flag(i, "env")
-    inputs = {k: v for k, v in i.items() if k not in CONTROL}
+    inputs = {k: v for k, v in i.items() if k not in _ENGINE_KEYS}
     req = Request(
         selector=selector, env=env, const=_env_flag(i, "const"), inputs=inputs,
         adr=_patches(i, "adr", "add_deps_recursive"), ad=_patches(i, "ad", "add_deps"),
@@ -111,6 +132,91 @@ def _rerun_flags(i: dict[str, Any]) -> list[str]:
                     if not isinstance(v, dict):
                         flags.append(f"--{field}.{name}.{key}={envutil.as_str(v)}")
     return flags
+
+
+_VERSION_FIELDS = ("version", "version_min", "version_max", "version_max_usable")
+
+
+def _check_version_flags(i: dict[str, Any]) -> None:
+    """Versions given through --adr/--ad patches are checked like --version_min itself."""
+    from cmx.flagspec import convert
+
+    for field in ("adr", "ad", "add_deps_recursive", "add_deps"):
+        for name, patch in (i.get(field) or {}).items():
+            for key in _VERSION_FIELDS:
+                if isinstance(patch, dict) and key in patch:
+                    patch[key] = convert(Flag(f"{field}.{name}.{key}", "version"), patch[key])
+
+
+def _plan(engine: Any, req: "Request") -> Any:
+    """engine.plan(req), with the command line's flags told apart from the recipe's inputs: an unknown
+    input that is a CM engine flag (or close to one of cmx's) says so, and an --adr/--ad NAME that no
+    dependency declares is an error (it would be silently ignored)."""
+    from cmx.flagspec import cm_engine_flag, nearest
+
+    try:
+        plan = engine.plan(req)
+    except UnknownInputError as exc:
+        if exc.source != "the command line":
+            raise
+        cm = cm_engine_flag(exc.flag)
+        if cm:
+            raise UsageError(f"{cm[0]} (and recipe '{exc.recipe}' has no input --{exc.flag})", hint=cm[1]) from exc
+        engine_flags = {f.key: f.spelling for f in RUN_FLAGS}
+        near = nearest(exc.flag, engine_flags)
+        if near and not exc.hint:
+            exc.hint = f"did you mean the cmx flag {engine_flags[near]}?"
+        raise
+    for field, nodes in (("adr", plan.nodes), ("ad", [plan.root])):
+        wanted = getattr(req, field)
+        if not wanted:
+            continue
+        declared: set[str] = set()
+        for node in nodes:
+            declared |= _dep_names(node.recipe.meta)
+        unknown = sorted(set(wanted) - declared)
+        if unknown:
+            near = nearest(unknown[0], declared)
+            deeper = field == "ad" and unknown[0] in set().union(*(_dep_names(n.recipe.meta) for n in plan.nodes))
+            scope = "no dependency in the plan" if field == "adr" else f"no direct dependency of '{plan.root.alias}'"
+            raise UsageError(f"--{field}.{unknown[0]}: {scope} is named '{unknown[0]}' "
+                             f"(names: {', '.join(sorted(declared)) or 'none'})",
+                             hint=f"'{unknown[0]}' is a deeper dependency: --adr.{unknown[0]} reaches it" if deeper
+                             else f"did you mean --{field}.{near}?" if near else None)
+    return plan
+
+
+def _dep_names(meta: Any) -> set[str]:
+    """Every ``names:`` of a dependency entry anywhere in a meta (deps of all phases and variations)."""
+    out: set[str] = set()
+    stack = [meta]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            names = node.get("names")
+            if "tags" in node and names:
+                out.update([names] if isinstance(names, str) else [str(n) for n in names])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return out
+
+
+_USERINFO = re.compile(r"(://[^/@\s:]+):[^/@\s]+@")
+
+
+def outputs_brief(env: dict[str, Any], limit: int = 16, width: int = 300) -> list[str]:
+    """The env a run exports, one short line per key, secrets masked: what a run prints without -j."""
+    lines = []
+    for k, v in sorted(env.items()):  # sorted: a fresh run and a cached one print the same lines
+        text = "***" if envutil.is_secret(k) else _USERINFO.sub(r"\1:***@", envutil.as_str(envutil.redact(v)))
+        text = text.replace("\n", "\\n")
+        if len(text) > width:
+            text = text[:width - 3] + "..."
+        lines.append(f"  {k}={text}")
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"  ... and {len(lines) - limit} more (-j prints them all)"]
+    return lines
 
 
 def _opt(v: Any) -> str | None:
@@ -151,6 +257,13 @@ def print_plan(statuses: list["NodeStatus"], ctx: Context) -> None:
         ctx.say("  " + "  ".join(r[c].ljust(widths[c]) for c in range(len(header))).rstrip())
 
 
+@declare(
+    "Run a recipe and everything it depends on, reusing what is cached.",
+    *RUN_FLAGS, args="[NAME | TAGS]", recipe_inputs=True,
+    example="cmx run script --tags=print,hello-world --name=Ada --env.CMX_HELLO_GREETING=Hi",
+    details="Prints each node's progress on stderr, then the requested recipe's cache path and the env it exports "
+            "(secrets masked); -j prints one JSON object instead.",
+)
 def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from cmx import lockfile
     from cmx.plan.status import status_json
@@ -158,10 +271,8 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from cmx.report import ConsoleReporter
 
     req, options = request_from(i, ctx)
-    if i.get("lock"):
-        lockfile.check_target(Path(str(i["lock"])))  # before anything runs or is published
     engine = ctx.engine
-    plan = engine.plan(req)
+    plan = _plan(engine, req)
     dry = bool(i.get("dry_run") or i.get("fake_run"))
     explain = bool(i.get("explain"))
     statuses = engine.status(plan, new=options.new, skip_cache=options.skip_cache, explain=dry or explain)
@@ -190,6 +301,8 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         row["key"] = keys.get(row["order"], row["key"])
     if not ctx.json:
         reporter.summary(f"cmx: {plan.root.label} {'cached' if result.cached else 'done'}: {result.path}")
+        for line in outputs_brief(result.new_env):
+            reporter.summary(line)
     out = {
         "recipe": plan.root.alias,
         "new_env": result.new_env,
@@ -216,10 +329,9 @@ def _memo(engine: Any, reporter: Any, i: dict[str, Any]) -> dict[str, Any] | Non
         if not r.cached or not r.path:
             return None
         entry = engine.store.lookup(r.key) if r.key else None
-        # the entry read now must be the one the output came from (not replaced meanwhile)
-        if entry is None or entry.stamp is None or str(entry.record.get("output_digest")) != r.output_digest:
+        if entry is None:
             return None
-        entries.append((str(entry.path / "cmx-entry.json"), entry.expires, list(entry.stamp)))
+        entries.append((str(entry.path / "cmx-entry.json"), entry.record.get("expires")))
     stderr = "".join(line + "\n" for line in reporter.lines)
     return {"watch": engine.index.watch, "entries": entries, "stderr": stderr}
 
@@ -236,15 +348,23 @@ def _print_explain(statuses: list["NodeStatus"], ctx: Context) -> list[dict[str,
     return out
 
 
+@declare("Print which nodes of a plan would (re)build and why; runs nothing.",
+         *SELECT_FLAGS, args="[NAME | TAGS]", recipe_inputs=True,
+         example="cmx explain script --tags=print,hello-world --env.CMX_HELLO_NAME=me")
 def explain(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from cmx.plan.status import status_json
 
     req, options = request_from(i, ctx)
-    plan = ctx.engine.plan(req)
+    plan = _plan(ctx.engine, req)
     statuses = ctx.engine.status(plan, new=options.new, skip_cache=options.skip_cache, explain=True)
     return {"explain": _print_explain(statuses, ctx), "plan": status_json(statuses)}
 
 
+@declare("List the recipes that have all the given tags (or the given name), with the folder of each.",
+         Flag("tags", "tags", "tags the recipes must have; -tag excludes one; none lists every recipe",
+              example="--tags=get,python"),
+         args="[NAME | TAGS]", example="cmx find script --tags=detect",
+         details="Exits 1 when nothing matches (like grep), with the nearest names or tags as a hint.")
 def find(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     tags = i.get("tags") or " ".join(i.get("artifacts") or [])
     index = ctx.engine.index
@@ -256,6 +376,8 @@ def find(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         broken = index.broken_with_tags(sel.tags)
         for b in broken:
             print(f"cmx: warning: broken recipe matches: {b.error}", file=sys.stderr)
+    if not recipes:
+        raise NothingFound(f"no recipe matches '{tags}'", hint=_near_recipes(ctx, str(tags)))
     for r in recipes:
         ctx.say(f"{r.alias:<32} {','.join(r.tags):<40} {r.path}")
     memo = None
@@ -265,21 +387,50 @@ def find(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
                      for r in recipes]}
 
 
+def _near_recipes(ctx: Context, text: str) -> str:
+    """'did you mean ...' for a name or tags that match nothing: the nearest aliases, then tags."""
+    import difflib
+
+    index = ctx.engine.index
+    words = [w for w in re.split(r"[,\s]+", text) if w and not w.startswith(("-", "_"))]
+    hints = []
+    if len(words) == 1:
+        close = difflib.get_close_matches(words[0], sorted(index.aliases()), n=3, cutoff=0.6)
+        if close:
+            hints.append("did you mean " + " or ".join(close) + "?")
+    tags = index.all_tags()
+    for w in (w for w in words if w not in tags):
+        close = difflib.get_close_matches(w, tags, n=3, cutoff=0.6)
+        if close:
+            hints.append(f"no recipe has the tag '{w}'; close: {', '.join(close)}")
+            break
+    return "; ".join(hints) or "list recipes with `cmx find script` (every recipe) or `cmx find script --tags=...`"
+
+
 def _one(i: dict[str, Any], ctx: Context) -> Any:
-    name = i.get("artifact") or i.get("name")
-    if not name and i.get("tags"):
+    name = i.get("artifact")
+    if not name and not i.get("tags"):
+        what = "cmx " + str(i.get("action", "show")) + " script"
+        raise UsageError(f"{what}: which recipe? give its name (or --tags=...)",
+                         hint=f"e.g. {what} print-hello-world; list names with `cmx find script`")
+    if not name:
         sel = parse(str(i["tags"]))
         found = ctx.engine.index.with_tags(sel.tags, sel.not_tags)
+        if not found:
+            raise UsageError(f"no recipe has all the tags {i['tags']}", hint=_near_recipes(ctx, str(i["tags"])))
     else:
-        found = ctx.engine.index.by_name(str(name)) if name else []
+        found = ctx.engine.index.by_name(str(name))
     if not found:
-        broken = ctx.engine.index.broken_named(str(name)) if name else []
+        broken = ctx.engine.index.broken_named(str(name))
         if broken:
             broken[0].raise_error()
-        raise UsageError(f"no recipe named '{name}'", hint="list recipes with `cmx find script --tags=...`")
+        raise UsageError(f"no recipe named '{name}'", hint=_near_recipes(ctx, str(name)))
     return found[0]
 
 
+@declare("Show a recipe: its folder, tags, variations by group, input flags (with help and defaults), exports.",
+         Flag("tags", "tags", "show the first recipe with these tags instead of a NAME"),
+         args="NAME", example="cmx show script print-hello-world")
 def show(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     r = _one(i, ctx)
     meta = r.meta
@@ -302,6 +453,9 @@ def show(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return {"recipe": r.to_json()}
 
 
+@declare("Run the checks a recipe declares under `tests: run_inputs:` (exit 1 if one fails, 2 if it has none).",
+         Flag("tags", "tags", "test the first recipe with these tags instead of a NAME"),
+         args="NAME", example="cmx test script print-hello-world")
 def test(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Run the checks a recipe declares under ``tests: run_inputs:``."""
     from cmx.cli.dispatch import dispatch
@@ -358,3 +512,4 @@ class _Api:
 
 
 ACTIONS = {"run": run, "explain": explain, "find": find, "show": show, "test": test}
+_ENGINE_KEYS = spec_keys(run.cmx_spec)  # type: ignore[attr-defined]  # the rest of a run's input dict: recipe inputs

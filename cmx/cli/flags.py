@@ -4,7 +4,8 @@
 ``--k,=a,b`` makes a list, a bare ``--flag`` is True, hyphens in the first part
 of a flag name become underscores, ``@file.json|yaml`` merges inputs from a
 file, and short flags are ``-j`` (JSON out), ``-v`` (verbose), ``-q`` (quiet),
-``-n`` (dry run) and ``-f`` (force).
+``-n`` (dry run), ``-f`` (force) and ``-h`` (help). Which flags an action accepts,
+and their types, is checked later against its declared table (cmx.flagspec).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from cmx.errors import UsageError
 
 # flags that also take their value as the next word: --jobs 4, --lock FILE, --frozen FILE
 VALUE_FLAGS = {"jobs", "lock", "frozen"}
-SHORT = {"j": "j", "v": "v", "q": "quiet", "s": "quiet", "n": "dry_run", "f": "f"}
+SHORT = {"j": "j", "v": "v", "q": "quiet", "s": "quiet", "n": "dry_run", "f": "f", "h": "help"}
 
 
 def _set(d: dict[str, Any], path: list[str], value: Any, flag: str) -> None:
@@ -61,7 +62,7 @@ def parse_argv(argv: list[str]) -> dict[str, Any]:
             for ch in arg[1:]:
                 if ch not in SHORT:
                     raise UsageError(f"unknown short flag -{ch} in '{arg}'",
-                                     hint="short flags: -j (JSON), -v (verbose), -q (quiet), -n (dry run), -f (force)")
+                                     hint="short flags: -j (JSON), -v (verbose), -q/-s (quiet), -n (dry run), -f (force), -h (help)")
                 i[SHORT[ch]] = True
         elif arg.startswith("@") and len(arg) > 1:
             i.update(_load_file(Path(arg[1:])))

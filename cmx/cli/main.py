@@ -1,6 +1,8 @@
 """``cmx ACTION AUTOMATION [ARTIFACT] [--flags]``: a thin layer over the API.
 
-Exit codes: 0 success, 1 a recipe failed, 2 a usage or recipe-definition error.
+Exit codes: 0 success, 1 a recipe failed (or a search found nothing), 2 a usage or
+recipe-definition error, 130 interrupted. Help pages live in cmx.cli.help, shell
+completion in cmx.cli.complete.
 Errors are one short message on stderr; ``-v`` adds the Python traceback.
 """
 
@@ -12,23 +14,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 
-USAGE = """usage: cmx ACTION AUTOMATION [ARTIFACT] [--flags]
-
-  cmx run script --tags=detect,os [-j] [--dry-run] [--jobs N] [--env.K=V] [--new]
-  cmx explain script --tags=...        why each node will (re)build
-  cmx find script --tags=...           cmx show script NAME      cmx test script NAME
-  cmx show cache [--tags=...] [-j]     cmx rm cache --tags=... -f      cmx gc cache [--older-than=7d]
-  cmx add repo PATH    cmx pull repo URL [--branch=B]    cmx list repo
-
-  -j JSON on stdout   -v verbose   -q quiet   --dry-run / -n plan only
-  docs: docs/user-guide.md"""
-
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help", "help"):
-        print(USAGE)
-        return 0
+    if argv and argv[0] == "__complete":  # the shell's completion function calls back here: keep it lean
+        from cmx.cli.complete import complete_command
+
+        return complete_command(argv[1:])
+    if not argv or argv[0] in ("-h", "--help", "help", "completion"):
+        return _help_or_completion(argv)
     if argv[0] in ("--version", "version"):
         from cmx import __version__
 
@@ -84,6 +78,28 @@ def main(argv: list[str] | None = None) -> int:
     if memo is not None:
         fastpath.write_memo(argv, memo["watch"], memo["entries"], stdout, memo["stderr"])
     return 0
+
+
+def _help_or_completion(argv: list[str]) -> int:
+    from cmx.errors import CmxError
+
+    try:
+        if argv and argv[0] == "completion":
+            from cmx.cli.complete import script_for
+
+            text, code = script_for(argv[1:])
+        else:
+            from cmx.cli.help import help_command
+
+            text, code = help_command(argv[1:])
+    except CmxError as exc:
+        print(f"cmx: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    try:
+        print(text, file=sys.stdout if code == 0 else sys.stderr)
+    except BrokenPipeError:  # `cmx help user-guide | head`
+        pass
+    return code
 
 
 def _json_text(out: Any) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from cmx import envutil
 from cmx.envutil import Env
-from cmx.errors import CycleError, ResolutionImpossible, SelectionError, UsageError
+from cmx.errors import CycleError, ResolutionImpossible, SelectionError, UnknownInputError, UsageError
 from cmx.index import RecipeIndex
 from cmx.plan import variations as variations_mod
 from cmx.plan.node import PHASES, Edge, Plan, PlanNode
@@ -459,11 +459,7 @@ class Planner:
                     as_key = difflib.get_close_matches(flag, list(DEP_KEYS), n=1, cutoff=0.75)
                     if as_key:
                         hint = f"did you mean the dependency key '{as_key[0]}'?"
-                known = ", ".join(f"--{k}" for k in sorted(mapping)) or "(none)"
-                raise UsageError(
-                    f"recipe '{recipe.alias}' has no input --{flag} (given by {ctx.source})\n  its inputs: {known}",
-                    hint=hint,
-                )
+                raise UnknownInputError(recipe.alias, flag, ctx.source, list(mapping), hint=hint)
 
     def _dep_edge(self, node: PlanNode, phase: str, dep: dict[str, Any], path: str,
                   adr: dict[str, dict[str, Any]], ad: dict[str, dict[str, Any]], exported: list[str]) -> Edge | None:

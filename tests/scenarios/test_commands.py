@@ -37,7 +37,8 @@ def test_cmx_test_script_fails_when_a_check_fails(repo, cmx):
 def test_find_and_show(cmx):
     found = cmx("find", "script", "--tags=detect,os", "-j").json["list"]
     assert [r["alias"] for r in found] == ["detect-os"]
-    assert cmx("find", "script", "--tags=no-such-tag", "-j").json["list"] == []
+    nothing = cmx("find", "script", "--tags=no-such-tag", "-j")
+    assert nothing.code == 1 and nothing.json["list"] == [] and "no recipe matches" in nothing.err
     shown = cmx("show", "script", "print-hello-world")
     assert shown.code == 0 and "_json" in shown.out and "--name" in shown.out
     assert cmx("show", "script", "nope").code == 2
@@ -127,6 +128,7 @@ def test_usage_errors(cmx):
         (("run", "script"), "which recipe"),
         (("run", "script", "--tags=a,,b"), "empty tag"),
         (("run", "script", "--tags=detect,os", "-z"), "unknown short flag"),
+        (("show",), "needs an automation"),
     ]:
         res = cmx(*args)
         assert (res.code == 0 and needle in res.out) if not args else (res.code == 2 and needle in res.err), (args, res)
@@ -146,3 +148,90 @@ def test_gc_removes_what_was_built_on_a_removed_entry(repo, cmx, home):
     cmx("gc", "cache", "--older-than=2s")
     out = cmx("run", "script", "--tags=gcparent", "-j").json
     assert not out["cached"] and Path(out["new_env"]["GC_FILE"]).is_file()
+
+
+def test_misspelt_and_malformed_flags_are_rejected_naming_the_flag(cmx, home):
+    cmx("run", "script", "--tags=print,hello-world", "-q")
+    before = store_entries(home)
+    for args, needle in [
+        (("gc", "cache", "--olderthan=1s"), "did you mean --older-than?"),
+        (("gc", "cache", "--older-than=30x"), "--older-than=30x: not a duration"),
+        (("gc", "cache", "--older-than=abc"), "not a duration"),
+        (("gc", "cache", "--older-than=-1d"), "not a duration"),
+        (("find", "script", "--tgas="), "did you mean --tags?"),
+        (("show", "cache", "--tgas=print"), "did you mean --tags?"),
+        (("run", "script", "--tags=detect,os", "--lock"), "--lock needs a value"),
+        (("run", "script", "--tags=detect,os", "--jobs"), "--jobs needs a value"),
+        (("run", "script", "--tags=detect,os", "--version_min=abc"), "--version_min=abc: not a version"),
+        (("run", "script", "--tags=print,hello-world", "--adr.python.version_min=x"), "not a version"),
+        (("run", "script", "--tags=print,hello-world", "--adr.oss.tags=_x"), "did you mean --adr.os?"),
+        (("run", "script", "--tags=print,hello-world", "--name,=a,b"), "takes one value"),
+        (("run", "script", "--tags=print,hello-world", "--dryrun"), "did you mean the cmx flag --dry-run?"),
+        (("run", "script", "--tags=print,hello-world", "--nme=x"), "did you mean --name?"),
+        (("list", "repo", "--verbos"), "did you mean --verbose?"),
+    ]:
+        res = cmx(*args)
+        assert res.code == 2 and needle in res.err and "Traceback" not in res.err, (args, res)
+    assert store_entries(home) == before  # the gc with a bad filter removed nothing
+    assert not (home / "True").exists()
+
+
+def test_cm_engine_flags_say_not_supported(cmx):
+    for flag, equivalent in [("--docker", None), ("--renew", "--new"), ("--print_env", "-j"), ("--debug", "-v"),
+                             ("--dirty", None)]:
+        res = cmx("run", "script", "--tags=detect,os", flag)
+        assert res.code == 2 and f"{flag} is a CM engine flag that cmx does not support" in res.err, res.err
+        assert "has no input" not in res.err.splitlines()[0].split("(and")[0]
+        if equivalent:
+            assert f"in cmx: {equivalent}" in res.err
+    assert cmx("find", "script", "--tags=detect,os", "--docker").code == 2
+    quiet = cmx("run", "script", "--tags=detect,os", "--silent")
+    assert quiet.code == 0 and quiet.err == "" and quiet.out == ""
+
+
+def test_a_recipe_input_with_an_engine_flag_name_stays_an_input(repo, cmx):
+    repo.add("dbg", "tags: [dbg]\ninput_mapping: {debug: DBG_ON}\nnew_env_keys: [DBG_ON]\n",
+             'echo "DBG_ON=$DBG_ON" >> tmp-run-env.out\n')
+    assert cmx("run", "script", "--tags=dbg", "--debug=on", "-j").json["new_env"]["DBG_ON"] == "on"
+
+
+def test_show_and_find_say_what_is_missing(cmx):
+    res = cmx("show", "script")
+    assert res.code == 2 and "which recipe?" in res.err and "None" not in res.err
+    res = cmx("show", "script", "detect-oss")
+    assert res.code == 2 and "did you mean detect-os" in res.err
+    res = cmx("find", "script", "--tags=nosuchtag")
+    assert res.code == 1 and "no recipe matches 'nosuchtag'" in res.err and res.out == ""
+    res = cmx("find", "script", "--tags=detct")
+    assert res.code == 1 and "close: detect" in res.err
+
+
+def test_a_run_prints_its_outputs_and_the_replay_too(cmx, home):
+    first = cmx("run", "script", "--tags=detect,os")
+    assert first.code == 0 and "CMX_HOST_OS_TYPE=" in first.err, first.err
+    again = cmx("run", "script", "--tags=detect,os")  # served by the fast path's memo
+    assert again.code == 0 and again.err.replace("done", "cached").split("\n")[-3:] == \
+        first.err.replace("done", "cached").split("\n")[-3:] and "CMX_HOST_OS_TYPE=" in again.err
+
+
+def test_outputs_mask_secrets(repo, cmx, home):
+    repo.add("sec", "tags: [sec]\nnew_env_keys: [SEC_*]\n",
+             'echo "SEC_API_TOKEN=hunter2" >> tmp-run-env.out\n'
+             'echo "SEC_URL=https://bob:hunter3@example.com/x?token=hunter4" >> tmp-run-env.out\n'
+             'echo "SEC_PLAIN=visible" >> tmp-run-env.out\n')
+    res = cmx("run", "script", "--tags=sec")
+    assert res.code == 0 and "SEC_PLAIN=visible" in res.err
+    assert "hunter" not in res.err and "SEC_URL=https://bob:***@example.com" in res.err, res.err
+
+
+def test_access_never_raises(home):
+    out = cmx.access("run script --tags=detect,os")
+    assert out["return"] == 0 and "CMX_HOST_OS_TYPE" in out["new_env"]
+    assert cmx.access(["find", "script", "--tags=detect,os"])["list"][0]["alias"] == "detect-os"
+    assert cmx.access("cmx find script detect-os")["return"] == 0
+    for garbage in (None, 42, 3.5, b"run", [1, 2], {1: 2}, "", "run script --tags='unclosed", object(),
+                    {"action": "gc", "automation": "cache", "older_than": "30x"}, "gc cache --olderthan=1s",
+                    {"action": "run", "automation": "script", "tags": "detect,os", "jobs": []}):
+        res = cmx.access(garbage)  # type: ignore[arg-type]
+        assert isinstance(res, dict) and res["return"] in (1, 2) and res["error"], (garbage, res)
+    assert cmx.access("find script --tags=nosuchtag")["return"] == 1

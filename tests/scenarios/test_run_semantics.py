@@ -338,7 +338,9 @@ def test_ad_is_direct_and_adr_version_names_the_command_line(repo, cmx):
     repo.add("mid", "tags: [mid]\ndeps: [{tags: v, names: [vee]}]\nnew_env_keys: [SEEN_V]\n", "true\n")
     repo.add("top", "tags: [top]\ndeps: [{tags: mid}]\nnew_env_keys: [SEEN_V]\n", "true\n")
     assert cmx("run", "script", "--tags=top", "--adr.vee.version=2", "-j").json["new_env"]["SEEN_V"] == "2"
-    assert cmx("run", "script", "--tags=top", "--ad.vee.version=2", "-j").json["new_env"].get("SEEN_V") in (None, "")
+    # --ad reaches direct dependencies only: a deeper name is an error pointing at --adr (never silently ignored)
+    res = cmx("run", "script", "--tags=top", "--ad.vee.version=2", "-j")
+    assert res.code == 2 and "no direct dependency of 'top' is named 'vee'" in res.err and "--adr.vee" in res.err
     res = cmx("run", "script", "--tags=top", "--adr.vee.version=5")
     assert res.code == 2 and "--adr.vee (the command line)" in res.err
 

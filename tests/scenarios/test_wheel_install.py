@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import ROOT
 
 SOURCES = ("setup.py", "setup.cfg", "pyproject.toml", "MANIFEST.in", "README.md",
-           "cmx", "flexbench", "openmlperf", "scripts", "automations")
+           "cmx", "flexbench", "openmlperf", "scripts", "automations", "docs")
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,16 @@ def test_the_wheel_ships_recipes_and_automations_under_cmx(installed):
     assert "cmx/_builtin/scripts/detect-os/meta.yaml" in names
     assert "cmx/_builtin/automations/script/module.py" in names
     assert not (installed["purelib"] / "automations").exists() and not (installed["purelib"] / "scripts").exists()
+
+
+def test_help_points_at_docs_shipped_in_the_wheel(installed):
+    res = _cmx(installed, "help")
+    assert res.returncode == 0, res.stderr
+    guide = Path(res.stdout.strip().splitlines()[-1].split("docs: ", 1)[1].split()[0])
+    assert guide.is_file() and guide.is_relative_to(installed["purelib"]), guide
+    shown = _cmx(installed, "help", "recipe-format")
+    assert shown.returncode == 0 and shown.stdout.startswith("#")
+    assert _cmx(installed, "run", "script", "-h").stdout.startswith("usage: cmx run script")
 
 
 def test_detect_os_from_an_unrelated_folder(installed):

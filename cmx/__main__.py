@@ -1,0 +1,6 @@
+"""``python -m cmx``: the same as the ``cmx`` command."""
+
+from cmx.cli.main import run
+
+if __name__ == "__main__":
+    run()
