@@ -3,7 +3,9 @@
 After a run whose requested recipe was served from the cache, the CLI stores a
 memo: the exact arguments, the stat signature of every file the plan was built
 from (repos.yaml, recipe folders and files, cmx's own code), the cache entries
-the result came from (with their expiry), and the output. An identical command
+the result came from (the inode, size, mtime and ctime of each ``cmx-entry.json``,
+so that any replacement of an entry, e.g. by ``--new``, invalidates the memo; and
+each entry's expiry), and the output. An identical command
 re-checks all of that with ``os.stat`` and, if nothing changed, prints the
 stored output. Anything else falls through to the full engine. Standard library
 only, imported before anything else, so a cached command costs little more than
@@ -15,14 +17,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import zlib
 from typing import TYPE_CHECKING
+
+from cmx import clock
 
 if TYPE_CHECKING:
     from typing import Any
 
-MEMO_FORMAT = 1
+MEMO_FORMAT = 2
 _CMX_DIR = os.path.dirname(os.path.realpath(__file__))
 # flags that change what a run does or prints: never replayed
 _NOT_REPLAYED = ("--new", "--skip", "--dry", "--fake", "--explain", "--lock", "--frozen", "-v", "--verbose",
@@ -89,9 +92,13 @@ def try_replay(argv: list[str]) -> int | None:
     for path, sig in memo["watch"]:
         if _sig(path) != sig:
             return None
-    now = time.time()
-    for path, expires in memo["entries"]:
-        if not os.path.isfile(path) or (expires is not None and now >= expires):
+    now = clock.now()
+    for path, expires, stamp in memo["entries"]:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns] != stamp or (expires is not None and now >= expires):
             return None
     if memo["stderr"]:
         sys.stderr.write(memo["stderr"])
@@ -100,7 +107,7 @@ def try_replay(argv: list[str]) -> int | None:
     return 0
 
 
-def write_memo(argv: list[str], watch: list[tuple[str, Any]], entries: list[tuple[str, float | None]],
+def write_memo(argv: list[str], watch: list[tuple[str, Any]], entries: list[tuple[str, float | None, list[int]]],
                stdout: str, stderr: str) -> None:
     path = memo_path(argv)
     memo = {

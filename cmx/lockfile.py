@@ -70,6 +70,24 @@ def build(plan: Plan, keys: dict[int, str | None], request: dict[str, Any], root
     }
 
 
+def check_target(path: Path) -> None:
+    """Raise UsageError (naming --lock) unless a lockfile can be written at ``path``: checked
+    before a run, so that a bad path never fails after the entries were published."""
+    if path.is_dir():
+        raise UsageError(f"--lock: {path} is a folder; give a file name, e.g. {path / 'cmx-lock.json'}")
+    folder = path.parent
+    while not folder.exists():  # the missing folders are created when the lock is written
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"--lock: cannot write {path}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--lock: cannot write {path}: {folder} is not writable")
+    if path.exists() and not os.access(path, os.W_OK) and not os.access(path.parent, os.W_OK):
+        raise UsageError(f"--lock: cannot write {path}: it is read-only")
+
+
 def write(path: Path, lock: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")

@@ -105,6 +105,31 @@ class Recipe:
             parts.pop()
         return Location(self.meta_file_text)  # type: ignore[arg-type]
 
+    def changed_files(self) -> list[str]:
+        """Content files that differ now from what the index hashed (edited, removed or added):
+        a build whose recipe changed while it ran must not be published under the old key."""
+        import hashlib
+
+        from cmx.index import _content_files
+
+        changed = []
+        known = set()
+        for name, want in self.file_digests:
+            if name.startswith("@"):  # a code_paths file, relative to the recipe folder
+                rel = name[1:]
+                path = self.path / rel
+            else:
+                known.add(name)
+                path = self.path / name
+            try:
+                got = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:
+                got = None
+            if got != want:
+                changed.append(name)
+        changed += [f for f in _content_files(self.path) if f not in known]
+        return changed
+
     def to_json(self) -> dict[str, Any]:
         return {
             "alias": self.alias,

@@ -82,7 +82,11 @@ def main(argv: list[str]) -> int:
     report.table(result)
     if result["status"] != "ok":
         print(f"flexbench: run failed: {result['failure']}", file=sys.stderr)
-    return 0 if result["status"] == "ok" else 1
+    return 0 if result["status"] == "ok" else FAILED_RECORDED
+
+
+# the benchmark failed and result.json says why (a crash exits with another code)
+FAILED_RECORDED = 3
 
 
 def score_accuracy(cfg: dict[str, Any], acc_dir: Path) -> dict[str, Any]:

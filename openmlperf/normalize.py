@@ -116,7 +116,7 @@ def framework_versions(fw: Any) -> dict[str, str | None]:
     s = text(fw) or ""
     out: dict[str, str | None] = {}
     for key, pat in _FW_NAMES.items():
-        m = re.search(rf"(?<![A-Za-z]){pat}[\s:_-]*v?(\d[\w.]*)", s, re.I if key != "ai" else 0)
+        m = re.search(rf"(?<![A-Za-z+]){pat}[\s:_-]+v?(\d[\w.]*)", s, re.I if key != "ai" else 0)
         out[key] = m.group(1).split("+")[0].rstrip(".") if m else None
     return out
 

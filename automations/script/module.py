@@ -271,6 +271,8 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from cmx.report import ConsoleReporter
 
     req, options = request_from(i, ctx)
+    if i.get("lock"):
+        lockfile.check_target(Path(str(i["lock"])))  # before anything runs or is published
     engine = ctx.engine
     plan = _plan(engine, req)
     dry = bool(i.get("dry_run") or i.get("fake_run"))
@@ -329,9 +331,10 @@ def _memo(engine: Any, reporter: Any, i: dict[str, Any]) -> dict[str, Any] | Non
         if not r.cached or not r.path:
             return None
         entry = engine.store.lookup(r.key) if r.key else None
-        if entry is None:
+        # the entry read now must be the one the output came from (not replaced meanwhile)
+        if entry is None or entry.stamp is None or str(entry.record.get("output_digest")) != r.output_digest:
             return None
-        entries.append((str(entry.path / "cmx-entry.json"), entry.record.get("expires")))
+        entries.append((str(entry.path / "cmx-entry.json"), entry.expires, list(entry.stamp)))
     stderr = "".join(line + "\n" for line in reporter.lines)
     return {"watch": engine.index.watch, "entries": entries, "stderr": stderr}
 

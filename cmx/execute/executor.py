@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from cmx import envutil
-from cmx.cache.store import Store, parse_duration
+from cmx import clock, envutil
+from cmx.cache.store import Holds, Store, parse_duration
 from cmx.errors import RecipeFailed
 from cmx.execute.result import NodeResult, Reporter, RunOptions
 from cmx.home import Home
@@ -177,34 +177,69 @@ class Executor:
             if e.condition is None and not e.continue_on_error:
                 self.ensure(e.child)  # runs it here, or helps with other nodes while another thread does
         self.reporter.node_started(node, why)
-        if not cacheable:
-            work = self.home.runs_dir / f"{node.alias}-{time.strftime('%Y%m%d-%H%M%S')}-{key[:8]}"
-            n = 0
-            while work.exists():
-                n += 1
-                work = work.with_name(f"{work.name.split('~')[0]}~{n}")
-            work.mkdir(parents=True)
-            outcome = self._phases(node, key, work, failed_dir=None)
-            result = NodeResult(node.index, key, outcome.new_env, outcome.new_state, False, str(work),
-                                outcome.version, digest([outcome.new_env, outcome.new_state]),
-                                time.monotonic() - t0)
-            self.reporter.node_finished(node, result)
-            return result
-        with self.store.locked(key, node.label):
-            if not forced:
-                hit = self._hit(node, key, t0)
-                if hit is not None:
-                    return hit
-            build = self.store.new_build_dir(key)
-            outcome = self._phases(node, key, build, failed_dir=build)
-            record = self._record(node, key, outcome)
-            relocate = list(node.recipe.meta.get("relocate_files") or [])
-            entry = self.store.publish(key, build, record, relocate)
+        with self.store.hold(node.label) as holds:
+            gone = self._hold_children(node, holds)
+            if gone:
+                error = RecipeFailed(node.label, f"{gone} was removed from the cache after this run used it; "
+                                     "nothing ran", chain=node.chain(), rerun=self.rerun_command(node))
+                self.reporter.node_failed(node, error)
+                raise error
+            if not cacheable:
+                work = self.store.new_run_dir(node.alias, key)
+                holds.add_run(work)
+                outcome = self._phases(node, key, work, failed_dir=None)
+                result = NodeResult(node.index, key, outcome.new_env, outcome.new_state, False, str(work),
+                                    outcome.version, digest([outcome.new_env, outcome.new_state]),
+                                    time.monotonic() - t0)
+                self.reporter.node_finished(node, result)
+                return result
+            with self.store.locked(key, node.label):
+                if not forced:
+                    hit = self._hit(node, key, t0)
+                    if hit is not None:
+                        return hit
+                build = self.store.new_build_dir(key)
+                outcome = self._phases(node, key, build, failed_dir=build)
+                self._check_before_publish(node, key, build, holds)
+                record = self._record(node, key, outcome)
+                relocate = list(node.recipe.meta.get("relocate_files") or [])
+                entry = self.store.publish(key, build, record, relocate)
         r = entry.record
         result = NodeResult(node.index, key, r["new_env"], r["new_state"], False, str(entry.path),
                             r.get("version"), r["output_digest"], time.monotonic() - t0)
         self.reporter.node_finished(node, result)
         return result
+
+    def _hold_children(self, node: PlanNode, holds: Holds) -> str:
+        """Hold the cache entries this node's finished dependencies came from, so that `cmx rm
+        cache` refuses to remove them while this node runs; names the ones already gone."""
+        held: dict[str, str] = {}
+        for e in node.edges:
+            with self.cond:
+                res = self.results.get(e.child.index)
+            if res is not None and res.key and res.path and e.child.cached and not self.options.skip_cache:
+                held[res.key] = e.child.label
+        return ", ".join(f"{held[k]} ({k[:12]})" for k in holds.add(list(held)))
+
+    def _check_before_publish(self, node: PlanNode, key: str, build: Path, holds: Holds) -> None:
+        """Publish only what the key describes: the recipe as hashed at planning, and
+        dependencies that are still in the cache."""
+        problem = None
+        gone = self._hold_children(node, holds)  # hook dependencies ran during the build
+        if gone:
+            problem = f"{gone} was removed from the cache during this build; its result was not cached"
+        changed = node.recipe.changed_files()
+        if changed:
+            shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+            problem = (f"the recipe changed while it was building ({shown} in {node.recipe.path}); "
+                       "its result was not cached under the old content's key")
+        if problem is None:
+            return
+        where = self.store.fail(build, node.alias, key)
+        error = RecipeFailed(node.label, problem, chain=node.chain(), log_path=where / "cmx-run.log",
+                             rerun=self.rerun_command(node))
+        self.reporter.node_failed(node, error)
+        raise error
 
     def _hit(self, node: PlanNode, key: str, t0: float) -> NodeResult | None:
         entry = self.store.lookup(key)
@@ -257,7 +292,7 @@ class Executor:
             raise error from None
 
     def _record(self, node: PlanNode, key: str, outcome: Any) -> dict[str, Any]:
-        now = time.time()
+        now = clock.now()
         expiration = node.effective.get("cache_expiration")
         child_keys = [self.keys.get(e.child.index) if not e.child.probe else
                       "probe:" + self.results[e.child.index].output_digest if e.child.index in self.results else None

@@ -1,7 +1,9 @@
 """run-flexbench: write the run's config (with provenance), then read its result back."""
 
 import json
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 from cmx.sources import flexbench_src
 
 
@@ -12,11 +14,31 @@ def _int(env, key):
         raise ValueError(f"{key}={env.get(key)!r} is not a whole number") from None
 
 
+def _reachable(api_base):
+    """None, or why the OpenAI-compatible server cannot be reached (checked before LoadGen starts)."""
+    url = urlsplit(api_base if "://" in api_base else f"http://{api_base}")
+    try:
+        port = url.port or (443 if url.scheme == "https" else 80)
+    except ValueError as exc:
+        return f"--api_base={api_base} is not a URL ({exc})"
+    if not url.hostname:
+        return f"--api_base={api_base} is not a URL (no host)"
+    try:
+        socket.create_connection((url.hostname, port), timeout=5).close()
+    except OSError as exc:
+        return f"OpenAI-compatible server not reachable at {api_base} ({exc.strerror or exc})"
+    return None
+
+
 def preprocess(i):
     env = i["env"]
     src = flexbench_src()
     if not (src / "flexbench" / "main.py").is_file():
         return {"return": 1, "error": f"flexbench package not found next to the recipes (looked in {src})"}
+    if env.get("CMX_FLEXBENCH_BACKEND") == "openai":
+        why = _reachable(str(env.get("CMX_FLEXBENCH_API_BASE") or ""))
+        if why:
+            return {"return": 1, "error": f"benchmark failed: {why}"}
     run_dir = Path(i["run_path"])
     out = Path(env.get("CMX_FLEXBENCH_OUT_DIR") or run_dir / "flexbench")
     try:
@@ -75,6 +97,7 @@ def preprocess(i):
         "python": env.get("CMX_VENV_PYTHON_VERSION"),
     }
     out.mkdir(parents=True, exist_ok=True)
+    (out / "result.json").unlink(missing_ok=True)  # an earlier run's, in a reused --out_dir
     cfg_path = out / "flexbench-config.json"
     cfg_path.write_text(json.dumps(cfg, indent=1))
     env["CMX_FLEXBENCH_CONFIG"] = str(cfg_path)

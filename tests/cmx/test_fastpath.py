@@ -80,3 +80,29 @@ def test_no_memo_with_a_secret_on_the_command_line(repo, cmx, home):
         for f in files:
             if f != "cmx-run.log":
                 assert "hf_secret" not in open(os.path.join(root, f), errors="replace").read()
+
+
+def test_replay_follows_a_rebuild_with_new(repo, cmx, home):
+    """Issue 10 #4: run twice (memoized), --new, run again: the last run shows the rebuilt output."""
+    repo.add("n", "tags: [n]\ncache: true\nnew_env_keys: [N]\n", 'echo "N=$(date +%s%N)-$$" >> tmp-run-env.out\n')
+    first = cmx("run", "script", "--tags=n", "-j").json
+    assert cmx("run", "script", "--tags=n", "-j").json["cached"]  # memoized now
+    assert len(memo_files(home)) == 1
+    rebuilt = cmx("run", "script", "--tags=n", "--new", "-j").json
+    assert not rebuilt["cached"] and rebuilt["new_env"]["N"] != first["new_env"]["N"]
+    last = cmx("run", "script", "--tags=n", "-j").json
+    assert last["cached"] and last["new_env"]["N"] == rebuilt["new_env"]["N"]
+    again = cmx("run", "script", "--tags=n", "-j").json  # the memo written after the rebuild replays it
+    assert again == last
+
+
+def test_memo_entries_carry_the_entry_stamp(repo, cmx, home):
+    repo.add("m", "tags: [m]\ncache: true\n", "true\n")
+    cmx("run", "script", "--tags=m", "-j")
+    cmx("run", "script", "--tags=m", "-j")
+    import json
+
+    memo = json.loads(memo_files(home)[0].read_text())
+    (path, _expires, stamp), = memo["entries"]
+    st = os.stat(path)
+    assert stamp == [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]

@@ -4,6 +4,7 @@ outside tests call): import, query with and without -j, idempotence, skips and e
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +54,34 @@ def test_bad_sql_and_missing_path_are_one_line_errors(cmx, tmp_path):
     assert res.code != 0 and "--sql: " in res.err and "Traceback" not in res.err
     res = cmx("run", "script", "--tags=import,open-mlperf-dataset", f"--path={tmp_path / 'none.parquet'}")
     assert res.code != 0 and "no such file" in res.err and "Traceback" not in res.err
+
+
+def test_import_mlperf_results_reproduces_the_official_table(cmx):
+    samples = _need(LOG_SAMPLES)
+    table = _need(LOG_SAMPLES.parent / "mlperf_inference_v4.1_results_from_logs.csv")
+    res = cmx("run", "script", "--tags=import,mlperf,results", f"--path={samples}", f"--summary_csv={table}", "-j")
+    assert res.code == 0, res.err
+    rep = res.json["new_state"]["dataset_import"]
+    n = rep["rows_stored"]
+    assert n >= 9 and rep["official"]["agree"] == n and rep["official"]["disagree"] == []
+    assert f"{n} of {n} results agree" in res.err
+    q = cmx("run", "script", "--tags=query,dataset", "-j",
+            """--sql=select count(*) as n from results where "metrics.result_per_accelerator" is null""")
+    assert q.json["new_state"]["rows"] == [{"n": 1}]  # the CPU-only Cisco system, kept
+
+
+def test_import_flexbench_results_from_a_real_run(fhome, tmp_path):
+    from tests.conftest import run_cmx
+
+    run = run_cmx("run", "script", "--tags=run,flexbench,_noop,_performance", "--samples=8", "-j", home=fhome,
+                  timeout=1800)
+    assert run.code == 0, run.err[-2000:]
+    run_dir = Path(run.json["new_env"]["CMX_FLEXBENCH_RESULT"]).parents[1]
+    ds = tmp_path / "ds"
+    res = run_cmx("run", "script", "--tags=import,flexbench,results", f"--path={run_dir}", f"--dataset_dir={ds}", "-j",
+                  home=fhome)
+    assert res.code == 0, res.err
+    assert res.json["new_state"]["dataset_import"]["rows_stored"] == 1
+    q = run_cmx("run", "script", "--tags=query,dataset", f"--dataset_dir={ds}", "-j",
+                '--sql=select "flexbench.run_id" as id, "metrics.units" as u from results', home=fhome)
+    assert q.json["new_state"]["rows"] == [{"id": run_dir.name, "u": "Tokens/s"}]

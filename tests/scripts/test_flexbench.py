@@ -145,7 +145,34 @@ def test_unreachable_openai_server_fails_fast_with_the_reason(fhome):
     res = cmx(fhome, "run", "script", "--tags=run,flexbench,_openai,_performance", "--samples=4",
               f"--api_base=http://127.0.0.1:{port}")
     assert res.code == 1 and time.monotonic() - t < 300
-    assert "not reachable" in res.err and "Traceback" not in res.err.split("last lines of its log")[0]
+    assert f"benchmark failed: OpenAI-compatible server not reachable at http://127.0.0.1:{port}" in res.err
+    assert "run.sh failed" not in res.err and "Traceback" not in res.err
+
+
+def test_a_failure_inside_the_harness_is_reported_with_its_reason(fhome, tmp_path):
+    """A server that accepts connections but is not an OpenAI server: the harness records the
+    failure in result.json and the recipe reports it (not 'run.sh failed with exit code N')."""
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        port = srv.getsockname()[1]
+        import threading
+
+        def answer() -> None:  # every connection gets a non-HTTP reply, then is closed
+            while True:
+                try:
+                    conn, _ = srv.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.sendall(b"not http\r\n\r\n")
+
+        threading.Thread(target=answer, daemon=True).start()
+        res = cmx(fhome, "run", "script", "--tags=run,flexbench,_openai,_performance", "--samples=4",
+                  f"--api_base=http://127.0.0.1:{port}", f"--out_dir={tmp_path / 'out'}")
+    assert res.code == 1, res.err[-2000:]
+    assert "benchmark failed: " in res.err and "run.sh failed" not in res.err, res.err[-2000:]
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["status"] == "failed"
 
 
 def test_model_from_a_local_folder_and_from_an_offline_hub_cache(fhome, default_run, tmp_path):
