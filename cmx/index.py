@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Sequence
 
-from cmx.errors import CmxError, RecipeDefinitionError
+from cmx.errors import CmxError, RecipeDefinitionError, SelectionError, UsageError
 from cmx.home import Home
 from cmx.recipe import Recipe, meta_tags
 from cmx.repos import Repo, all_repos
+from cmx.selector import Selector, split_repo
 
-INDEX_FORMAT = 10
+INDEX_FORMAT = 11
 # the recipe blobs are marshal data when they can be (see _encode): its format belongs to the Python version
 _PYTHON = ".".join(str(v) for v in sys.version_info[:2])
 _SKIP_DIRS = {"tests", "__pycache__", ".git"}
@@ -38,29 +39,63 @@ def _stat_sig(path: Path | str) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size]
 
 
+MAX_RECIPE_FILES = 10_000  # content files of one recipe, its code_paths included (docs/recipe-format.md#limits)
+# folders outside a repository that its recipes may read through code_paths or symlinks (os.pathsep-separated)
+ALLOW_ENV = "CMX_ALLOW_CODE_PATHS"
+
+
 def _content_dirs(recipe_dir: Path, files: list[str]) -> list[str]:
     return sorted({str(Path(f).parent) for f in files if "/" in f})
 
 
-def _content_files(recipe_dir: Path) -> list[str]:
-    """Files that make up a recipe's content (what its digest covers)."""
+class _Unreadable(Exception):
+    """Why a recipe cannot be indexed: stored as a broken recipe naming ``path``."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = str(path)
+
+
+def _inside(path: str, roots: Sequence[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _content_files(recipe_dir: Path, roots: Sequence[str] = (), budget: list[int] | None = None) -> list[str]:
+    """Files that make up a recipe's content (what its digest covers). Subfolders are entered but
+    never through a symlink; a symlinked file must resolve inside ``roots`` (when given). Raises
+    _Unreadable for what cannot be listed (a symlink loop, a permission) and past MAX_RECIPE_FILES."""
+    budget = [MAX_RECIPE_FILES] if budget is None else budget
     out: list[str] = []
     stack = [("", recipe_dir)]
     while stack:
         rel, folder = stack.pop()
         try:
             entries = list(os.scandir(folder))
-        except OSError:
-            continue
+        except OSError as exc:
+            raise _Unreadable(folder, f"cannot list this folder: {exc.strerror or exc}") from exc
         for e in entries:
             if e.name.startswith(_SKIP_PREFIXES) or e.name.endswith(".pyc"):
                 continue
             name = f"{rel}{e.name}"
-            if e.is_dir(follow_symlinks=False):
-                if e.name not in _SKIP_DIRS:
-                    stack.append((name + "/", Path(e.path)))
-            elif e.is_file():
-                out.append(name)
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    if e.name not in _SKIP_DIRS:
+                        stack.append((name + "/", Path(e.path)))
+                    continue
+                if not e.is_file():
+                    continue
+                if roots and e.is_symlink():
+                    target = os.path.realpath(e.path)
+                    if not _inside(target, roots):
+                        raise _Unreadable(e.path, f"a symlink to {target}, outside the repository "
+                                                  f"(allow a folder with {ALLOW_ENV}=DIR)")
+            except OSError as exc:  # a symlink loop, a permission
+                raise _Unreadable(e.path, f"cannot read: {exc.strerror or exc}") from exc
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise _Unreadable(recipe_dir, f"more than {MAX_RECIPE_FILES:,} files in one recipe "
+                                              "(docs/recipe-format.md#limits)")
+            out.append(name)
     return sorted(out)
 
 
@@ -71,24 +106,52 @@ class BrokenRecipe:
     tags: tuple[str, ...]
     error: str
     location: str
+    repo: str = ""
 
     def raise_error(self) -> None:
         raise CmxError(self.error)
 
 
+def _allowed_roots(repo: Repo) -> list[str]:
+    """Where a repository's recipes may read files: the repository, and what the user allows."""
+    extra = [os.path.realpath(os.path.expanduser(p)) for p in os.environ.get(ALLOW_ENV, "").split(os.pathsep) if p]
+    return [os.path.realpath(repo.path)] + extra
+
+
+def _broken_entry(folder: Path, repo: Repo, error: str, location: str, tags: list[str]) -> dict[str, Any]:
+    return {"dir": str(folder), "dir_sig": _stat_sig(folder), "files": {}, "subdirs": {}, "repo": repo.alias,
+            "broken": {"error": error, "location": location, "tags": tags, "repo": repo.alias}}
+
+
 def _scan_recipe(folder: Path, repo: Repo) -> dict[str, Any]:
+    """The index entry of one recipe folder; a recipe that cannot be read or is refused is a broken
+    entry with its reason, so that one bad recipe never stops the others from being indexed."""
+    try:
+        return _scan_recipe_unchecked(folder, repo)
+    except _Unreadable as exc:
+        return _broken_entry(folder, repo, str(exc), exc.path, [folder.name])
+    except Exception as exc:  # whatever else a hostile folder causes: reported when the recipe is asked for
+        return _broken_entry(folder, repo, f"{folder}: cannot index this recipe: {type(exc).__name__}: {exc}",
+                             str(folder), [folder.name])
+
+
+def _scan_recipe_unchecked(folder: Path, repo: Repo) -> dict[str, Any]:
     from cmx.meta.loader import find_meta_file, parse_meta
 
     meta_file = find_meta_file(folder)
-    assert meta_file is not None
-    files = _content_files(folder)
+    if meta_file is None:
+        raise _Unreadable(folder, "its meta file cannot be read")
+    roots = _allowed_roots(repo)
+    budget = [MAX_RECIPE_FILES]
+    files = _content_files(folder, roots, budget)
     sigs = {sys.intern(f): _stat_sig(folder / f) for f in files}  # interned: "meta.yaml" is pickled once
-    entry: dict[str, Any] = {"dir": str(folder), "dir_sig": _stat_sig(folder), "files": sigs,
+    entry: dict[str, Any] = {"dir": str(folder), "dir_sig": _stat_sig(folder), "files": sigs, "repo": repo.alias,
                              "subdirs": {d: _stat_sig(folder / d) for d in _content_dirs(folder, files)}}
     try:
         loaded = parse_meta(meta_file)
     except RecipeDefinitionError as exc:
-        entry["broken"] = {"error": str(exc), "location": str(exc.location), "tags": _lenient_tags(meta_file)}
+        entry["broken"] = {"error": str(exc), "location": str(exc.location), "repo": repo.alias,
+                           "tags": _lenient_tags(meta_file)}
         return entry
     customize = folder / "customize.py"
     if customize.is_file():
@@ -96,26 +159,33 @@ def _scan_recipe(folder: Path, repo: Repo) -> dict[str, Any]:
             compile(customize.read_bytes(), str(customize), "exec")
         except SyntaxError as exc:
             entry["broken"] = {"error": f"{customize}:{exc.lineno}: syntax error in customize.py: {exc.msg}",
-                               "location": f"{customize}:{exc.lineno}", "tags": list(meta_tags(loaded.data))}
+                               "location": f"{customize}:{exc.lineno}", "tags": list(meta_tags(loaded.data)),
+                               "repo": repo.alias}
             return entry
     digests = []
     total = hashlib.sha256()
     for f in files:
-        h = hashlib.sha256((folder / f).read_bytes()).hexdigest()
+        h = _file_digest(folder / f)
         digests.append((f, h))
         total.update(f"{f}\0{h}\n".encode())
     meta = loaded.data
-    # code a recipe runs from outside its folder (e.g. the flexbench package) is part of its content too
+    # code a recipe runs from outside its folder (e.g. the flexbench package) is part of its content too;
+    # it must lie inside the repository (or a folder the user allows), never anywhere on the host
     extra: dict[str, Any] = {}
-    for rel in meta.get("code_paths") or []:
-        target = (folder / rel).resolve()
-        names = [""] if target.is_file() else _content_files(target)
+    for n, rel in enumerate(meta.get("code_paths") or []):
+        target = Path(os.path.realpath(folder / str(rel)))
+        if not _inside(str(target), roots):
+            where = loaded.lines.get(f"code_paths/{n}") or loaded.lines.get("code_paths")
+            raise _Unreadable(f"{meta_file}:{where}" if where else meta_file,
+                              f"code_paths entry '{rel}' is {target}, outside the repository {roots[0]} "
+                              f"(allow a folder with {ALLOW_ENV}=DIR)")
+        names = [""] if target.is_file() else _content_files(target, roots, budget) if target.is_dir() else []
         for name in names:
             path = target / name if name else target
             if not path.is_file():
                 continue
             label = f"@{rel}/{name}" if name else f"@{rel}"
-            h = hashlib.sha256(path.read_bytes()).hexdigest()
+            h = _file_digest(path)
             digests.append((label, h))
             total.update(f"{label}\0{h}\n".encode())
             extra[str(path)] = _stat_sig(path)
@@ -139,6 +209,17 @@ def _scan_recipe(folder: Path, repo: Repo) -> dict[str, Any]:
                      tuple(sys.intern(t) for t in recipe.tags))
     entry["blob"] = _encode(recipe.field_values())
     return entry
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as exc:
+        raise _Unreadable(path, f"cannot read: {exc.strerror or exc}") from exc
+    return h.hexdigest()
 
 
 def _interned(value: Any) -> Any:
@@ -169,17 +250,25 @@ def _decode(blob: bytes) -> tuple[Any, ...]:
 
 def _lenient_tags(meta_file: Path) -> list[str]:
     """Best-effort tags of a broken recipe so a selection can still point at it."""
+    from cmx.meta.loader import MAX_META_BYTES, _check_limits, read_meta_text
+
     try:
         import yaml
 
-        data = yaml.safe_load(meta_file.read_text(encoding="utf-8"))
+        text = read_meta_text(meta_file)
+        _check_limits(text, meta_file)  # never build what the limits refuse
+        data = yaml.safe_load(text)
         if isinstance(data, dict):
             return list(meta_tags(data)) + [meta_file.parent.name]
     except Exception:  # the file is broken; fall back to the tags line, then the folder name
         pass
     import re
 
-    text = meta_file.read_text(encoding="utf-8", errors="replace")
+    try:
+        with open(meta_file, "rb") as fh:
+            text = fh.read(MAX_META_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        text = ""
     m = re.search(r"^tags:\s*\[?([^\]\n]*)\]?\s*$", text, re.M)
     tags = [t.strip(" '\"") for t in m.group(1).split(",") if t.strip(" '\"")] if m else []
     return tags + [meta_file.parent.name]
@@ -193,25 +282,33 @@ class _Stub(NamedTuple):
     uid: str
     tags: tuple[str, ...]
     blob: bytes
+    repo: str
 
 
 class RecipeIndex:
-    """All recipes of all repositories, with lookup by alias, uid and tags."""
+    """All recipes of all repositories, with lookup by alias, uid and tags.
+
+    Precedence: recipes are kept in the order of their repositories (the built-in recipes first,
+    then the registered repositories in repos.yaml order), then by `sort`, alias and path; every
+    lookup returns them in that order and a selection takes the first. ``REPO:`` in front of a name
+    or a tag list restricts a lookup to one repository.
+    """
 
     def __init__(self, recipes: Sequence[Recipe | _Stub], broken: list[BrokenRecipe], repos: list[Repo]) -> None:
         self._items: list[Recipe | _Stub] = list(recipes)
         self.broken = broken
         self.repos = repos
+        self._rank = {r.alias: n for n, r in enumerate(repos)}
         # (path, stat signature) of everything the index was built from: what a
         # memoized result must re-check before it is trusted (see cmx.fastpath); built on first use
         self._watch: list[tuple[str, Any]] | None = None
         self._watch_source: tuple[Any, ...] | None = None
         by_alias: dict[str, list[int]] = {}
-        by_uid: dict[str, int] = {}
+        by_uid: dict[str, list[int]] = {}
         by_tag: dict[str, list[int]] = {}
         for i, r in enumerate(self._items):
             by_alias.setdefault(r.alias, []).append(i)
-            by_uid[r.uid] = i
+            by_uid.setdefault(r.uid, []).append(i)
             for t in r.tags:
                 ids = by_tag.get(t)
                 if ids is None:
@@ -241,13 +338,42 @@ class RecipeIndex:
     def recipes(self) -> list[Recipe]:
         return [self._get(i) for i in range(len(self._items))]
 
+    # -- repositories ---------------------------------------------------------------
+    def repo_named(self, alias: str) -> str:
+        """``alias`` if a repository has it, else a UsageError listing the known ones."""
+        if alias not in self._rank:
+            import difflib
+
+            close = difflib.get_close_matches(alias, list(self._rank), n=1)
+            raise UsageError(f"no repository named '{alias}' (known: {', '.join(self._rank)})",
+                             hint=f"did you mean '{close[0]}:'?" if close else "list them with `cmx list repo`")
+        return alias
+
+    def rank(self, repo: str) -> int:
+        """The precedence of a repository: lower wins (the built-ins are 0)."""
+        return self._rank.get(repo, len(self._rank))
+
     # -- lookup -----------------------------------------------------------------
     def by_name(self, name: str) -> list[Recipe]:
-        if name in self._by_uid:
-            return [self._get(self._by_uid[name])]
-        return [self._get(i) for i in self._by_alias.get(name, [])]
+        """Recipes with this uid or alias (``REPO:NAME`` for one repository), in precedence order.
+        A uid that several recipes declare is ambiguous: a SelectionError naming their files."""
+        repo, name = split_repo(name)
+        if repo:
+            self.repo_named(repo)
+        uids = self._by_uid.get(name)
+        if uids:
+            found = [i for i in uids if not repo or self._items[i].repo == repo]
+            if len(found) > 1:
+                files = "\n".join(f"  {self._get(i).meta_file} ({self._get(i).repo})" for i in found)
+                raise SelectionError(f"uid '{name}' is declared by {len(found)} recipes:\n{files}",
+                                     hint="select by alias or tags, or qualify it with its repository (REPO:NAME)")
+            if found:
+                return [self._get(found[0])]
+        return [self._get(i) for i in self._by_alias.get(name, []) if not repo or self._items[i].repo == repo]
 
-    def with_tags(self, tags: Iterable[str], not_tags: Iterable[str] = ()) -> list[Recipe]:
+    def with_tags(self, tags: Iterable[str], not_tags: Iterable[str] = (), repo: str = "") -> list[Recipe]:
+        if repo:
+            self.repo_named(repo)
         tags = list(tags)
         if not tags:
             found = list(range(len(self._items)))
@@ -269,14 +395,45 @@ class RecipeIndex:
         if not_tags:
             excluded = set(not_tags)
             found = [i for i in found if not excluded.intersection(self._items[i].tags)]
+        if repo:
+            found = [i for i in found if self._items[i].repo == repo]
         return [self._get(i) for i in found]
 
-    def broken_with_tags(self, tags: Iterable[str]) -> list[BrokenRecipe]:
+    def candidates(self, selector: Selector) -> list[Recipe]:
+        """The recipes a selector may pick, best first (empty if none). Never a silent substitute:
+        a broken recipe that matches in the repository of the best match (or the one named by
+        ``REPO:``), or in an earlier one, is an error, not a reason to fall back on another recipe."""
+        found = self.with_tags(selector.tags, selector.not_tags, selector.repo)
+        broken = self.broken_with_tags(selector.tags, selector.repo, selector.not_tags)
+        if broken:
+            if not found:
+                broken[0].raise_error()
+            first = self.rank(found[0].repo)
+            ahead = [b for b in broken if self.rank(b.repo) <= first]
+            if ahead:
+                b = ahead[0]
+                head, *rest = b.error.splitlines()
+                raise CmxError("\n".join([head, f"  this broken recipe of repository '{b.repo}' matches "
+                                                 f"'{selector.text}' as well as {found[0].alias} ({found[0].repo})"]
+                                          + rest),
+                               hint=f"fix it, remove its repository (`cmx rm repo {b.repo}`), or select the other "
+                                    f"one explicitly: {found[0].repo}:{found[0].alias}")
+        return found
+
+    def broken_with_tags(self, tags: Iterable[str], repo: str = "", not_tags: Iterable[str] = ()) -> list[BrokenRecipe]:
         wanted = set(tags)
-        return [b for b in self.broken if wanted and wanted.issubset(b.tags)]
+        excluded = set(not_tags)
+        out = [b for b in self.broken if wanted and wanted.issubset(b.tags) and not excluded.intersection(b.tags)
+               and (not repo or b.repo == repo)]
+        return sorted(out, key=lambda b: self.rank(b.repo))
 
     def broken_named(self, name: str) -> list[BrokenRecipe]:
-        return [b for b in self.broken if b.alias == name]
+        repo, name = split_repo(name)
+        return [b for b in self.broken if b.alias == name and (not repo or b.repo == repo)]
+
+    def duplicate_uids(self) -> list[tuple[str, list[Recipe]]]:
+        """uids declared by more than one recipe (selecting by such a uid is an error)."""
+        return [(uid, [self._get(i) for i in ids]) for uid, ids in self._by_uid.items() if len(ids) > 1]
 
     def all_tags(self) -> list[str]:
         return list(self._by_tag)
@@ -294,8 +451,10 @@ class RecipeIndex:
             with open(index_file, "rb") as fh:  # our own file in our own cache: pickle loads 3-5x faster than JSON
                 data = pickle.load(fh)
             if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT or data.get("home") != str(home.root) \
-                    or data.get("python") != _PYTHON or data.get("builtin") != str(Home.builtin_scripts()):
-                # (another checkout or a wheel using the same home has its built-ins elsewhere)
+                    or data.get("python") != _PYTHON or data.get("builtin") != str(Home.builtin_scripts()) \
+                    or data.get("allow") != os.environ.get(ALLOW_ENV, ""):
+                # (another checkout or a wheel using the same home has its built-ins elsewhere; the folders
+                # recipes may read outside their repository changed)
                 data = None
         except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
             data = None
@@ -318,7 +477,7 @@ class RecipeIndex:
                 # the set of recipe folders is unchanged: check each one's files
                 for key in old_containers.get("_dirs:" + str(container), []):
                     old = old_entries.get(key)
-                    if old is not None and _fresh(old):
+                    if old is not None and old.get("repo") == repo.alias and _fresh(old):
                         entries[key] = old
                     elif old is not None:
                         changed = True
@@ -328,23 +487,28 @@ class RecipeIndex:
                 continue
             changed = True
             dirs = []
-            if sig is not None:
-                for sub in sorted(os.scandir(container), key=lambda e: e.name):
-                    if not sub.is_dir() or sub.name.startswith("."):
+            for sub in _listing(container) if sig is not None else []:
+                folder = Path(sub.path)
+                key = str(folder)
+                try:
+                    if not sub.is_dir() or sub.name.startswith(".") or not _has_meta(folder):
                         continue
-                    folder = Path(sub.path)
-                    if not _has_meta(folder):
-                        continue
-                    key = str(folder)
+                except OSError as exc:  # a symlink loop in the container: listed as broken, never fatal
                     dirs.append(key)
-                    old = old_entries.get(key)
-                    entries[key] = old if old is not None and _fresh(old) else _scan_recipe(folder, repo)
+                    entries[key] = _broken_entry(folder, repo, f"{folder}: cannot read: {exc.strerror or exc}",
+                                                 key, [sub.name])
+                    continue
+                dirs.append(key)
+                old = old_entries.get(key)
+                entries[key] = old if old is not None and old.get("repo") == repo.alias and _fresh(old) \
+                    else _scan_recipe(folder, repo)
             containers["_dirs:" + str(container)] = dirs
         if changed:
             _save(index_file, {
                 "format": INDEX_FORMAT,
                 "python": _PYTHON,
                 "builtin": str(Home.builtin_scripts()),
+                "allow": os.environ.get(ALLOW_ENV, ""),
                 "home": str(home.root),
                 "repos_sig": repos_sig,
                 "repos": [r.to_json() for r in repos],
@@ -366,10 +530,11 @@ class RecipeIndex:
             stub = e.get("stub")
             if stub is not None:
                 sort, repo, alias, path, uid, tags = stub
-                stubs.append(((sort, order.get(repo, 0), alias, path), _Stub(alias, uid, tags, e["blob"])))
+                stubs.append(((order.get(repo, len(order)), sort, alias, path), _Stub(alias, uid, tags, e["blob"], repo)))
             else:
                 b = e["broken"]
-                broken.append(BrokenRecipe(Path(key).name, Path(key), tuple(b["tags"]), b["error"], b["location"]))
+                broken.append(BrokenRecipe(Path(key).name, Path(key), tuple(b["tags"]), b["error"], b["location"],
+                                           b.get("repo", "")))
         stubs.sort(key=lambda t: t[0])
         return cls([s for _, s in stubs], broken, repos)
 
@@ -388,8 +553,17 @@ def _watch_list(repos_file: str, repos_sig: Any, containers: dict[str, Any],
     return watch
 
 
+def _listing(container: Path) -> list[os.DirEntry[str]]:
+    """The entries of a repository's recipe folder, by name (none if it cannot be listed)."""
+    try:
+        return sorted(os.scandir(container), key=lambda e: e.name)
+    except OSError:
+        return []
+
+
 def _has_meta(folder: Path) -> bool:
-    return any((folder / n).is_file() for n in ("meta.yaml", "_cm.yaml", "_cm.json"))
+    """Is there a meta file (even one that cannot be read, which then makes a broken recipe)?"""
+    return any(os.path.lexists(folder / n) for n in ("meta.yaml", "_cm.yaml", "_cm.json"))
 
 
 def _same(path: str, sig: list[int] | None) -> bool:

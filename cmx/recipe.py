@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cmx.errors import Location
+from cmx.selector import nfc
 
 
 _PHASE_KEYS = ("deps", "prehook_deps", "posthook_deps", "post_deps")  # cmx.plan.node.PHASES (which imports this module)
@@ -185,4 +186,4 @@ def meta_tags(meta: dict[str, Any]) -> tuple[str, ...]:
     tags = meta.get("tags") or []
     if isinstance(tags, str):
         tags = [t for t in tags.replace(" ", ",").split(",") if t]
-    return tuple(str(t) for t in tags)
+    return tuple(nfc(str(t)) for t in tags)  # compared with a selector's tags in NFC

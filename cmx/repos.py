@@ -6,12 +6,13 @@ A repository is a folder holding ``scripts/`` (this project's layout), CM's
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from cmx.errors import Location, RecipeDefinitionError, UsageError
+from cmx.errors import CacheError, Location, RecipeDefinitionError, UsageError
 from cmx.home import Home
 
 BUILTIN = "builtin"
@@ -57,7 +58,7 @@ def read_registered(home: Home) -> list[Repo]:
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise RecipeDefinitionError(Location(path, line), f"invalid YAML: {exc.problem}") from exc
-    entries = data.get("repos", []) if isinstance(data, dict) else None
+    entries = (data.get("repos") or []) if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise RecipeDefinitionError(Location(path), "expected a mapping with a 'repos:' list")
     repos = []
@@ -72,22 +73,55 @@ def read_registered(home: Home) -> list[Repo]:
 
 
 def write_registered(home: Home, repos: list[Repo]) -> None:
+    """Replace repos.yaml atomically (a temporary file, fsynced, renamed over it). Callers that read,
+    change and write it go through ``update_registered``, which holds the registry lock."""
+    import tempfile
+
     import yaml
 
     home.root.mkdir(parents=True, exist_ok=True)
     body = {"repos": [r.to_json() for r in repos]}
     text = "# Recipe repositories registered with `cmx add repo` / `cmx pull repo`.\n"
     text += yaml.safe_dump(body, sort_keys=False)
-    tmp = home.repos_file.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, home.repos_file)
+    fd, tmp = tempfile.mkstemp(dir=home.root, prefix=".repos.yaml.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, home.repos_file)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+REGISTRY_LOCK_TIMEOUT_S = 60.0
+
+
+def update_registered(home: Home, change: Callable[[list[Repo]], list[Repo]]) -> list[Repo]:
+    """Read repos.yaml, apply ``change`` and write the result, holding a lock on the registry so that
+    concurrent `cmx add repo` / `rm repo` / `pull repo` never lose each other's updates."""
+    from filelock import FileLock, Timeout
+
+    home.root.mkdir(parents=True, exist_ok=True)
+    lock_path = home.root / ".repos.yaml.lock"
+    try:
+        with FileLock(str(lock_path), timeout=REGISTRY_LOCK_TIMEOUT_S):
+            repos = change(read_registered(home))
+            write_registered(home, repos)
+            return repos
+    except Timeout as exc:
+        raise CacheError(f"repos.yaml is locked by another cmx command (waited {REGISTRY_LOCK_TIMEOUT_S:.0f} s for "
+                         f"{lock_path})") from exc
 
 
 def all_repos(home: Home) -> list[Repo]:
-    """Registered repositories first, then the built-in recipes."""
+    """Every repository in precedence order: the built-in recipes first, then the registered ones in
+    repos.yaml order, so that a repository added later never changes what worked before."""
     builtin = builtin_repo()
     registered = [r for r in read_registered(home) if r.path.resolve() != builtin.path.resolve()]
-    return registered + [builtin]
+    return [builtin] + registered
 
 
 def check_layout(path: Path) -> None:

@@ -363,31 +363,57 @@ def explain(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return {"explain": _print_explain(statuses, ctx), "plan": status_json(statuses)}
 
 
-@declare("List the recipes that have all the given tags (or the given name), with the folder of each.",
-         Flag("tags", "tags", "tags the recipes must have; -tag excludes one; none lists every recipe",
-              example="--tags=get,python"),
+@declare("List the recipes that have all the given tags (or the given name), in precedence order, with the "
+         "repository and folder of each.",
+         Flag("tags", "tags", "tags the recipes must have; -tag excludes one; REPO: first for one repository; "
+              "none lists every recipe", example="--tags=get,python"),
+         Flag("show-broken", "bool", "also list the recipes cmx cannot read (with the reason) and uids declared twice"),
          args="[NAME | TAGS]", example="cmx find script --tags=detect",
-         details="Exits 1 when nothing matches (like grep), with the nearest names or tags as a hint.")
+         details="Exits 1 when nothing matches (like grep), with the nearest names or tags as a hint. Built-in recipes "
+                 "come first, then the registered repositories in repos.yaml order (docs/user-guide.md#precedence).")
 def find(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Recipes matching tags (or a name), in precedence order, with the repository of each;
+    ``--show-broken`` also lists the recipes cmx cannot read, with the reason, and clashing uids."""
     tags = i.get("tags") or " ".join(i.get("artifacts") or [])
+    text = str(tags)
     index = ctx.engine.index
-    if tags and "," not in str(tags) and index.by_name(str(tags)):
-        recipes = index.by_name(str(tags))
+    named = index.by_name(text) if tags and "," not in text and " " not in text.strip() else []
+    warnings = []
+    if named:
+        recipes = named
+        broken = index.broken_named(text)
     else:
-        sel = parse(str(tags))
-        recipes = index.with_tags(sel.tags, sel.not_tags)
-        broken = index.broken_with_tags(sel.tags)
-        for b in broken:
-            print(f"cmx: warning: broken recipe matches: {b.error}", file=sys.stderr)
-    if not recipes:
+        sel = parse(text)
+        recipes = index.with_tags(sel.tags, sel.not_tags, sel.repo)
+        broken = index.broken_with_tags(sel.tags, sel.repo, sel.not_tags) if sel.tags else \
+            [b for b in index.broken if not sel.repo or b.repo == sel.repo]
+        if sel.tags:
+            warnings = [f"cmx: warning: broken recipe matches: {b.error.splitlines()[0]}\n" for b in broken]
+    show_broken = bool(i.get("show_broken"))
+    if not recipes and not (show_broken and broken):
+        sys.stderr.write("".join(warnings))
         raise NothingFound(f"no recipe matches '{tags}'", hint=_near_recipes(ctx, str(tags)))
     for r in recipes:
-        ctx.say(f"{r.alias:<32} {','.join(r.tags):<40} {r.path}")
-    memo = None
-    if not index.broken_with_tags(parse(str(tags)).tags if tags else ()):
-        memo = {"watch": index.watch, "entries": [], "stderr": "", "stdout": "".join(ctx.printed)}
-    return {"_memo": memo, "list": [{"alias": r.alias, "uid": r.uid, "tags": list(r.tags), "path": str(r.path), "repo": r.repo}
-                     for r in recipes]}
+        ctx.say(f"{r.alias:<32} {r.repo:<12} {','.join(r.tags):<40} {r.path}")
+    duplicates = index.duplicate_uids() if show_broken else []
+    if show_broken:
+        for b in broken:
+            ctx.say(f"broken: {b.alias} ({b.repo or '?'}): {b.error}")
+        for uid, same in duplicates:
+            ctx.say(f"duplicate uid {uid}: " + ", ".join(f"{r.meta_file} ({r.repo})" for r in same))
+    elif warnings:
+        sys.stderr.write("".join(warnings))
+    memo = {"watch": index.watch, "entries": [], "stderr": "" if show_broken else "".join(warnings),
+            "stdout": "".join(ctx.printed)}
+    out: dict[str, Any] = {
+        "_memo": memo,
+        "list": [{"alias": r.alias, "uid": r.uid, "tags": list(r.tags), "path": str(r.path), "repo": r.repo}
+                 for r in recipes]}
+    if show_broken:
+        out["broken"] = [{"alias": b.alias, "repo": b.repo, "path": str(b.path), "error": b.error} for b in broken]
+        out["duplicate_uids"] = [{"uid": uid, "recipes": [{"alias": r.alias, "repo": r.repo, "meta_file": str(r.meta_file)}
+                                                          for r in same]} for uid, same in duplicates]
+    return out
 
 
 def _near_recipes(ctx: Context, text: str) -> str:

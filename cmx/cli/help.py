@@ -17,7 +17,7 @@ USAGE = """usage: cmx ACTION AUTOMATION [ARTIFACT] [--flags]
   cmx explain script --tags=...        why each node will (re)build
   cmx find script --tags=...           cmx show script NAME      cmx test script NAME
   cmx show cache [--tags=...] [-j]     cmx rm cache --tags=... -f      cmx gc cache [--older-than=7d]
-  cmx add repo PATH    cmx pull repo URL [--branch=B]    cmx list repo
+  cmx add repo PATH    cmx pull repo [URL] [--branch=B]    cmx rm repo NAME    cmx list repo
 
   -j JSON on stdout   -v verbose   -q quiet   --dry-run / -n plan only   -h help of an action
   cmx ACTION AUTOMATION -h     an action's flags and an example (also: cmx help run script)

@@ -17,6 +17,13 @@ from cmx.meta import schema
 
 META_FILES = ("meta.yaml", "_cm.yaml", "_cm.json")
 
+# What a meta may be (docs/recipe-format.md#limits): a repository is untrusted input, and every
+# command reads the index built from it. Checked on the parser's event stream, before anything
+# recursive (composing, the duplicate-key walk, the schema, marshal) sees the document.
+MAX_META_BYTES = 1 << 20  # the largest meta of MLCommons' repositories is ~66 KB
+MAX_META_DEPTH = 64  # nested mappings and lists (theirs: 9)
+MAX_META_NODES = 100_000  # values after expanding YAML aliases (theirs: ~6,000)
+
 try:  # the C loader is several times faster when libyaml is present
     _Loader: type = yaml.CSafeLoader  # type: ignore[attr-defined]
 except AttributeError:  # pragma: no cover
@@ -51,7 +58,56 @@ def _walk_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[str, int], dep
             _walk_lines(item, sub, out, depth + 1)
 
 
-def _check_duplicate_keys(node: yaml.Node, path: Path) -> None:
+def _check_limits(text: str, path: Path) -> None:
+    """Refuse a document deeper than MAX_META_DEPTH or larger than MAX_META_NODES once its aliases are
+    expanded (a "billion laughs" alias bomb), in one linear pass over the parser's events."""
+    depth = 0
+    size = 0
+    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (expanded size, depth below it)
+    frames: list[list[Any]] = []  # per open collection: [anchor, size before it, its depth, deepest inside]
+    for event in yaml.parse(text, Loader=_Loader):
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            size += 1
+            if event.anchor:
+                anchors[event.anchor] = (1, 0)
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            depth += 1
+            size += 1
+            if depth > MAX_META_DEPTH:
+                raise RecipeDefinitionError(Location(path, event.start_mark.line + 1),
+                                            f"nested more than {MAX_META_DEPTH} levels deep")
+            frames.append([event.anchor, size - 1, depth, depth])
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            anchor, before, level, deepest = frames.pop()
+            if anchor:
+                anchors[anchor] = (size - before, deepest - level + 1)
+            depth -= 1
+            if frames and deepest > frames[-1][3]:
+                frames[-1][3] = deepest
+        elif kind is yaml.AliasEvent:
+            grown, below = anchors.get(event.anchor, (1, 0))
+            size += grown
+            if depth + below > MAX_META_DEPTH:
+                raise RecipeDefinitionError(Location(path, event.start_mark.line + 1),
+                                            f"nested more than {MAX_META_DEPTH} levels deep once "
+                                            f"alias *{event.anchor} is expanded")
+            if frames and depth + below > frames[-1][3]:
+                frames[-1][3] = depth + below
+        else:
+            continue
+        if size > MAX_META_NODES:
+            raise RecipeDefinitionError(
+                Location(path, event.start_mark.line + 1),
+                f"more than {MAX_META_NODES:,} values" + (" once YAML aliases are expanded" if anchors else ""),
+                hint="a meta this large is refused (docs/recipe-format.md#limits)")
+
+
+def _check_duplicate_keys(node: yaml.Node, path: Path, seen_nodes: set[int] | None = None) -> None:
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:  # an alias: the node it points at was checked already
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -62,19 +118,17 @@ def _check_duplicate_keys(node: yaml.Node, path: Path) -> None:
                     Location(path, line), f"duplicate key '{key}' (first defined on line {seen[key]})"
                 )
             seen[key] = line
-            _check_duplicate_keys(value_node, path)
+            _check_duplicate_keys(value_node, path, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            _check_duplicate_keys(item, path)
+            _check_duplicate_keys(item, path, seen_nodes)
 
 
 def parse_meta(path: Path) -> LoadedMeta:
     """Parse and validate one meta file, or raise RecipeDefinitionError naming file:line."""
+    text = read_meta_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeDefinitionError(Location(path), f"cannot read meta file: {exc}") from exc
-    try:
+        _check_limits(text, path)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -92,7 +146,45 @@ def parse_meta(path: Path) -> LoadedMeta:
     lines: dict[str, int] = {}
     _walk_lines(node, (), lines)
     validate(path, data, lines)
+    _check_tags(path, data, lines)
     return LoadedMeta(path=path, data=data, lines=lines)
+
+
+def _check_tags(path: Path, data: dict[str, Any], lines: dict[str, int]) -> None:
+    """Every tag must be one a selector can name (cmx.selector.is_tag), or no one could select it."""
+    from cmx.selector import is_tag, nfc
+
+    tags = data.get("tags")
+    items = [(i, t) for i, t in enumerate(tags)] if isinstance(tags, list) else \
+        [(None, t) for t in str(tags or "").replace(" ", ",").split(",") if t]
+    for i, tag in items:
+        if not is_tag(nfc(str(tag))):
+            line = lines.get(f"tags/{i}") or lines.get("tags") if i is not None else lines.get("tags")
+            raise RecipeDefinitionError(
+                Location(path, line), f"tag {str(tag)!r} cannot be selected",
+                hint="a tag is letters (of any script), digits and _.+-, starting with a letter or digit")
+
+
+def read_meta_text(path: Path) -> str:
+    """The text of a meta file, or RecipeDefinitionError: too large, unreadable, or not UTF-8 (with
+    the line and byte offset of the first bad byte)."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_META_BYTES + 1)
+    except OSError as exc:
+        raise RecipeDefinitionError(Location(path), f"cannot read meta file: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_META_BYTES:
+        raise RecipeDefinitionError(Location(path), f"meta file is larger than {MAX_META_BYTES // 1024} KiB",
+                                    hint="a meta this large is refused (docs/recipe-format.md#limits)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise RecipeDefinitionError(
+            Location(path, line),
+            f"not UTF-8: byte 0x{raw[exc.start]:02x} at column {column} (byte offset {exc.start})",
+            hint="metas are UTF-8 text; re-save the file as UTF-8") from exc
 
 
 def _line_for(lines: dict[str, int], path: tuple[Any, ...]) -> int | None:

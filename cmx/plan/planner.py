@@ -188,11 +188,8 @@ class Planner:
             return found[0]
         if not selector.tags and not selector.variations:
             raise UsageError(f"empty selector (from {source})", hint="give --tags=... or a recipe name")
-        candidates = self.index.with_tags(selector.tags, selector.not_tags)
+        candidates = self.index.candidates(selector)  # in precedence order; raises for a broken recipe ahead
         if not candidates:
-            broken = self.index.broken_with_tags(selector.tags)
-            if broken:
-                broken[0].raise_error()
             raise self._no_match(selector, source)
         if selector.variations:
             able = [r for r in candidates if variations_mod.can_satisfy(r, selector.variations)]
@@ -203,7 +200,7 @@ class Planner:
             candidates = able
         chosen = candidates[0]
         # a recipe with a higher `sort` has declared that it yields; only a tie is worth a note
-        ties = [r for r in candidates[1:] if r.sort == chosen.sort]
+        ties = [r for r in candidates[1:] if r.sort == chosen.sort and r.repo == chosen.repo]
         if ties:
             others = ", ".join(f"{r.alias} ({r.repo})" for r in ties[:5])
             self.notes.append(f"'{selector.text}' matched {len(ties) + 1} recipes; chose {chosen.alias} ({chosen.repo}), also: {others}")
@@ -228,6 +225,8 @@ class Planner:
                 lines.append("  closest recipes: " + ", ".join(f"{r.alias} [{','.join(r.tags)}]" for r in partial))
         if selector.not_tags:
             lines.append(f"  excluded tags: {','.join(selector.not_tags)}")
+        if selector.repo:
+            lines.append(f"  searched only repository '{selector.repo}'")
         hint = "list recipes with `cmx find script --tags=...`"
         return SelectionError("\n".join(lines), hint=hint)
 

@@ -65,3 +65,121 @@ def test_code_paths_outside_the_folder_enter_the_digest(tmp_path):
     time.sleep(0.01)
     lib.write_text("v = 2\n")
     assert RecipeIndex.load(home).by_name("a")[0].digest != first.digest
+
+
+def _home_with(tmp_path, *repos):
+    home = Home(tmp_path / "home")
+    home.root.mkdir(exist_ok=True)
+    home.repos_file.write_text("repos:\n" + "".join(f"  - path: {r}\n    alias: {r.name}\n" for r in repos))
+    return home
+
+
+def test_builtins_come_first_then_registered_repos_in_order(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    make(first, "detect-os", "detect, os", "sort: -100\n")  # a lower sort does not beat repository order
+    make(first, "thing", "thing")
+    make(second, "thing", "thing")
+    idx = RecipeIndex.load(_home_with(tmp_path, first, second))
+    assert [r.repo for r in idx.with_tags(["detect", "os"])] == ["builtin", "first"]
+    assert [r.repo for r in idx.with_tags(["thing"])] == ["first", "second"]
+    assert [r.repo for r in idx.by_name("thing")] == ["first", "second"]
+    assert [r.repo for r in idx.by_name("second:thing")] == ["second"]
+    assert [r.repo for r in idx.with_tags(["detect", "os"], repo="first")] == ["first"]
+    assert [r.alias for r in idx.repos] == ["builtin", "first", "second"]
+
+
+def test_an_unknown_repository_qualifier_is_a_usage_error(tmp_path):
+    import pytest
+
+    from cmx.errors import UsageError
+
+    idx = RecipeIndex.load(_home_with(tmp_path))
+    with pytest.raises(UsageError, match="no repository named 'buitlin'.*\n.*did you mean 'builtin:'"):
+        idx.by_name("buitlin:detect-os")
+    with pytest.raises(UsageError, match="no repository named 'nope'"):
+        idx.with_tags(["no-such-tag"], repo="nope")
+
+
+def test_a_broken_recipe_ahead_of_the_match_is_an_error_not_a_substitute(tmp_path):
+    import pytest
+
+    from cmx.errors import CmxError
+    from cmx.selector import parse
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    make(first, "thing", "thing", "bogus_key: 1\n")
+    make(second, "thing", "thing")
+    make(second, "other", "other, x")
+    make(second, "other2", "other, y", "bogus_key: 1\n")
+    idx = RecipeIndex.load(_home_with(tmp_path, first, second))
+    with pytest.raises(CmxError, match=r"(?s)bogus_key.*broken recipe of repository 'first' matches 'thing'.*second:thing"):
+        idx.candidates(parse("thing"))
+    assert [r.repo for r in idx.candidates(parse("second:thing"))] == ["second"]
+    with pytest.raises(CmxError, match="bogus_key"):  # the one asked for is broken: no fallback on another repo
+        idx.candidates(parse("first:thing"))
+    with pytest.raises(CmxError, match="other2"):  # a broken match in the same repository is ambiguous too
+        idx.candidates(parse("other"))
+    # a broken recipe of a later repository never affects an earlier one's match
+    make(second, "detect-os", "detect, os", "bogus_key: 1\n")
+    assert [r.repo for r in RecipeIndex.load(_home_with(tmp_path, first, second)).candidates(parse("detect,os"))] \
+        == ["builtin"]
+
+
+def test_a_uid_declared_twice_cannot_select_and_names_both_files(tmp_path):
+    import pytest
+
+    from cmx.errors import SelectionError
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    a = make(first, "a", "a", "uid: 1234abcd\n")
+    b = make(second, "b", "b", "uid: 1234abcd\n")
+    idx = RecipeIndex.load(_home_with(tmp_path, first, second))
+    with pytest.raises(SelectionError) as err:
+        idx.by_name("1234abcd")
+    assert str(a / "meta.yaml") in str(err.value) and str(b / "meta.yaml") in str(err.value)
+    assert [r.alias for r in idx.by_name("second:1234abcd")] == ["b"]
+    assert [(uid, [r.alias for r in same]) for uid, same in idx.duplicate_uids()] == [("1234abcd", ["a", "b"])]
+
+
+def test_code_paths_must_stay_inside_the_repository_unless_allowed(tmp_path, monkeypatch):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.py").write_text("x = 1\n")
+    repo = tmp_path / "repo"
+    make(repo, "inside", "inside", "code_paths: [../../lib]\n")
+    (repo / "lib").mkdir()
+    (repo / "lib" / "l.py").write_text("l = 1\n")
+    d = make(repo, "escape", "escape", f"code_paths: [../../lib, {outside}]\n")
+    home = _home_with(tmp_path, repo)
+    idx = RecipeIndex.load(home)
+    assert [n for n, _ in idx.by_name("inside")[0].file_digests] == ["meta.yaml", "@../../lib/l.py"]
+    [broken] = idx.broken_named("escape")
+    assert f"{d / 'meta.yaml'}:3: code_paths entry '{outside}' is {outside}, outside the repository {repo}" in broken.error
+    assert "CMX_ALLOW_CODE_PATHS" in broken.error
+    monkeypatch.setenv("CMX_ALLOW_CODE_PATHS", str(outside))
+    idx = RecipeIndex.load(home)  # a different allowance rebuilds the index
+    assert "@" + str(outside) + "/x.py" in [n for n, _ in idx.by_name("escape")[0].file_digests]
+
+
+def test_a_recipe_over_the_file_limit_is_broken(tmp_path, monkeypatch):
+    import cmx.index
+
+    monkeypatch.setattr(cmx.index, "MAX_RECIPE_FILES", 3)
+    repo = tmp_path / "repo"
+    d = make(repo, "many", "many")
+    for n in range(3):
+        (d / f"f{n}.txt").write_text(str(n))
+    make(repo, "few", "few")
+    idx = RecipeIndex.load(_home_with(tmp_path, repo))
+    assert idx.by_name("few")
+    assert "more than 3 files in one recipe" in idx.broken_named("many")[0].error
+
+
+def test_entries_follow_a_renamed_repository(tmp_path):
+    repo = tmp_path / "repo"
+    make(repo, "a", "a")
+    home = _home_with(tmp_path, repo)
+    assert RecipeIndex.load(home).by_name("a")[0].repo == "repo"
+    time.sleep(0.01)
+    home.repos_file.write_text(f"repos:\n  - path: {repo}\n    alias: renamed\n")
+    assert RecipeIndex.load(home).by_name("a")[0].repo == "renamed"

@@ -35,3 +35,19 @@ def test_bad_selectors_point_at_the_token(text):
 
 def test_canonical_is_order_independent():
     assert parse("b,a,_y,_x").canonical() == parse("a,b,_x,_y").canonical()
+
+
+def test_unicode_tags_parse_in_nfc():
+    import unicodedata
+
+    s = parse(unicodedata.normalize("NFD", "détecter") + ",検出,_vär")
+    assert s.tags == ("détecter", "検出") and s.variations == ("vär",)
+
+
+def test_a_repository_qualifier():
+    s = parse("mlperf:detect,os,_x")
+    assert (s.repo, s.tags, s.variations) == ("mlperf", ("detect", "os"), ("x",))
+    assert s.canonical() == "mlperf:detect,os,_x"
+    assert s.with_variations(("y",)).repo == "mlperf"
+    assert parse("get,_url.https://x.org/a").repo == ""  # a ':' in a variation value is no qualifier
+    assert parse("detect,os").repo == ""

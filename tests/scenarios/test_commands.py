@@ -90,7 +90,7 @@ def test_add_pull_list_repo(cmx, home, tmp_path):
     assert cmx("pull", "repo", f"file://{src}").code == 0
     assert cmx("run", "script", "--tags=greet", "-j").json["new_env"]["G"] == "v2"
     listed = [r["alias"] for r in cmx("list", "repo", "-j").json["list"]]
-    assert listed == ["recipes-src", "builtin"]
+    assert listed == ["builtin", "recipes-src"]  # precedence order: the built-ins first
     # a plain folder of recipes, and CM's script/ layout
     plain = tmp_path / "plain"
     (plain / "hi").mkdir(parents=True)

@@ -145,14 +145,14 @@ def test_input_mapping_variations_and_user_env_precedence(repo, cmx):
 
 
 def test_deferred_condition_on_a_dependency_output(repo, cmx, tmp_path):
-    repo.add("gpu", "tags: [detect-gpu]\nnew_env_keys: [GPU_COUNT]\n", 'echo "GPU_COUNT=$FAKE_GPUS" >> tmp-run-env.out\n')
-    repo.add("cuda", "tags: [cuda]\n", f'echo cuda >> {tmp_path}/cuda.log\n')
+    repo.add("gpu", "tags: [fake-gpu]\nnew_env_keys: [GPU_COUNT]\n", 'echo "GPU_COUNT=$FAKE_GPUS" >> tmp-run-env.out\n')
+    repo.add("cuda", "tags: [fake-cuda]\n", f'echo cuda >> {tmp_path}/cuda.log\n')
     repo.add("app", """
         tags: [app]
         deps:
-          - tags: detect-gpu
+          - tags: fake-gpu
             env: {FAKE_GPUS: "<<<GPUS>>>"}
-          - tags: cuda
+          - tags: fake-cuda
             skip_if_env: {GPU_COUNT: ["0", ""]}
         default_env: {GPUS: "0"}
         input_mapping: {gpus: GPUS}
