@@ -97,3 +97,29 @@ def test_unreadable_result_json_is_skipped_and_other_tools_ignored(runs, ds, tmp
     assert report.skipped[0].file.endswith("run-flexbench-broken/flexbench/result.json")
     assert "not readable JSON" in report.skipped[0].reason
     assert any("other tools ignored" in n for n in report.notes)
+
+
+def test_a_flexbench_run_travels_in_a_bundle_and_a_forged_rouge_is_caught(runs, ds, tmp_path):
+    import pyarrow.parquet as pq
+
+    from openmlperf import bundle, schema
+    from openmlperf.errors import BundleRejected
+
+    run_dir = runs["offline"].parents[1]
+    flexbench.import_runs(run_dir, ds)
+    rid = _row(ds, run_dir)["result.id"]
+    b = bundle.contribute(tmp_path / "b", dataset_dir=ds, ids=[rid])
+    names = set(json.loads((b / "manifest.json").read_text())["rows"][0]["files"])
+    assert {"result.json", "performance/mlperf_log_detail.txt", "cmx-lock.json"} <= names
+    merged = bundle.merge(b, tmp_path / "fresh")
+    assert merged.rows_stored == 1
+    assert openmlperf.query('select "flexbench.run_id" r from results', tmp_path / "fresh").to_pylist() == [
+        {"r": run_dir.name}]
+    rows = pq.read_table(b / "rows.parquet").to_pylist()
+    rows[0]["accuracy.rouge1"] = 99.0
+    pq.write_table(schema.to_table(rows), b / "rows.parquet")
+    m = json.loads((b / "manifest.json").read_text())
+    m["files"]["rows.parquet"] = hashlib.sha256((b / "rows.parquet").read_bytes()).hexdigest()
+    (b / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(BundleRejected, match="accuracy.rouge1"):
+        bundle.merge(b, tmp_path / "other")

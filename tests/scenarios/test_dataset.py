@@ -85,3 +85,35 @@ def test_import_flexbench_results_from_a_real_run(fhome, tmp_path):
     q = run_cmx("run", "script", "--tags=query,dataset", f"--dataset_dir={ds}", "-j",
                 '--sql=select "flexbench.run_id" as id, "metrics.units" as u from results', home=fhome)
     assert q.json["new_state"]["rows"] == [{"id": run_dir.name, "u": "Tokens/s"}]
+
+
+def test_contribute_and_merge_through_the_cli_and_a_tampered_bundle_fails(cmx, tmp_path):
+    samples = _need(LOG_SAMPLES)
+    assert cmx("run", "script", "--tags=import,mlperf,results", f"--path={samples}").code == 0
+    out = tmp_path / "bundle"
+    res = cmx("run", "script", "--tags=contribute,result", """--where="submission.organization" = 'ASUSTeK'""",
+              f"--bundle={out}", "--contributor=ci", "-j")
+    assert res.code == 0, res.err
+    assert res.json["new_state"]["dataset_bundle"]["rows"] == 4
+    ds = tmp_path / "ds"
+    m = cmx("run", "script", "--tags=merge,contribution", f"--path={out}", f"--dataset_dir={ds}", "-j")
+    assert m.code == 0, m.err
+    assert m.json["new_state"]["dataset_import"]["rows_added"] == 4
+    log = next(out.rglob("mlperf_log_detail.txt"))
+    log.write_text(log.read_text().replace('"result_validity", "value": "VALID"', '"result_validity", "value": "INVALID"'))
+    bad = cmx("run", "script", "--tags=merge,contribution", f"--path={out}", f"--dataset_dir={tmp_path / 'ds2'}")
+    assert bad.code == 1 and "sha256 does not match" in bad.err and "Traceback" not in bad.err
+
+
+def test_export_through_the_cli(cmx, tmp_path):
+    data = _need(PUBLISHED / "data.json")
+    assert cmx("run", "script", "--tags=import,open-mlperf-dataset", f"--path={data}").code == 0
+    out = tmp_path / "export"
+    res = cmx("run", "script", "--tags=export,dataset", f"--output_dir={out}", "--columns=published", "-j")
+    assert res.code == 0, res.err
+    assert res.json["new_state"]["dataset_export"]["rows"] == 847
+    def by_uid(rows):
+        return sorted(rows, key=lambda r: r["submission.debug_uid"])
+
+    assert by_uid(json.loads((out / "data.json").read_text())) == by_uid(json.loads(data.read_text()))
+    assert (out / "croissant.json").is_file() and (out / "README.md").is_file()
