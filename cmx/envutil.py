@@ -3,7 +3,8 @@
 - ``+KEY`` entries are lists, merged append-unique (``+PATH``).
 - ``enable_if_env``/``skip_if_env`` conditions with CM's truthiness.
 - ``new_env_keys`` patterns with ``*`` wildcards.
-- Secrets (tokens, passwords) are recognised by name and never recorded.
+- Secrets (tokens, passwords) are recognised by name, and inside values by shape
+  (``NAME=value``, ``?token=``, ``user:password@``), and never recorded.
 """
 
 from __future__ import annotations
@@ -33,26 +34,62 @@ def scrub(env: Mapping[str, Any]) -> Env:
     return {k: v for k, v in env.items() if not is_secret(k)}
 
 
-# a secret can also hide inside a value: '["--env.HF_TOKEN=x"]', 'HF_TOKEN=x', '{"api_key": "x"}'
-_ASSIGNED = re.compile(r"""([A-Za-z_][\w.-]*)=([^\s,;'"\]\}]*)""")
+# a secret can also hide inside a value: '["--env.HF_TOKEN=x"]', 'HF_TOKEN=x', '{"api_key": "x"}',
+# 'https://h/f?token=x', 'https://user:x@h/f'
+_ASSIGNED = re.compile(r"""([A-Za-z_][\w.-]*)=([^\s,;&#'"\]\}]*)""")
 _JSON_PAIR = re.compile(r'"([A-Za-z_][\w.-]*)"(\s*:\s*)"((?:[^"\\]|\\.)*)"')
+_QUERY = re.compile(r"""([?&;])([A-Za-z_][\w.-]*)=([^&#\s'"]*)""")
+_USERINFO = re.compile(r"""(\b[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s:@'"]*):([^/?#\s@'"]+)@""")
+# URL query parameters that carry credentials, besides secret-named ones (?hf_token=...)
+QUERY_SECRETS = frozenset({
+    "token", "access_token", "refresh_token", "id_token", "auth", "auth_token", "private_token", "api_key",
+    "apikey", "key", "sig", "signature", "password", "passwd", "pwd", "pass", "secret", "client_secret",
+    "x-amz-signature", "x-amz-security-token", "x-amz-credential", "x-goog-signature", "x-goog-credential",
+})
+MASK = "***"
+# a value shorter than this is not searched for in script output (it would mask ordinary words)
+MIN_MASKED_LENGTH = 4
 
 
 def _secret_name(name: str) -> bool:
     return is_secret(name.rsplit(".", 1)[-1].lstrip("-"))
 
 
+def _redact_str(value: str, found: list[str] | None) -> str:
+    def hide(secret: str) -> str:
+        if found is not None and secret and secret != MASK:
+            found.append(secret)
+        return MASK
+
+    if "@" in value and "://" in value:
+        value = _USERINFO.sub(lambda m: f"{m.group(1)}:{hide(m.group(2))}@", value)
+    if "=" in value:
+        if "?" in value or "&" in value:
+            value = _QUERY.sub(
+                lambda m: f"{m.group(1)}{m.group(2)}={hide(m.group(3))}"
+                if m.group(2).lower() in QUERY_SECRETS or is_secret(m.group(2)) else m.group(0), value)
+        value = _ASSIGNED.sub(
+            lambda m: f"{m.group(1)}={hide(m.group(2))}" if _secret_name(m.group(1))
+            else f"{m.group(1)}={_redact_str(m.group(2), found)}" if "=" in m.group(2) else m.group(0), value)
+    if '"' in value:
+        value = _JSON_PAIR.sub(
+            lambda m: f'"{m.group(1)}"{m.group(2)}"{hide(m.group(3))}"' if _secret_name(m.group(1)) else m.group(0),
+            value)
+    return value
+
+
+def _may_hold_secret(value: str) -> bool:
+    return "=" in value or '"' in value or "@" in value
+
+
 def redact(value: Any) -> Any:
-    """``value`` with every secret-named assignment inside it masked, recursively through
-    lists and dicts (whose secret-named keys are dropped): for inputs written to lockfiles,
-    key material and re-run hints."""
+    """``value`` with every secret inside it masked, recursively through lists and dicts (whose
+    secret-named keys are dropped): ``NAME=value`` and ``"name": "value"`` with a secret name,
+    URL query parameters that carry credentials (``?token=``, ``&sig=``...) and the password of
+    ``scheme://user:password@host``. For everything cmx writes down: entries, lockfiles, key
+    material, memos, logs and re-run hints."""
     if isinstance(value, str):
-        if "=" in value:
-            value = _ASSIGNED.sub(lambda m: f"{m.group(1)}=***" if _secret_name(m.group(1)) else m.group(0), value)
-        if '"' in value:
-            value = _JSON_PAIR.sub(
-                lambda m: f'"{m.group(1)}"{m.group(2)}"***"' if _secret_name(m.group(1)) else m.group(0), value)
-        return value
+        return _redact_str(value, None) if _may_hold_secret(value) else value
     if isinstance(value, dict):
         return {k: redact(v) for k, v in value.items() if not is_secret(str(k))}
     if isinstance(value, (list, tuple)):
@@ -60,11 +97,68 @@ def redact(value: Any) -> Any:
     return value
 
 
+def holds_secret(value: Any) -> bool:
+    """True if ``value`` (a string, or a tree of dicts and lists) has a secret-named key anywhere
+    or a secret inside a string: what must never be memoized."""
+    if isinstance(value, str):
+        return _may_hold_secret(value) and _redact_str(value, None) != value
+    if isinstance(value, dict):
+        return any(is_secret(str(k)) or holds_secret(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(holds_secret(v) for v in value)
+    return False
+
+
+def secret_parts(value: str) -> list[str]:
+    """The secrets inside ``value`` (the token of ``?token=``, a URL's password...): what a
+    script's output is searched for."""
+    found: list[str] = []
+    if _may_hold_secret(value):
+        _redact_str(value, found)
+    return found
+
+
+class Masker:
+    """Masks known secret values, and secrets recognised by shape, in text a script or a hook
+    writes (cmx-run.log, tmp-run-env.out)."""
+
+    def __init__(self, values: Iterable[str]) -> None:
+        unique = {v for v in values if len(v) >= MIN_MASKED_LENGTH}
+        self.values = sorted(unique, key=len, reverse=True)  # the longest first: a value may hold another
+        self._bytes = [v.encode("utf-8", "surrogateescape") for v in self.values]
+
+    @classmethod
+    def for_env(cls, env: Mapping[str, Any]) -> "Masker":
+        """Secret-named values of ``env`` and the secrets inside its other values."""
+        values: list[str] = []
+        for k, v in env.items():
+            text = as_str(v) if not isinstance(v, list) else ":".join(as_str(x) for x in v)
+            if is_secret(k.lstrip("+")):
+                values.append(text)
+            else:
+                values += secret_parts(text)
+        return cls(values)
+
+    def text(self, text: str) -> str:
+        for v in self.values:
+            if v in text:
+                text = text.replace(v, MASK)
+        return redact(text)
+
+    def data(self, data: bytes) -> bytes:
+        for v in self._bytes:
+            if v in data:
+                data = data.replace(v, MASK.encode())
+        if b"=" in data or b'"' in data or b"@" in data:
+            return redact(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+        return data
+
+
 def redact_env(env: Mapping[str, Any]) -> Mapping[str, Any]:
     """``redact`` for an env whose keys are already free of secrets: returned as is (no copy)
-    unless some value could hold an assignment, which is rare (key material of every plan node)."""
+    unless some value could hold a secret, which is rare (key material of every plan node)."""
     for v in env.values():
-        if type(v) is not str or "=" in v or '"' in v:
+        if type(v) is not str or "=" in v or '"' in v or "@" in v:
             return redact(env)
     return env
 

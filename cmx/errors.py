@@ -168,3 +168,12 @@ class RecipeFailed(CmxError):
         self.exit_status = exit_status
         self.log_path = log_path
         self.rerun = rerun
+
+
+class Interrupted(KeyboardInterrupt):
+    """cmx received SIGINT, SIGTERM or SIGHUP: not a CmxError, so nothing on the way up catches it
+    as a failure. The CLI stops the running scripts and exits with 128 + ``signum``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

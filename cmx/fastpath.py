@@ -109,6 +109,10 @@ def try_replay(argv: list[str]) -> int | None:
 
 def write_memo(argv: list[str], watch: list[tuple[str, Any]], entries: list[tuple[str, float | None, list[int]]],
                stdout: str, stderr: str) -> None:
+    from cmx.envutil import holds_secret
+
+    if holds_secret(argv) or holds_secret(stdout) or holds_secret(stderr):
+        return  # a memo is a file: never with a secret in it (the callers check too)
     path = memo_path(argv)
     memo = {
         "format": MEMO_FORMAT, "argv": argv, "home": _home(), "cmx": _CMX_DIR,

@@ -323,9 +323,8 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 def _memo(engine: Any, reporter: Any, i: dict[str, Any]) -> dict[str, Any] | None:
     """What the CLI needs to replay this fully cached run (see cmx.fastpath)."""
-    if any(envutil.is_secret(k) for field in ("env", "const") for k in (i.get(field) or {})) \
-            or any(envutil.is_secret(k) for k in i):
-        return None  # the memo holds the command line: never with a secret in it
+    if envutil.holds_secret(i):
+        return None  # the memo holds the command line: never with a secret in it, in any shape
     entries = []
     for r in engine.last_results.values():
         if not r.cached or not r.path:

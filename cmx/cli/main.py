@@ -1,8 +1,9 @@
 """``cmx ACTION AUTOMATION [ARTIFACT] [--flags]``: a thin layer over the API.
 
 Exit codes: 0 success, 1 a recipe failed (or a search found nothing), 2 a usage or
-recipe-definition error, 130 interrupted. Help pages live in cmx.cli.help, shell
-completion in cmx.cli.complete.
+recipe-definition error, 128 + N when stopped by signal N (130 SIGINT, 143 SIGTERM, 129
+SIGHUP; the running recipe scripts are stopped first), 141 when the reader of stdout went
+away. Help pages live in cmx.cli.help, shell completion in cmx.cli.complete.
 Errors are one short message on stderr; ``-v`` adds the Python traceback.
 """
 
@@ -15,7 +16,72 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+_stopping = False  # set once cmx is stopping on a signal
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    """SIGINT/SIGTERM/SIGHUP: unwind the main thread with ``Interrupted``; a second signal while the
+    running scripts are being stopped kills them at once."""
+    procs = sys.modules.get("cmx.execute.procs")
+    if _stopping or (procs is not None and procs.stopping()):
+        if procs is not None:
+            procs.kill_all_now()
+        return
+    try:
+        from cmx.errors import Interrupted
+    except ImportError:  # the signal came while cmx.errors itself was being imported
+        raise KeyboardInterrupt(signum) from None
+    raise Interrupted(signum)
+
+
+def _install_signal_handlers() -> None:
+    import _signal  # the C module: `signal` would cost an enum build on every cached command
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signum = getattr(_signal, name)
+        if _signal.getsignal(signum) != _signal.SIG_IGN:  # e.g. SIGHUP under nohup stays ignored
+            _signal.signal(signum, _on_signal)
+
+
+def _interrupted(exc: BaseException) -> int:
+    """Stop the running scripts, say so in one line, and return 128 + the signal number."""
+    global _stopping
+    _stopping = True
+    signum = getattr(exc, "signum", None) or (exc.args[0] if exc.args and isinstance(exc.args[0], int) else 2)
+    procs = sys.modules.get("cmx.execute.procs")
+    stopped = procs.terminate_all(signum) if procs is not None else 0
+    name = {1: "SIGHUP", 2: "SIGINT", 15: "SIGTERM"}.get(signum, f"signal {signum}")
+    more = f"; stopped {stopped} running recipe script{'s' if stopped != 1 else ''}" if stopped else ""
+    try:
+        print(f"cmx: interrupted by {name}{more}", file=sys.stderr)
+    except OSError:
+        pass
+    return 128 + signum
+
+
+def _broken_pipe() -> int:
+    """The reader of stdout went away (`cmx find script | head`): stop quietly, as CLI tools do."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the final flush cannot fail again
+    except (OSError, ValueError):
+        pass
+    return 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    _install_signal_handlers()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as exc:  # Ctrl-C at any point, start-up included; SIGTERM and SIGHUP too
+        return _interrupted(exc)
+    except BrokenPipeError:
+        return _broken_pipe()
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "__complete":  # the shell's completion function calls back here: keep it lean
         from cmx.cli.complete import complete_command
@@ -58,9 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         if "want_json" in locals() and want_json:
             _print_json({"return": exc.exit_code, "error": str(exc), **getattr(exc, "json_extra", {})})
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("cmx: interrupted", file=sys.stderr)
-        return 130
+    except BrokenPipeError:
+        raise
     except Exception as exc:  # a bug in cmx itself: say so, briefly
         if verbose:
             import traceback
@@ -122,6 +187,8 @@ def run() -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+    except BrokenPipeError:
+        code = code or _broken_pipe()
     finally:
         import os
 

@@ -43,12 +43,19 @@ class Executor:
 
     # -- public ---------------------------------------------------------------------
     def run(self) -> NodeResult:
+        from cmx.execute import procs
+
+        procs.resume()  # an earlier run in this process (the Python API) may have been interrupted
         workers = [threading.Thread(target=self._worker, daemon=True, name=f"cmx-worker-{i}")
                    for i in range(max(0, self.options.jobs - 1))]
         for w in workers:
             w.start()
         try:
             return self.ensure(self.plan.root)
+        except KeyboardInterrupt as exc:  # SIGINT/SIGTERM/SIGHUP: stop every running script, every thread's
+            procs.terminate_all(getattr(exc, "signum", 2))
+            workers = []  # daemons, possibly inside a hook: not waited for
+            raise
         finally:
             with self.cond:
                 self.stop = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -49,6 +50,24 @@ def merge_dep_outputs(env: Env, state: dict[str, Any], result: NodeResult) -> No
             state[k] = v
 
 
+def _masker(env: Env) -> envutil.Masker:
+    """What to mask in this node's log and outputs: its secret env values, the secrets inside its
+    other values, and cmx's own secret environment (which its script inherits)."""
+    inherited = {k: v for k, v in os.environ.items() if envutil.is_secret(k)}
+    return envutil.Masker.for_env({**inherited, **env})
+
+
+class _MaskingFormatter(logging.Formatter):
+    """A hook's log lines (``i['logger']``) reach cmx-run.log with secrets masked."""
+
+    def __init__(self, fmt: str, masker: envutil.Masker) -> None:
+        super().__init__(fmt)
+        self.masker = masker
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.masker.text(super().format(record))
+
+
 def _edge_enabled(edge: Edge, env: Env) -> bool:
     return edge.condition is None or envutil.dep_enabled(edge.condition, env)
 
@@ -85,11 +104,12 @@ def run_phases(
         env["CMX_VERSION"] = node.version
     if final_dir is not None:  # where a cached build will be published (for recipes that must embed it)
         env["CMX_ENTRY_PATH"] = str(final_dir)
+    masker = _masker(env)
     logger = logging.getLogger(f"cmx.recipe.{node.alias}.{node.index}")
     logger.propagate = False
     logger.setLevel(logging.INFO)
     handler = logging.FileHandler(log_path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(message)s", masker))
     logger.addHandler(handler)
     try:
         try:
@@ -130,10 +150,13 @@ def run_phases(
             if found is not None:
                 (work_dir / "tmp-state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
                 text, secrets = script.render(found, work_dir, env, f"recipe {node.label}")
-                code = script.run(text, work_dir, secrets, log_path, echo)
+                try:
+                    code = script.run(text, work_dir, secrets, log_path, echo, masker)
+                    out_env, out_state = script.read_outputs(work_dir) if code == 0 else ({}, {})
+                finally:  # the copies kept in the work folder (an entry, a failure folder) are masked
+                    script.mask_outputs(work_dir, masker)
                 if code != 0:
                     raise PhaseFailure(f"{found.name} failed with {script.describe_exit(code)}", exit_status=code)
-                out_env, out_state = script.read_outputs(work_dir)
                 envutil.merge_env(env, out_env)
                 state.update(out_state)
         run_deps("posthook_deps")
@@ -146,6 +169,7 @@ def run_phases(
     detected = detected or env.get("CMX_DETECTED_VERSION") or None
     for internal in ("CMX_RECIPE_PATH", "CMX_RUN_DIR", "CMX_ENTRY_PATH", "CMX_VERSION"):  # engine facts, not outputs
         env.pop(internal, None)
-    new_env = envutil.scrub(envutil.select_new_env(env, eff["new_env_keys"]))  # secrets are never outputs
-    new_state = {k: v for k, v in state.items() if envutil.key_matches(k, eff["new_state_keys"])}
+    # secrets are never outputs: secret keys dropped, secrets inside values masked
+    new_env = dict(envutil.redact_env(envutil.scrub(envutil.select_new_env(env, eff["new_env_keys"]))))
+    new_state = envutil.redact({k: v for k, v in state.items() if envutil.key_matches(k, eff["new_state_keys"])})
     return Outcome(env, state, new_env, new_state, str(detected) if detected else node.version)

@@ -4,6 +4,12 @@ The env reaches the script as ``export`` lines whose values are shell-quoted,
 never evaluated. Secrets are passed through the process environment only and
 never written into ``tmp-run.sh``. Outputs come back through
 ``tmp-run-env.out`` (KEY=VALUE, ``+KEY=VALUE`` appends) and ``tmp-run-state.json``.
+
+The script runs in its own process group (``cmx.execute.procs``): whatever it
+leaves running when it ends is stopped, and nothing of it outlives cmx. Its
+output reaches ``cmx-run.log`` (and the terminal) with secrets masked: the
+values of secret env keys, the secrets inside other values, and any secret
+recognised by shape (``envutil.Masker``).
 """
 
 from __future__ import annotations
@@ -12,13 +18,18 @@ import json
 import os
 import platform
 import re
+import select
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import IO, Any, Callable, Mapping
 
-from cmx.envutil import as_str, is_secret, redact
+from cmx.envutil import Masker, as_str, is_secret, redact
+from cmx.errors import Interrupted
+from cmx.execute import procs
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -77,23 +88,75 @@ def render(script: Path, work_dir: Path, env: Mapping[str, Any], header: str) ->
 
 
 def run(script_text: str, work_dir: Path, secrets: Mapping[str, str], log_path: Path,
-        echo: Callable[[str], None] | None) -> int:
-    """Run tmp-run.sh in work_dir, logging its output; return its real exit code (negative = signal)."""
+        echo: Callable[[str], None] | None, masker: Masker | None = None) -> int:
+    """Run tmp-run.sh in work_dir, logging its output; return its real exit code (negative = signal).
+
+    Raises ``Interrupted`` when cmx is stopping on a signal (the script's group is stopped)."""
     tmp = work_dir / "tmp-run.sh"
     tmp.write_text(script_text, encoding="utf-8")
     env = dict(os.environ)
     env.update(secrets)
     env.setdefault("CMX_PYTHON", sys.executable)
+    if masker is None:
+        masker = Masker.for_env({**{k: v for k, v in os.environ.items() if is_secret(k)}, **secrets})
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(["bash", str(tmp)], cwd=work_dir, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            log.write(raw)
-            if echo is not None:
-                echo(raw.decode("utf-8", "replace").rstrip("\n"))
-        log.flush()
-        return proc.wait()
+        proc = procs.spawn(["bash", str(tmp)], cwd=work_dir, env=env, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        first: int = signal.SIGTERM
+        try:
+            assert proc.stdout is not None
+            _pump(proc, proc.stdout, log, echo, masker)
+        except Interrupted as exc:
+            first = exc.signum  # forward what cmx received
+            raise
+        except KeyboardInterrupt:
+            first = signal.SIGINT
+            raise
+        finally:
+            procs.release(proc, first)  # stops whatever the script left in its group
+            log.flush()
+    if procs.stopping():
+        raise Interrupted(procs.stopping())
+    assert proc.returncode is not None
+    return proc.returncode
+
+
+def _pump(proc: subprocess.Popen[bytes], out: IO[bytes], log: IO[bytes], echo: Callable[[str], None] | None,
+          masker: Masker) -> None:
+    """Copy the script's output, line by line and masked, to the log and ``echo`` until it ends. A
+    process the script left running in the background may hold the output open: once the script
+    itself has exited, its group is stopped, and reading ends at most a grace period later."""
+    fd = out.fileno()
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    pending = b""
+    give_up: float | None = None
+
+    def emit(raw: bytes) -> None:
+        raw = masker.data(raw)
+        log.write(raw)
+        if echo is not None:
+            echo(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    while True:
+        if poller.poll(200):
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            pending += chunk
+            if b"\n" in pending:
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    emit(line + b"\n")
+        if give_up is None and proc.poll() is not None:  # the script is done; leftovers may hold the pipe
+            if procs.group_alive(proc.pid):
+                procs.stop_group(proc.pid)
+            give_up = time.monotonic() + procs.GRACE
+        elif give_up is not None and time.monotonic() > give_up:
+            break  # something outside the group (it called setsid) still holds the output
+    if pending:
+        emit(pending)
+    out.close()
 
 
 def read_outputs(work_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -121,6 +184,20 @@ def read_outputs(work_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         except ValueError:
             pass
     return env, state
+
+
+def mask_outputs(work_dir: Path, masker: Masker) -> None:
+    """Rewrite ``tmp-run-env.out`` and ``tmp-run-state.json`` with secrets masked, once read: they stay
+    in the work folder (and so in a cache entry)."""
+    for name in ("tmp-run-env.out", "tmp-run-state.json"):
+        path = work_dir / name
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        masked = masker.data(data)
+        if masked != data:
+            path.write_bytes(masked)
 
 
 def describe_exit(code: int) -> str:

@@ -50,3 +50,26 @@ def test_secrets_inside_values_are_masked():
 def test_placeholders():
     assert envutil.substitute("<<<A>>>/x", {"A": "/base"}) == "/base/x"
     assert envutil.substitute(["<<<MISSING>>>"], {}) == ["<<<MISSING>>>"]
+
+
+def test_secret_shapes_inside_values():
+    assert envutil.redact("--env.X=HF_TOKEN=sekrit") == "--env.X=HF_TOKEN=***"  # nested assignment
+    assert envutil.redact("--adr.X.env.HF_TOKEN=sekrit") == "--adr.X.env.HF_TOKEN=***"
+    assert envutil.redact("https://h/f?token=sekrit&a=1") == "https://h/f?token=***&a=1"
+    assert envutil.redact("https://h/f?a=1&sig=s1&X-Amz-Signature=s2&key=k#x") == \
+        "https://h/f?a=1&sig=***&X-Amz-Signature=***&key=***#x"
+    assert envutil.redact("git clone https://user:sekrit@h/r.git") == "git clone https://user:***@h/r.git"
+    for plain in ("https://h:8080/a@b", "ssh://git@github.com/r", "MAX_TOKENS=8", "key=1", "x@y.z"):
+        assert envutil.redact(plain) == plain and not envutil.holds_secret(plain)
+    assert envutil.secret_parts("https://u:pw1@h/?token=t2") == ["pw1", "t2"]
+    assert envutil.holds_secret({"adr": {"x": {"env": {"HF_TOKEN": "v"}}}})
+    assert envutil.holds_secret(["run", "--url=https://u:p@h"]) and not envutil.holds_secret({"a": ["b"]})
+    assert envutil.redact_env({"U": "https://u:pw@h"}) == {"U": "https://u:***@h"}
+
+
+def test_masker_hides_known_values_and_shapes():
+    m = envutil.Masker.for_env({"HF_TOKEN": "hf_abcdef", "U": "https://u:pw12345@h/", "SHORT_TOKEN": "ab", "A": "1"})
+    assert m.values == ["hf_abcdef", "pw12345"]  # values shorter than 4 characters are not searched for
+    assert m.data(b"token hf_abcdef, password pw12345, ab\n") == b"token ***, password ***, ab\n"
+    assert m.text("GH_TOKEN=zzzz from https://v:q@h") == "GH_TOKEN=*** from https://v:***@h"
+    assert m.data(b"\xff\xfe binary hf_abcdef") == b"\xff\xfe binary ***"

@@ -388,3 +388,45 @@ def test_user_env_wins_over_hook_dependency_outputs(repo, cmx):
              'echo "SEEN_EXP=$EXP_FLAG" >> tmp-run-env.out\n')
     assert cmx("run", "script", "--tags=pinhook", "--env.EXP_FLAG=no", "-j").json["new_env"]["SEEN_EXP"] == "no"
     assert cmx("run", "script", "--tags=pinhook", "-j").json["new_env"]["SEEN_EXP"] == "yes"
+
+
+def test_secret_shapes_never_reach_disk(repo, cmx, home, tmp_path):
+    """The five shapes in which secrets used to reach the disk: masked in entries, lockfiles, memos,
+    logs, failure folders, re-run hints and explain output; the script still gets the real values."""
+    import hashlib
+
+    repo.add("sdep", "tags: [sdep]\ncache: true\nnew_env_keys: [SDEP_*]\n",
+             'echo "SDEP_LEN=${#HF_TOKEN}" >> tmp-run-env.out\necho "dep sees $HF_TOKEN"\n')
+    repo.add("sroot", "tags: [sroot]\ncache: true\ndeps: [{tags: sdep, names: [X]}]\n"
+             "input_mapping: {url: S_URL}\nnew_env_keys: [S_*]\n",
+             'echo "S_URL_OUT=$S_URL" >> tmp-run-env.out\necho "S_A_OUT=$S_A" >> tmp-run-env.out\n'
+             'echo "S_HASH=$(printf %s "$S_URL|$S_A" | sha256sum | cut -c1-16)" >> tmp-run-env.out\n'
+             'echo "fetching $S_URL with $S_A"\n[ -z "$S_FAIL" ] || exit 3\n')
+    secrets = ["sek1-adr-env", "sek2-nested", "sek3-query", "sek4-userinfo", "sek5-sig"]
+    commands = [
+        ["--adr.X.env.HF_TOKEN=sek1-adr-env"],
+        ["--env.S_A=HF_TOKEN=sek2-nested"],
+        ["--url=https://files.example/m.bin?token=sek3-query&rev=2"],
+        ["--url=https://user:sek4-userinfo@files.example/m.bin?sig=sek5-sig", "--lock", str(home / "l.json")],
+    ]
+    for flags in commands:
+        for _ in range(2):  # twice: the second run is the one a memo would be written for
+            out = cmx("run", "script", "--tags=sroot", *flags, "-j")
+            assert out.code == 0, out.err
+        assert cmx("explain", "script", "--tags=sroot", *flags).code == 0
+    url = "https://user:sek4-userinfo@files.example/m.bin?sig=sek5-sig"
+    got = cmx("run", "script", "--tags=sroot", f"--url={url}", "--env.S_A=HF_TOKEN=sek2-nested", "-j")
+    want = hashlib.sha256(f"{url}|HF_TOKEN=sek2-nested".encode()).hexdigest()[:16]
+    assert got.json["new_env"]["S_HASH"] == want  # the real values reached the script
+    assert got.json["new_env"]["S_URL_OUT"] == "https://user:***@files.example/m.bin?sig=***"
+    failed = cmx("run", "script", "--tags=sroot", f"--url={url}", "--env.S_FAIL=1")
+    assert failed.code == 1 and "user:***@" in failed.err
+    printed = [got.out, got.err, failed.out, failed.err, cmx("show", "cache", "-j").out]
+    hits = []
+    for root, _, files in os.walk(home):
+        for f in files:
+            text = Path(root, f).read_text(errors="replace")
+            hits += [(os.path.join(root, f), s) for s in secrets if s in text]
+    assert hits == []
+    assert not any(s in text for s in secrets for text in printed)
+    assert (home / "l.json").is_file() and list((home / "cache" / ".failed").iterdir())

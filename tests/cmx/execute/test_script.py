@@ -31,3 +31,19 @@ def test_outputs(tmp_path):
     (tmp_path / "tmp-run-state.json").write_text('{"s": 1}')
     env, state = script.read_outputs(tmp_path)
     assert env == {"A": "1", "+P": ["x", "y"], "B": "a=b"} and state == {"s": 1}
+
+
+def test_a_value_holding_a_secret_reaches_the_script_by_env_and_the_log_masked(tmp_path):
+    run = tmp_path / "run.sh"
+    run.write_text('echo "url=$U"\necho "pw=${U#*:}"\necho "OUT=$U" >> tmp-run-env.out\n')
+    env = {"U": "https://user:pw-sekrit@h.example/f?token=tk-sekrit"}
+    text, secrets = script.render(run, tmp_path, env, "t")
+    assert "sekrit" not in text and secrets == env
+    masker = script.Masker.for_env(env)
+    assert script.run(text, tmp_path, secrets, tmp_path / "log", None, masker) == 0
+    out_env, _ = script.read_outputs(tmp_path)
+    assert out_env["OUT"] == env["U"]  # the script saw the real value
+    script.mask_outputs(tmp_path, masker)
+    for name in ("log", "tmp-run-env.out", "tmp-run.sh"):
+        assert "sekrit" not in (tmp_path / name).read_text(), name
+    assert "url=https://user:***@h.example/f?token=***" in (tmp_path / "log").read_text()

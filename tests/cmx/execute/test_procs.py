@@ -1,0 +1,126 @@
+"""Scripts run in their own process group; nothing of it outlives the script, or cmx."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from cmx.errors import Interrupted
+from cmx.execute import procs, script
+
+WATCHDOG = Path(procs.__file__).with_name("watchdog.py")
+
+
+@pytest.fixture(autouse=True)
+def short_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(procs, "GRACE", 0.5)
+
+
+def _alive(pids: list[int]) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                out.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def _wait_gone(pids: list[int], within: float = 20.0) -> list[int]:
+    """The pids still alive after waiting up to ``within`` seconds (a deadline, not a measurement)."""
+    deadline = time.monotonic() + within
+    while _alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _alive(pids)
+
+
+def _wait_file(path: Path, within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert path.exists(), f"{path} never appeared"
+
+
+def _pids(path: Path) -> list[int]:
+    return [int(x) for x in path.read_text().split()]
+
+
+def test_background_processes_of_a_finished_script_are_stopped(tmp_path):
+    # one child holds the output pipe (cmx used to wait for it forever), one ignores SIGTERM
+    run = tmp_path / "run.sh"
+    run.write_text('sleep 300 &\necho $! > pids\n(trap "" TERM; exec sleep 301) > /dev/null 2>&1 &\n'
+                   'echo $! >> pids\necho started\n')
+    text, _ = script.render(run, tmp_path, {}, "t")
+    assert script.run(text, tmp_path, {}, tmp_path / "log", None) == 0
+    assert _wait_gone(_pids(tmp_path / "pids")) == []
+    assert "started" in (tmp_path / "log").read_text()
+
+
+def test_terminate_all_forwards_the_signal_and_kills_what_ignores_it(tmp_path):
+    run = tmp_path / "run.sh"
+    run.write_text('trap "echo got-TERM; exit 7" TERM\n(trap "" TERM; exec sleep 302) &\necho $$ $! > pids\n'
+                   'sleep 300 & wait\n')
+    text, _ = script.render(run, tmp_path, {}, "t")
+    raised: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            script.run(text, tmp_path, {}, tmp_path / "log", None)
+        except BaseException as exc:  # noqa: BLE001 - the thread reports what it got
+            raised.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    try:
+        _wait_file(tmp_path / "pids")
+        time.sleep(0.2)  # let bash install its trap after writing the pids (a trap set late is not the point)
+        assert procs.terminate_all(signal.SIGTERM) == 1
+        thread.join(30)
+        assert isinstance(raised[0], Interrupted) and raised[0].signum == signal.SIGTERM
+        assert _wait_gone(_pids(tmp_path / "pids")) == []
+        assert "got-TERM" in (tmp_path / "log").read_text()  # the script saw the forwarded signal
+        with pytest.raises(Interrupted):  # nothing starts while cmx stops
+            script.run(text, tmp_path, {}, tmp_path / "log", None)
+    finally:
+        procs.resume()
+
+
+def test_the_watchdog_stops_registered_groups_when_cmx_dies(tmp_path):
+    child = subprocess.Popen(["bash", "-c", '(trap "" TERM; exec sleep 303) & sleep 300 & wait'],
+                             start_new_session=True)
+    time.sleep(0.2)
+    members = [p.pid for p in psutil.Process(child.pid).children(recursive=True)] + [child.pid]
+    dog = subprocess.Popen([sys.executable, "-I", "-S", str(WATCHDOG), "0.5"], stdin=subprocess.PIPE,
+                           start_new_session=True)
+    assert dog.stdin is not None
+    dog.stdin.write(f"+{child.pid}\n+999999\n-999999\n".encode())
+    dog.stdin.close()  # as when cmx is SIGKILLed: end of file
+    assert dog.wait(30) == 0
+    child.wait(30)
+    assert _wait_gone(members) == []
+
+
+def test_the_watchdog_forgets_finished_groups(tmp_path):
+    other = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        dog = subprocess.Popen([sys.executable, "-I", "-S", str(WATCHDOG), "0.5"], stdin=subprocess.PIPE)
+        assert dog.stdin is not None
+        dog.stdin.write(f"+{other.pid}\n-{other.pid}\n".encode())
+        dog.stdin.close()
+        assert dog.wait(30) == 0
+        assert _alive([other.pid]) == [other.pid]
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_exit_codes_follow_the_shell_convention():
+    assert procs.exit_code(signal.SIGINT) == 130 and procs.exit_code(signal.SIGTERM) == 143
