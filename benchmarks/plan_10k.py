@@ -39,7 +39,8 @@ import tempfile
 import time
 import venv
 from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -185,6 +186,20 @@ rule platform:
 """
 
 
+@dataclass(frozen=True)
+class Shape:
+    """A generated repository, its root tags and the Snakefile of the same DAG."""
+
+    name: str
+    generate: Callable[[Path], int]
+    root_tags: str
+    snakefile: Callable[[Path], str]  # writes any side files into the folder given, returns the Snakefile
+
+
+TREE = Shape("tree", generate, "bench-root",
+             lambda _d: SNAKEFILE.format(components=COMPONENTS, libs=LIBS))
+
+
 # -- snakemake (optional) ------------------------------------------------------------
 def snakemake_binary(venv_dir: Path, install: bool) -> tuple[Path | None, str]:
     exe = venv_dir / "bin" / "snakemake"
@@ -224,9 +239,10 @@ def _plan_nodes(stdout: str) -> tuple[int, int]:
 
 
 def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, install_snakemake: bool = True,
-            snakemake_venv: Path = SNAKEMAKE_VENV, keep: Path | None = None, log: bool = True) -> dict[str, Any]:
+            snakemake_venv: Path = SNAKEMAKE_VENV, keep: Path | None = None, log: bool = True,
+            shape: Shape = TREE) -> dict[str, Any]:
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    runs = min_runs(runs, 5, "plan_10k")
+    runs = min_runs(runs, 5, f"plan_10k ({shape.name})")
     cmx_bin = cmx_binary(cmx)
     work = keep or Path(tempfile.mkdtemp(prefix="cmx-bench-plan10k-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -240,15 +256,15 @@ def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, in
         rmtree(repo)
         rmtree(home)
         t0 = time.perf_counter()
-        n_recipes = generate(repo)
+        n_recipes = shape.generate(repo)
         gen_s = time.perf_counter() - t0
         say(f"generated {n_recipes} recipes in {gen_s:.1f} s under {repo}")
         env = clean_env(CMX_HOME=str(home))
         checked(Command("add", [str(cmx_bin), "add", "repo", str(repo)], env, cwd=work))
-        find = Command(FIND, [str(cmx_bin), "find", "script", "--tags=bench-root"], env, cwd=work)
+        find = Command(FIND, [str(cmx_bin), "find", "script", f"--tags={shape.root_tags}"], env, cwd=work)
         cold = checked(find)  # the first command builds the index (YAML, schema, digests of 10k recipes)
         say(f"cold index build (first `cmx find`): {cold.seconds:.2f} s")
-        plan = Command(PLAN, [str(cmx_bin), "run", "script", "--tags=bench-root", "--dry-run", "-j"], env,
+        plan = Command(PLAN, [str(cmx_bin), "run", "script", f"--tags={shape.root_tags}", "--dry-run", "-j"], env,
                        cwd=work, keep_stdout=True)
         first = checked(plan)  # the first plan, on the warm index
         nodes, recipes = _plan_nodes(first.stdout)
@@ -271,7 +287,7 @@ def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, in
             else:
                 sdir = work / "snakemake"
                 sdir.mkdir(exist_ok=True)
-                (sdir / "Snakefile").write_text(SNAKEFILE.format(components=COMPONENTS, libs=LIBS))
+                (sdir / "Snakefile").write_text(shape.snakefile(sdir))
                 snake = Command(SNAKE, [str(exe), "-n", "--cores", "1", "-q"], clean_env(), cwd=sdir,
                                 keep_stdout=True)
                 # one untimed run without -q prints the job stats (the job count)
@@ -288,7 +304,7 @@ def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, in
         if keep is None:
             rmtree(work)
     res: dict[str, Any] = {
-        "benchmark": "plan_10k", "runs": runs, "machine": machine(), "recipes": n_recipes,
+        "benchmark": "plan_10k", "shape": shape.name, "runs": runs, "machine": machine(), "recipes": n_recipes,
         "plan_nodes": nodes, "plan_distinct_recipes": recipes, "generate_s": round(gen_s, 2),
         "cold_index_ms": round(cold.seconds * 1000, 1),
         "first_plan_ms": round(first.seconds * 1000, 1), "series": stats_json(stats),
@@ -303,7 +319,7 @@ def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, in
 
 def report_lines(res: dict[str, Any]) -> list[str]:
     s = {k: Stats(v["label"], [x / 1000 for x in v["samples_ms"]]) for k, v in res["series"].items()}
-    out = [f"plan 10k: {res['recipes']} recipes, {res['plan_nodes']} plan nodes "
+    out = [f"plan 10k, {res.get('shape', 'tree')} shape: {res['recipes']} recipes, {res['plan_nodes']} plan nodes "
            f"({res['plan_distinct_recipes']} distinct recipes); {res['runs']} interleaved rounds  "
            f"[{res['machine']['cpus']} cpus, {res['machine']['python']}, cmx {res['machine']['cmx_commit']}; "
            f"load average {res['loadavg_1m_before_after'][0]:.2f} before the rounds, "

@@ -1,7 +1,8 @@
-"""Run the three cmx benchmarks (``make bench``) and print a summary table.
+"""Run the cmx benchmarks (``make bench``) and print a summary table.
 
 * ``cached_run.py``: a fully cached ``cmx run script --tags=detect,os -j`` vs ``cm``;
 * ``plan_10k.py``: a warm dry-run plan of ~10,000 nodes (vs ``snakemake -n``);
+* ``plan_layered.py``: the same on a random layered DAG (50 layers x 200, 30,000 edges);
 * ``find_1k.py``: ``cmx find`` in a 1,000-recipe repository (vs ``cm find``).
 
 Each prints its own report (to stderr with ``--json``), then this prints a table
@@ -24,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cached_run  # noqa: E402
 import find_1k  # noqa: E402
 import plan_10k  # noqa: E402
+import plan_layered  # noqa: E402
 from _common import machine  # noqa: E402
 
-NAMES = ("cached_run", "plan_10k", "find_1k")
+NAMES = ("cached_run", "plan_10k", "plan_layered", "find_1k")
 
 
 def _spread(series: dict[str, Any]) -> str:
@@ -62,6 +64,14 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
                      f"{r['ratio_cmx_over_snakemake']:.2f}x snakemake" if sm else "-", "<= 1 s"])
         rows.append(["  find on that index", _fmt(f["median_ms"]), _spread(f), str(f["n"]), "", "", ""])
         rows.append(["  cold index build, 10k", _fmt(r["cold_index_ms"]), "one run", "1", "", "", ""])
+    if "plan_layered" in results:
+        r = results["plan_layered"]
+        s = r["series"]
+        p = s[plan_10k.PLAN]
+        sm = s.get(plan_10k.SNAKE)
+        rows.append([f"dry-run plan, layered DAG, {r['plan_nodes']} nodes", _fmt(p["median_ms"]), _spread(p),
+                     str(p["n"]), f"snakemake -n {_fmt(sm['median_ms'])}" if sm else "snakemake: see report",
+                     f"{r['ratio_cmx_over_snakemake']:.2f}x snakemake" if sm else "-", "<= 1 s"])
     if "find_1k" in results:
         r = results["find_1k"]
         s = r["series"]
@@ -99,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     if "plan_10k" in a.only:
         results["plan_10k"] = plan_10k.measure(**kw, snakemake=not a.no_snakemake)
         print("\n".join(plan_10k.report_lines(results["plan_10k"])) + "\n", file=out, flush=True)
+    if "plan_layered" in a.only:
+        results["plan_layered"] = plan_10k.measure(**kw, snakemake=not a.no_snakemake, shape=plan_layered.LAYERED)
+        print("\n".join(plan_10k.report_lines(results["plan_layered"])) + "\n", file=out, flush=True)
     if "find_1k" in a.only:
         results["find_1k"] = find_1k.measure(**kw, no_cm=a.no_cm)
         print("\n".join(find_1k.report_lines(results["find_1k"])) + "\n", file=out, flush=True)

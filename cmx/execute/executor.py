@@ -9,6 +9,7 @@ deadlock this: a thread only waits on nodes that do not depend on it.
 from __future__ import annotations
 
 import shlex
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +23,19 @@ from cmx.home import Home
 from cmx.plan.keys import digest
 from cmx.plan.node import Plan, PlanNode
 from cmx.plan.status import NodeStatus
+
+
+def _allow_depth(plan: Plan) -> None:
+    """``ensure`` runs a node's dependencies by calling itself (two Python frames a level): let a deep
+    chain of dependencies run (Python calls do not grow the C stack since 3.11; the limit only counts)."""
+    if sys.version_info < (3, 11):
+        return  # there, each frame uses C stack: keep Python's guard
+    depth: dict[int, int] = {}
+    for n in plan.nodes:  # dependencies first
+        depth[n.index] = 1 + max((depth.get(e.child.index, 0) for e in n.edges), default=0)
+    wanted = 4 * max(depth.values(), default=0) + 1000
+    if wanted > sys.getrecursionlimit():
+        sys.setrecursionlimit(wanted)
 
 
 class Executor:
@@ -46,6 +60,7 @@ class Executor:
         from cmx.execute import procs
 
         procs.resume()  # an earlier run in this process (the Python API) may have been interrupted
+        _allow_depth(self.plan)
         workers = [threading.Thread(target=self._worker, daemon=True, name=f"cmx-worker-{i}")
                    for i in range(max(0, self.options.jobs - 1))]
         for w in workers:
@@ -156,18 +171,26 @@ class Executor:
 
     # -- keys -------------------------------------------------------------------------
     def key_of(self, node: PlanNode) -> str:
-        if node.index in self.keys:
-            return self.keys[node.index]
-        child_keys = []
-        for e in node.edges:
-            if e.child.probe:
-                child_keys.append("probe:" + self.ensure(e.child).output_digest)
-            else:
-                child_keys.append(self.key_of(e.child))
-        key = node.compute_key(child_keys)
-        with self.cond:
-            self.keys[node.index] = key
-        return key
+        known = self.keys.get(node.index)
+        if known is not None:
+            return known
+        # the keys of the dependencies first (a probe's output digest once it has run), from an explicit
+        # stack rather than by recursion, so that a chain of any depth works
+        stack = [(node, False)]
+        while stack:
+            n, ready = stack.pop()
+            if n.index in self.keys:
+                continue
+            if not ready:
+                stack.append((n, True))
+                stack += [(e.child, False) for e in n.edges if not e.child.probe and e.child.index not in self.keys]
+                continue
+            child_keys = ["probe:" + self.ensure(e.child).output_digest if e.child.probe else self.keys[e.child.index]
+                          for e in n.edges]
+            key = n.compute_key(child_keys)
+            with self.cond:
+                self.keys[n.index] = key
+        return self.keys[node.index]
 
     # -- one node ---------------------------------------------------------------------
     def _execute(self, node: PlanNode) -> NodeResult:

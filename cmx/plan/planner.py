@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Generator, Mapping, Tuple
 
 from cmx import envutil
 from cmx.envutil import Env
@@ -32,7 +32,6 @@ _DEP_CONTROL = {
     "skip_inherit_variation_groups", "extra_cache_tags", "force_cache", "dynamic", "continue_on_error",
     "skip_if_fake_run", "reuse_version", "tags_help", "comment", "_line",
 }
-_MAX_DEPTH = 64
 # meta keys _choose_version reads
 _VERSION_KEYS = ("version_min", "version_max", "version_max_usable", "default_version", "versions")
 
@@ -124,6 +123,9 @@ def _merge_effective(recipe: Recipe, overlays: list[dict[str, Any]]) -> dict[str
     return eff
 
 
+# a node being resolved (yielding the requests of its dependencies), and where to remember its node
+_Pending = Tuple[Generator[Any, Any, PlanNode], Tuple[Any, ...]]
+
 # a dependency entry with only these keys needs no env substitution, patches or version merging
 _PLAIN_DEP = frozenset({"tags", "names"})
 _NO_VERSION = VersionRequest()
@@ -138,7 +140,8 @@ class Planner:
         self.user_const = dict(user_const or {})
         self.notify = notify or (lambda msg: None)
         self.nodes: dict[str, PlanNode] = {}
-        self.requests: dict[str, PlanNode] = {}
+        self.requests: dict[tuple[str, str], PlanNode] = {}
+        self._selected: dict[tuple[int, tuple[str, ...], str], tuple[Recipe, PlanNode]] = {}
         self._adr_ids: dict[int, tuple[dict[str, Any], str]] = {}
         self.order: list[PlanNode] = []
         # the nodes being resolved, root first: (identity, recipe alias, variations, where it is required);
@@ -231,27 +234,83 @@ class Planner:
         return SelectionError("\n".join(lines), hint=hint)
 
     # -- resolution ------------------------------------------------------------------
+    # Resolution is depth first but not recursive: each node being resolved is a generator that
+    # yields the pending resolution of a new dependency and is sent back its node; _resolve
+    # drives them from an explicit stack, so a chain of any depth plans (Python's recursion limit
+    # would stop a recursive planner after a few hundred levels) and cycles are still detected
+    # exactly, on the stack of nodes being resolved.
     def _resolve(self, ctx: _Context, parent: PlanNode | None, root: bool = False) -> PlanNode:
+        first = self._lookup(ctx, parent, root)
+        if first.__class__ is PlanNode:
+            return first  # type: ignore[return-value]
+        work: list[_Pending] = [first]  # type: ignore[list-item]
+        value: PlanNode | None = None
+        error: Exception | None = None
+        while True:
+            gen, keys = work[-1]
+            try:
+                if error is not None:
+                    exc, error = error, None
+                    request = gen.throw(exc)
+                else:
+                    request = gen.send(value)
+            except StopIteration as done:
+                node: PlanNode = done.value
+                work.pop()
+                if keys:  # (request key, selected key, recipe) of a dependency's request
+                    self.requests[keys[0]] = node
+                    self._selected[keys[1]] = (keys[2], node)
+                if not work:
+                    return node
+                value = node
+                continue
+            except Exception as exc:  # noqa: BLE001 - passed on to the dependent, as a call would
+                work.pop()
+                if not work:
+                    raise
+                error = exc
+                continue
+            work.append(request)  # a dependency to resolve first: its node is sent back
+            value = None
+
+    def _lookup(self, ctx: _Context, parent: PlanNode | None, root: bool) -> "PlanNode | _Pending":
+        """The node of a request already resolved, or the generator that will resolve it."""
+        if root:
+            recipe = self.select(ctx.selector, ctx.name, ctx.source)
+            return self._resolve_new(ctx, parent, root, recipe), ()
         # the same request from another dependent: reuse the finished node without resolving again
         vreq = ctx.version_req
-        request_key = None if root else repr((
-            ctx.selector.text, ctx.variation_sources and [v for v, _ in ctx.variation_sources],
-            sorted(ctx.env.items()) if ctx.env else [], sorted(ctx.inputs.items()) if ctx.inputs else [],
-            "" if vreq is _NO_VERSION else vreq.describe(), vreq.max_usable, self._adr_identity(ctx.adr),
-        ))
-        if request_key is not None:
-            known = self.requests.get(request_key)
-            if known is not None:
-                if parent is not None:
-                    known.parents.append((parent, ctx.source))
-                return known
-        node = self._resolve_new(ctx, parent, root)
-        if request_key is not None:
-            self.requests[request_key] = node
-        return node
-
-    def _resolve_new(self, ctx: _Context, parent: PlanNode | None, root: bool) -> PlanNode:
+        rest: Any
+        if not ctx.variation_sources and not ctx.env and not ctx.inputs and vreq is _NO_VERSION:
+            rest = self._adr_identity(ctx.adr)  # tags only (the usual dependency): a short key
+        else:
+            rest = repr((
+                ctx.variation_sources and [v for v, _ in ctx.variation_sources],
+                sorted(ctx.env.items()) if ctx.env else [], sorted(ctx.inputs.items()) if ctx.inputs else [],
+                "" if vreq is _NO_VERSION else vreq.describe(), vreq.max_usable, self._adr_identity(ctx.adr),
+            ))
+        request_key = (ctx.selector.text, rest)
+        known = self.requests.get(request_key)
+        if known is not None:
+            if parent is not None:
+                known.parents.append((parent, ctx.source))
+            return known
         recipe = self.select(ctx.selector, ctx.name, ctx.source)
+        # another spelling of a request already resolved (other tags selecting the same recipe, with
+        # the same variations, env, inputs, versions and patches): the same node. Only the sources
+        # of the variations differ, and they only name who asked in errors.
+        selected_key = (id(recipe), ctx.selector.not_variations, rest)
+        seen = self._selected.get(selected_key)
+        if seen is not None and seen[0] is recipe:
+            node = seen[1]
+            self.requests[request_key] = node
+            if parent is not None:
+                node.parents.append((parent, ctx.source))
+            return node
+        return self._resolve_new(ctx, parent, root, recipe), (request_key, selected_key, recipe)
+
+    def _resolve_new(self, ctx: _Context, parent: PlanNode | None, root: bool, recipe: Recipe
+                     ) -> Generator[_Pending, PlanNode, PlanNode]:
         resolved = variations_mod.expand(recipe, ctx.variation_sources, ctx.selector.not_variations)
         eff = _merge_effective(recipe, list(resolved.overlays))
         version, version_req, version_overlay = self._choose_version(recipe, resolved.overlays, ctx.version_req)
@@ -285,8 +344,6 @@ class Planner:
         if identity in self._on_stack:
             start = [f[0] for f in self.stack].index(identity)
             raise CycleError([_frame_label(f) for f in self.stack[start:]] + [_frame_label(frame)])
-        if len(self.stack) > _MAX_DEPTH:
-            raise CycleError([_frame_label(f) for f in self.stack[-8:]] + [_frame_label(frame) + " (depth limit reached)"])
         existing = self.nodes.get(identity)
         if existing is not None:
             if parent is not None:
@@ -309,7 +366,20 @@ class Planner:
             for phase in PHASES:
                 exported: list[str] = []  # new_env_keys patterns of earlier siblings
                 for dep, path in eff[phase]:
-                    edge = self._dep_edge(node, phase, dep, path, child_adr, direct_ad, exported)
+                    names = dep.get("names")
+                    if dep.keys() <= _PLAIN_DEP and (not (direct_ad or child_adr) or not names or not any(
+                            direct_ad.get(n) or child_adr.get(n) for n in names)):
+                        # only tags (and names no patch applies to): what _dep_edge computes, minus the no-ops
+                        source = self._where(recipe, path)
+                        tags = dep.get("tags")
+                        found = self._plain_child(node, tags, source, child_adr)
+                        if found.__class__ is not PlanNode:
+                            found = yield found
+                            self._remember_plain(tags, child_adr, found)
+                        edge = Edge(phase=phase, child=found, names=tuple(names) if names else (),  # type: ignore[arg-type]
+                                    source=source)
+                    else:
+                        edge = yield from self._dep_edge(node, phase, dep, path, child_adr, direct_ad, exported)
                     if edge is not None:
                         node.edges.append(edge)
                         exported += edge.child.effective["new_env_keys"]
@@ -460,31 +530,38 @@ class Planner:
                         hint = f"did you mean the dependency key '{as_key[0]}'?"
                 raise UnknownInputError(recipe.alias, flag, ctx.source, list(mapping), hint=hint)
 
-    def _dep_edge(self, node: PlanNode, phase: str, dep: dict[str, Any], path: str,
-                  adr: dict[str, dict[str, Any]], ad: dict[str, dict[str, Any]], exported: list[str]) -> Edge | None:
-        recipe = node.recipe
-        source = self._where(recipe, path)
-        names = tuple(dep.get("names") or ())
-        if dep.keys() <= _PLAIN_DEP and (not (ad or adr) or not any(ad.get(n) or adr.get(n) for n in names)):
-            # only tags (and names no patch applies to): what the general path below computes, minus the no-ops
-            tags = dep.get("tags")
-            # the request is then a function of the tags and the patches passed down: a dependency shared by
-            # many recipes (detect,os) is found here without building its request again
-            memo_key = (tags, id(adr)) if isinstance(tags, str) and "<<<" not in tags else None
-            known = self._plain_requests.get(memo_key) if memo_key is not None else None
+    def _plain_child(self, node: PlanNode, tags: Any, source: str, adr: dict[str, dict[str, Any]]
+                     ) -> "PlanNode | _Pending":
+        """The child of a dependency given by tags only (no patch applies): its node, or its pending resolution.
+
+        Its request is then a function of the tags and the patches passed down: a dependency shared by many
+        recipes (detect,os) is found here without building its request again."""
+        if isinstance(tags, str) and "<<<" not in tags:
+            known = self._plain_requests.get((tags, id(adr)))
             if known is not None and known[0] is adr:
                 child = known[1]
                 child.parents.append((node, source))
-            else:
-                selector = self._dep_selector(tags, node.env)
-                ctx = _Context(
-                    selector=selector, variation_sources=[(v, source) for v in selector.variations], env={},
-                    inputs={}, version_req=_NO_VERSION, adr=adr, source=source,
-                )
-                child = self._resolve(ctx, parent=node)
-                if memo_key is not None:
-                    self._plain_requests[memo_key] = (adr, child)  # holds adr: its id is not reused
-            return Edge(phase=phase, child=child, names=names, source=source)
+                return child
+        selector = self._dep_selector(tags, node.env)
+        ctx = _Context(
+            selector=selector, variation_sources=[(v, source) for v in selector.variations] if selector.variations
+            else [], env={}, inputs={}, version_req=_NO_VERSION, adr=adr, source=source,
+        )
+        found = self._lookup(ctx, node, False)
+        if found.__class__ is PlanNode:
+            self._remember_plain(tags, adr, found)  # type: ignore[arg-type]
+        return found
+
+    def _remember_plain(self, tags: Any, adr: dict[str, dict[str, Any]], child: PlanNode) -> None:
+        if isinstance(tags, str) and "<<<" not in tags:
+            self._plain_requests[(tags, id(adr))] = (adr, child)  # holds adr: its id is not reused
+
+    def _dep_edge(self, node: PlanNode, phase: str, dep: dict[str, Any], path: str,
+                  adr: dict[str, dict[str, Any]], ad: dict[str, dict[str, Any]], exported: list[str]
+                  ) -> Generator[_Pending, PlanNode, Edge | None]:
+        recipe = node.recipe
+        source = self._where(recipe, path)
+        names = tuple(dep.get("names") or ())
         dep = dict(dep)
         version_patches: list[tuple[dict[str, Any], str]] = []
         for name in names:  # direct (ad) then recursive (adr) patches, adr wins
@@ -549,7 +626,8 @@ class Planner:
             selector=selector, variation_sources=var_sources, env=child_env, inputs=inputs,
             version_req=version_req, adr=adr, source=source,
         )
-        child = self._resolve(ctx, parent=node)
+        found = self._lookup(ctx, node, False)
+        child = found if found.__class__ is PlanNode else (yield found)
         return Edge(phase=phase, child=child, names=names, source=source, condition=condition,
                     continue_on_error=bool(dep.get("continue_on_error")))
 

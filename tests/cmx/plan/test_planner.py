@@ -78,3 +78,54 @@ def test_unreferenced_user_env_does_not_rekey_dependencies():
     b = Planner(index, user_env={"UNRELATED": "2"}).plan(Request(selector=parse("app")))
     assert a.nodes[0].key == b.nodes[0].key  # leaf never mentions UNRELATED
     assert a.root.key != b.root.key  # the recipe the user ran always sees its --env
+
+
+def _chain(n, back_to=None):
+    """a0 -> a1 -> ... -> a{n-1}; the last one depends on a{back_to} when given (a cycle)."""
+    out = []
+    for i in range(n):
+        nxt = i + 1 if i + 1 < n else back_to
+        out.append(R(f"a{i}", tags=[f"a{i}"], deps=[{"tags": f"a{nxt}"}] if nxt is not None else []))
+    return out
+
+
+def test_a_deep_chain_plans_it_is_not_a_cycle():
+    """2,000 levels: far beyond the old depth limit (64) and Python's recursion limit."""
+    p = plan(_chain(2000), "a0")
+    assert len(p.nodes) == 2000
+    assert p.nodes[0].alias == "a1999" and p.root.alias == "a0"  # dependencies first
+    assert all(n.key for n in p.nodes)
+    # every node's only edge is the next one
+    assert [n.edges[0].child.alias for n in p.nodes[1:5]] == ["a1999", "a1998", "a1997", "a1996"]
+
+
+def test_a_cycle_deep_in_a_chain_is_reported_exactly():
+    with pytest.raises(CycleError) as err:
+        plan(_chain(1500, back_to=1200), "a0")
+    path = [p.split(" ")[0] for p in err.value.path]
+    assert path == [f"a{i}" for i in range(1200, 1500)] + ["a1200"]
+    assert "depth limit" not in str(err.value)
+    assert "required at" in err.value.path[-1]
+
+
+def test_an_error_deep_in_a_chain_leaves_the_planner_consistent():
+    """An error far down is raised as it is (not wrapped), naming the missing tags."""
+    recipes = _chain(800)[:-1]  # a798 asks for a799, which does not exist
+    with pytest.raises(Exception) as err:
+        plan(recipes, "a0")
+    assert "a799" in str(err.value) and err.type is not CycleError
+
+
+def test_many_spellings_of_one_request_are_one_node():
+    """Dependents asking for the same recipe with different tags get the same node (and keys)."""
+    leaf = R("leaf", tags=["get", "leaf", "x"], default_env={"A": "1"})
+    mids = [R(f"m{i}", tags=[f"m{i}"], deps=[{"tags": t}]) for i, t in
+            enumerate(["leaf", "x,leaf", "get,x", "leaf,get,x"])]
+    other = R("other", tags=["other"], deps=[{"tags": "leaf", "env": {"A": "2"}}])
+    app = R("app", tags=["app"], deps=[{"tags": f"m{i}"} for i in range(4)] + [{"tags": "other"}])
+    p = plan([leaf, *mids, other, app], "app")
+    leaves = [n for n in p.nodes if n.alias == "leaf"]
+    assert len(leaves) == 2  # the env A=2 request is a different node
+    shared = [n for n in leaves if n.env["A"] == "1"][0]
+    assert {e.child.identity for m in p.nodes if m.alias.startswith("m") for e in m.edges} == {shared.identity}
+    assert len(shared.parents) == 4
