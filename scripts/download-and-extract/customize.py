@@ -6,13 +6,23 @@ archive's own symlinks) leaves the target folder are refused, naming the member.
 Only then is the archive extracted, into a staging folder inside the build
 folder (tar with Python's 'data' filter as a second line of defence; zip member
 by member), which is renamed to the target when everything went well.
+
+Bombs are bounded before anything is written: the member count, the total size
+of the members and that total as a multiple of the archive's size are checked
+while the headers are read (a tar is read as a stream, so a compressed one is
+never decompressed much past the limit), and a zip's members are counted again
+as they are written.
 """
 
+import errno
+import lzma
 import os
 import re
+import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 
 TARGET = "extracted"
 STAGING = ".extract-staging"
@@ -24,6 +34,72 @@ class Unsafe(Exception):
 
 class Failed(Exception):
     pass
+
+
+class TooBig(Exception):
+    pass
+
+
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def _size(value, what):
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(value), re.I)
+    if not m:
+        raise Failed(f"{what}={value}: expected a size in bytes (e.g. 500M, 20G)")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def _number(value, what, cast=float):
+    try:
+        number = cast(str(value).strip())
+    except ValueError:
+        number = -1
+    if number <= 0:
+        raise Failed(f"{what}={value}: expected a positive number")
+    return number
+
+
+class Limits:
+    """How much an archive may unpack to (flags raise them)."""
+
+    def __init__(self, env, archive_size):
+        def value(key, default):
+            v = str(env.get(key) or "").strip()
+            return v or default
+
+        self.max_size = _size(value("CMX_EXTRACT_MAX_SIZE", "100G"), "--max_extract_size")
+        self.max_ratio = _number(value("CMX_EXTRACT_MAX_RATIO", "200"), "--max_extract_ratio")
+        self.max_members = _number(value("CMX_EXTRACT_MAX_MEMBERS", "1000000"), "--max_members", int)
+        self.archive_size = max(archive_size, 1)
+        self.members = 0
+        self.total = 0
+
+    def add(self, name, size):
+        """Count one member of `size` bytes; TooBig when a limit is passed."""
+        self.members += 1
+        if self.members > self.max_members:
+            raise TooBig(f"it has more than {self.max_members} members (--max_members)")
+        self.total = self.check(name, self.total + max(size, 0))
+
+    def check(self, name, total):
+        """`total` bytes of members so far, through `name`: TooBig past the size or ratio limit."""
+        if total > self.max_size:
+            raise TooBig(f"its members total more than {_human(self.max_size)} (--max_extract_size), "
+                         f"reached at member {name!r}")
+        # a small archive may expand a lot in relative terms and still be harmless: 1 MiB of slack
+        if total > self.max_ratio * self.archive_size + (1 << 20):
+            raise TooBig(f"its members total more than {self.max_ratio:g} times its own size of "
+                         f"{_human(self.archive_size)} (--max_extract_ratio), reached at member {name!r}")
+        return total
+
+
+def _human(n):
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024.0
+    return str(n)
 
 
 # -- the archive-independent check --------------------------------------------------
@@ -121,20 +197,26 @@ def sniff(path):
     return None
 
 
-def tar_members(tf):
+def _tar_kind(m):
+    if m.isdir():
+        return "dir"
+    if m.isreg():
+        return "file"
+    if m.issym():
+        return "symlink"
+    if m.islnk():
+        return "hardlink"
+    return "special"
+
+
+def tar_members(path, limits):
+    """The members of a tar, read as a stream and counted against the limits as they come, so that
+    a bomb is stopped after decompressing about as much as the limits allow, not all of it."""
     out = []
-    for m in tf.getmembers():
-        if m.isdir():
-            kind = "dir"
-        elif m.isreg():
-            kind = "file"
-        elif m.issym():
-            kind = "symlink"
-        elif m.islnk():
-            kind = "hardlink"
-        else:
-            kind = "special"
-        out.append((m.name, kind, m.linkname))
+    with tarfile.open(path, "r|*") as tf:
+        for m in tf:
+            limits.add(m.name, m.size if m.isreg() else 0)
+            out.append((m.name, _tar_kind(m), m.linkname))
     return out
 
 
@@ -166,9 +248,9 @@ def _inside(path, root):
     return real == root or real.startswith(root + os.sep)
 
 
-def extract_tar(path, staging):
+def extract_tar(path, staging, limits):
+    check_members(tar_members(path, limits))
     with tarfile.open(path, "r:*") as tf:
-        check_members(tar_members(tf))
         if hasattr(tarfile, "data_filter"):
             try:
                 tf.extractall(staging, filter="data")
@@ -181,10 +263,13 @@ def extract_tar(path, staging):
         return len(tf.getmembers())
 
 
-def extract_zip(path, staging):
+def extract_zip(path, staging, limits):
     with zipfile.ZipFile(path) as zf:
         members = zip_members(zf)
+        for info in zf.infolist():  # the declared sizes first: nothing is written for a declared bomb
+            limits.add(info.filename, info.file_size)
         check_members(members)
+        written = 0  # counted again on the bytes actually written: declared sizes can lie
         for info, (name, kind, link) in zip(zf.infolist(), members):
             dest = os.path.join(staging, *_parts(name))
             if kind == "dir":
@@ -202,6 +287,7 @@ def extract_zip(path, staging):
             fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
             with os.fdopen(fd, "wb") as out, zf.open(info) as src:
                 for block in iter(lambda: src.read(1 << 20), b""):
+                    written = limits.check(name, written + len(block))
                     out.write(block)
             os.chmod(dest, 0o755 if mode & 0o111 else 0o644)
         return len(members)
@@ -218,15 +304,29 @@ def preprocess(i):
     fmt = sniff(archive)
     if fmt is None:
         return {"return": 1, "error": f"{name} is not a tar, tar.gz, tar.bz2, tar.xz or zip archive"}
+    try:
+        limits = Limits(env, os.path.getsize(archive))
+    except Failed as exc:
+        return {"return": 1, "error": str(exc)}
     staging = os.path.join(i["run_path"], STAGING)
     target = os.path.join(i["run_path"], TARGET)
     os.makedirs(staging)
     log.info("extracting %s (%s) into %s", archive, fmt, staging)
     try:
-        count = extract_zip(archive, staging) if fmt == "zip" else extract_tar(archive, staging)
+        count = extract_zip(archive, staging, limits) if fmt == "zip" else extract_tar(archive, staging, limits)
     except Unsafe as exc:
         return {"return": 1, "error": f"unsafe archive {name}: {exc}; nothing was extracted"}
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, RuntimeError) as exc:
+    except TooBig as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        return {"return": 1, "error": f"archive {name} refused: {exc}; nothing was kept (raise the limit with "
+                                      "the flag named if the archive is trusted)"}
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return {"return": 1, "error": f"no space left on the device extracting {name} into "
+                                          f"{exc.filename or staging}; nothing was kept"}
+        return {"return": 1, "error": f"cannot extract {name}: {exc.strerror or exc} ({exc.filename or staging})"}
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, RuntimeError, lzma.LZMAError, zlib.error) as exc:
         return {"return": 1, "error": f"cannot extract {name} ({fmt}): {exc}"}
     os.rename(staging, target)
     entries = sorted(os.listdir(target))

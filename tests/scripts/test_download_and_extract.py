@@ -130,7 +130,8 @@ def test_archive_made_by_gnu_tar_from_a_local_file(cmx, server, tmp_path):
     target = Path(env["CMX_EXTRACT_PATH"])
     assert (target / "a/b/c.txt").read_text() == "hi" and (target / "a/link").read_text() == "hi"
     assert env["CMX_EXTRACT_TOP_PATH"] == str(target / "a")
-    assert env["CMX_DOWNLOAD_SOURCE"] == "local" and env["CMX_DOWNLOAD_FILE_PATH"] == str(archive)
+    assert env["CMX_DOWNLOAD_SOURCE"] == "local" and Path(env["CMX_DOWNLOAD_FILE_PATH"]).read_bytes() == data
+    assert Path(env["CMX_DOWNLOAD_FILE_PATH"]) != archive  # a copy, in download-file's entry
     assert server.requests == []
 
 

@@ -187,11 +187,13 @@ def test_existing_local_file_is_used_without_any_request(cmx, server, tmp_path):
               f"--sha256={sha256(data)}", f"--local_path={local}", "-j")
     assert res.code == 0, res.err
     env = res.json["new_env"]
-    assert env["CMX_DOWNLOAD_FILE_PATH"] == str(local)
+    # copied into the entry: the entry holds the bytes that were verified
+    assert Path(env["CMX_DOWNLOAD_FILE_PATH"]) == Path(res.json["cache_path"]) / "already-here.bin"
+    assert Path(env["CMX_DOWNLOAD_FILE_PATH"]).read_bytes() == data
     assert env["CMX_DOWNLOAD_SOURCE"] == "local" and env["CMX_DOWNLOAD_VERIFIED"] == "sha256"
     assert server.requests == []
     log = (Path(res.json["cache_path"]) / "cmx-run.log").read_text()
-    assert f"using the local file {local} (its sha256 matches); not downloading" in log
+    assert f"using the local file {local} (its sha256 matches); copied into the entry, not downloading" in log
 
     # a local file that does not match is not used: it is downloaded, and the log says why
     local.write_bytes(b"something else")
@@ -254,3 +256,144 @@ def test_file_url_and_progress_lines_in_the_log(cmx, server, tmp_path):
 def test_meta_tests_pass(cmx):
     res = cmx("test", "script", "download-file")
     assert res.code == 0, res.out + res.err
+
+
+# -- attacks (issue 10): deadline, redirects, resume without a validator, local files, bombs, full disk, modes
+
+
+def test_an_overall_deadline_stops_a_server_that_trickles_bytes(cmx, home, server):
+    """One byte every 0.25 s never trips the per-read timeout (3 s); the deadline (1 s) stops it."""
+    server.files["/slow.bin"] = payload(400)  # 100 s at that pace
+    server.trickle["/slow.bin"] = 0.25
+    url = server.url("/slow.bin")
+    res = cmx("run", "script", "--tags=download,file", f"--url={url}", "--deadline=1",
+              "--env.CMX_DOWNLOAD_TIMEOUT=3")
+    assert res.code == 1, res.err
+    assert f"download of {url} exceeded its deadline of 1 s (--deadline)" in res.err
+    assert "Traceback" not in res.err and entries_of(home, "download-file") == []
+
+
+def test_a_bad_deadline_is_a_clear_error(cmx, server):
+    server.files["/x"] = b"x"
+    res = cmx("run", "script", "--tags=download,file", f"--url={server.url('/x')}", "--deadline=soon")
+    assert res.code == 1 and "--deadline=soon: expected a non-negative number" in res.err
+    assert server.requests == []
+
+
+def test_redirects_stay_on_the_same_host_unless_allowed(cmx, home, server):
+    """127.0.0.1 and localhost are two loopback "hosts": a redirect from one to the other is refused
+    by default, followed when allowed; a redirect on the same host is followed."""
+    data = payload(20_000, seed=11)
+    server.files["/target.bin"] = data
+    server.redirects["/same"] = server.url("/target.bin")
+    server.redirects["/other"] = f"http://localhost:{server.port}/target.bin"
+    res = cmx("run", "script", "--tags=download,file", f"--url={server.url('/same')}",
+              f"--sha256={sha256(data)}", "-j")
+    assert res.code == 0, res.err
+    assert len(server.requests_for("/target.bin")) == 1
+
+    res = cmx("run", "script", "--tags=download,file", f"--url={server.url('/other')}")
+    assert res.code == 1
+    assert (f"cannot download {server.url('/other')}: redirected to another host, localhost "
+            f"(http://localhost:{server.port}/target.bin); allow it with --allow_redirect_hosts=localhost") in res.err
+    assert len(server.requests_for("/target.bin")) == 1  # not followed
+    assert entries_of(home, "download-file") and len(entries_of(home, "download-file")) == 1
+
+    res = cmx("run", "script", "--tags=download,file", f"--url={server.url('/other')}",
+              "--allow_redirect_hosts=localhost", f"--sha256={sha256(data)}", "-j")
+    assert res.code == 0, res.err
+    assert Path(res.json["new_env"]["CMX_DOWNLOAD_FILE_PATH"]).read_bytes() == data
+    assert len(server.requests_for("/target.bin")) == 2
+
+
+def test_a_partial_without_a_validator_is_not_spliced_with_a_new_version(cmx, home, server):
+    """No ETag, no Last-Modified: nothing says the bytes on disk belong to what the server sends now,
+    so the next run restarts from zero (no Range) instead of appending the new file's tail."""
+    old, new = payload(200_000, seed=12), payload(200_000, seed=13)
+    url = server.url("/novalidator.bin")
+    server.no_validators = True
+    server.files["/novalidator.bin"] = old
+    server.cut_after["/novalidator.bin"] = [70_000]
+    assert cmx("run", "script", "--tags=download,file", f"--url={url}", "--env.CMX_DOWNLOAD_RETRIES=0").code == 1
+    server.files["/novalidator.bin"] = new
+    res = cmx("run", "script", "--tags=download,file", f"--url={url}", f"--sha256={sha256(new)}", "-j")
+    assert res.code == 0, res.err
+    assert Path(res.json["new_env"]["CMX_DOWNLOAD_FILE_PATH"]).read_bytes() == new
+    reqs = server.requests_for("/novalidator.bin")
+    assert len(reqs) == 2 and reqs[1]["range"] is None
+    log = (Path(res.json["cache_path"]) / "cmx-run.log").read_text()
+    assert "no ETag or Last-Modified" in log
+
+
+def test_a_cut_without_a_validator_restarts_within_the_run(cmx, server):
+    data = payload(400_000, seed=14)
+    server.no_validators = True
+    server.files["/nv.bin"] = data
+    server.cut_after["/nv.bin"] = [150_000]  # after two full 64 KiB chunks: there is something to resume
+    res = cmx("run", "script", "--tags=download,file", f"--url={server.url('/nv.bin')}",
+              f"--sha256={sha256(data)}", "-j")
+    assert res.code == 0, res.err
+    reqs = server.requests_for("/nv.bin")
+    assert len(reqs) == 2 and reqs[1]["range"] is None and res.json["new_env"]["CMX_DOWNLOAD_SOURCE"] == "downloaded"
+
+
+def test_a_local_file_changed_after_use_is_not_served_under_its_old_checksum(cmx, tmp_path):
+    data = payload(30_000, seed=15)
+    local = tmp_path / "model.bin"
+    local.write_bytes(data)
+    args = ("run", "script", "--tags=download,file", f"--local_path={local}", f"--sha256={sha256(data)}", "-j")
+    first = cmx(*args)
+    assert first.code == 0, first.err
+    local.write_bytes(b"tampered" + data[8:])  # same size, other bytes
+    again = cmx(*args)
+    assert again.code == 0, again.err
+    path = Path(again.json["new_env"]["CMX_DOWNLOAD_FILE_PATH"])
+    assert sha256(path.read_bytes()) == again.json["new_env"]["CMX_DOWNLOAD_SHA256"] == sha256(data)
+
+
+def test_a_gzip_encoded_bomb_is_refused(cmx, home, server):
+    """3 MB of zeros sent gzip-encoded (about 3 KB on the wire): over the default --max_ratio of 100."""
+    server.files["/bomb.bin"] = b"\0" * 3_000_000
+    server.gzip_encoded.add("/bomb.bin")
+    url = server.url("/bomb.bin")
+    res = cmx("run", "script", "--tags=download,file", f"--url={url}")
+    assert res.code == 1
+    assert f"cannot download {url}: its Content-Encoding (gzip) expands" in res.err and "--max_ratio=100" in res.err
+    assert entries_of(home, "download-file") == [] and partials(home) == []
+    # a trusted answer: the flag raises the limit
+    res = cmx("run", "script", "--tags=download,file", f"--url={url}", "--max_ratio=5000", "-j")
+    assert res.code == 0, res.err
+    assert Path(res.json["new_env"]["CMX_DOWNLOAD_FILE_PATH"]).stat().st_size == 3_000_000
+
+
+def test_max_size_refuses_large_and_decoded_answers(cmx, home, server, tmp_path):
+    server.files["/big.bin"] = payload(300_000, seed=16)
+    res = cmx("run", "script", "--tags=download,file", f"--url={server.url('/big.bin')}", "--max_size=100k")
+    assert res.code == 1 and "it is 293.0 KiB, more than --max_size=100.0 KiB" in res.err
+    server.files["/zeros.bin"] = b"\0" * 2_000_000
+    server.gzip_encoded.add("/zeros.bin")
+    res = cmx("run", "script", "--tags=download,file", f"--url={server.url('/zeros.bin')}", "--max_size=1M",
+              "--max_ratio=100000")
+    assert res.code == 1 and "more than --max_size=1.0 MiB once decoded (Content-Encoding: gzip)" in res.err
+    src = tmp_path / "big-local.bin"
+    src.write_bytes(payload(300_000, seed=17))
+    res = cmx("run", "script", "--tags=download,file", f"--url=file://{src}", "--max_size=100k")
+    assert res.code == 1 and "more than --max_size=100.0 KiB" in res.err
+    assert entries_of(home, "download-file") == [] and partials(home) == []
+    res = cmx("run", "script", "--tags=download,file", f"--url={server.url('/big.bin')}", "--max_size=lots")
+    assert res.code == 1 and "--max_size=lots: expected a size in bytes" in res.err
+
+
+def test_file_url_and_local_copies_keep_the_source_mode(cmx, tmp_path):
+    """A 0640 source is not stored world-readable: its mode, at most what the umask allows."""
+    umask = os.umask(0)
+    os.umask(umask)
+    src = tmp_path / "private.bin"
+    src.write_bytes(b"secret-ish")
+    src.chmod(0o640)
+    res = cmx("run", "script", "--tags=download,file", f"--url=file://{src}", "-j")
+    assert res.code == 0, res.err
+    assert Path(res.json["new_env"]["CMX_DOWNLOAD_FILE_PATH"]).stat().st_mode & 0o777 == 0o640 & ~umask
+    res = cmx("run", "script", "--tags=download,file", f"--local_path={src}", "-j")
+    assert res.code == 0, res.err
+    assert Path(res.json["new_env"]["CMX_DOWNLOAD_FILE_PATH"]).stat().st_mode & 0o777 == 0o640 & ~umask
