@@ -8,6 +8,7 @@ deadlock this: a thread only waits on nodes that do not depend on it.
 
 from __future__ import annotations
 
+import errno
 import shlex
 import sys
 import threading
@@ -97,7 +98,7 @@ class Executor:
                     raise self.errors[idx]
                 return self.results[idx]
         try:
-            result = self._execute(node)
+            result = self._execute_reporting_full_disk(node)
         except BaseException as exc:
             with self.cond:
                 self.errors[idx] = exc
@@ -131,7 +132,7 @@ class Executor:
     def _run_claimed(self, node: PlanNode) -> None:
         event = self.running[node.index]
         try:
-            result = self._execute(node)
+            result = self._execute_reporting_full_disk(node)
         except BaseException as exc:
             with self.cond:
                 self.errors[node.index] = exc
@@ -193,6 +194,21 @@ class Executor:
         return self.keys[node.index]
 
     # -- one node ---------------------------------------------------------------------
+    def _execute_reporting_full_disk(self, node: PlanNode) -> NodeResult:
+        """``_execute``, with a full disk (or quota) reported as this recipe's failure, naming the path."""
+        try:
+            return self._execute(node)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            where = exc.filename or self.home.cache_root
+            error = RecipeFailed(
+                node.label, f"no space left on the device writing {where}: free some space (or set CMX_HOME "
+                f"to another file system) and run again", chain=node.chain(), rerun=self.rerun_command(node),
+            )
+            self.reporter.node_failed(node, error)
+            raise error from None
+
     def _execute(self, node: PlanNode) -> NodeResult:
         t0 = time.monotonic()
         forced = self.options.new and node is self.plan.root
@@ -307,6 +323,10 @@ class Executor:
                     f"(asked by {'; '.join(c.source for c in node.version_req.causes())})"
                 )
             return outcome
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT) and not exc.filename:
+                exc.filename = str(work)  # a write that failed names no file: name the build folder
+            raise
         except PhaseFailure as exc:
             where = self.store.fail(failed_dir, node.alias, key) if failed_dir is not None else work
             log = where / "cmx-run.log"

@@ -209,3 +209,56 @@ def test_unsafe_archives_are_refused_naming_the_member_and_nothing_is_written(cm
 def test_meta_tests_pass(cmx):
     res = cmx("test", "script", "download-and-extract")
     assert res.code == 0, res.out + res.err
+
+
+# -- bombs (issue 10): small ones made here, refused by the default limits or by low ones set with the flags
+
+def _big_zip(size: int) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("zeros.bin", b"\0" * size)
+    return buf.getvalue()
+
+
+def _assert_refused(res, home, name: str, expected: str) -> None:
+    assert res.code == 1, res.err
+    assert f"archive {name} refused: {expected}" in res.err, res.err
+    assert "nothing was kept" in res.err and "Traceback" not in res.err
+    assert entries_of(home, "download-and-extract") == []
+    for failed in (home / "cache" / ".failed").iterdir():  # nothing extracted left behind
+        assert not (failed / "extracted").exists() and not (failed / ".extract-staging").exists()
+
+
+def test_a_zip_bomb_is_refused_by_the_default_ratio_and_accepted_when_raised(cmx, home, server):
+    data = _big_zip(4_000_000)  # about 4 KB: a ratio near 1000
+    server.files["/bomb.zip"] = data
+    url = server.url("/bomb.zip")
+    res = cmx("run", "script", "--tags=download-and-extract", f"--url={url}")
+    _assert_refused(res, home, "bomb.zip", "its members total more than 200 times its own size")
+    assert "(--max_extract_ratio), reached at member 'zeros.bin'" in res.err
+    res = cmx("run", "script", "--tags=download-and-extract", f"--url={url}", "--max_extract_ratio=5000", "-j")
+    assert res.code == 0, res.err
+    assert (Path(res.json["new_env"]["CMX_EXTRACT_PATH"]) / "zeros.bin").stat().st_size == 4_000_000
+
+
+@pytest.mark.parametrize("suffix,mode", [("tar.gz", "w:gz"), ("tar.xz", "w:xz"), ("tar.bz2", "w:bz2")])
+def test_compressed_tar_bombs_are_refused_by_size(cmx, home, server, suffix, mode):
+    data = make_tar([("a.bin", "file", b"\0" * 3_000_000), ("b.bin", "file", b"\0" * 3_000_000)], mode)
+    server.files[f"/bomb.{suffix}"] = data
+    res = cmx("run", "script", "--tags=download-and-extract", f"--url={server.url(f'/bomb.{suffix}')}",
+              "--max_extract_size=4M", "--max_extract_ratio=1000000")
+    _assert_refused(res, home, f"bomb.{suffix}",
+                    "its members total more than 4.0 MiB (--max_extract_size), reached at member 'b.bin'")
+
+
+def test_too_many_members_are_refused(cmx, home, server):
+    data = make_tar([(f"f{i:02d}.txt", "file", b"x") for i in range(12)])
+    server.files["/many.tgz"] = data
+    res = cmx("run", "script", "--tags=download-and-extract", f"--url={server.url('/many.tgz')}", "--max_members=10")
+    _assert_refused(res, home, "many.tgz", "it has more than 10 members (--max_members)")
+    zdata = make_zip([(f"f{i:02d}.txt", b"x") for i in range(12)])
+    server.files["/many.zip"] = zdata
+    res = cmx("run", "script", "--tags=download-and-extract", f"--url={server.url('/many.zip')}", "--max_members=10")
+    _assert_refused(res, home, "many.zip", "it has more than 10 members (--max_members)")
+    res = cmx("run", "script", "--tags=download-and-extract", f"--url={server.url('/many.zip')}", "--max_members=0")
+    assert res.code == 1 and "--max_members=0: expected a positive number" in res.err

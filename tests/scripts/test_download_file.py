@@ -8,11 +8,12 @@ import json
 import os
 import re
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import store_entries
+from tests.conftest import run_cmx, store_entries
 from tests.scripts.range_server import RangeServer
 
 
@@ -397,3 +398,34 @@ def test_file_url_and_local_copies_keep_the_source_mode(cmx, tmp_path):
     res = cmx("run", "script", "--tags=download,file", f"--local_path={src}", "-j")
     assert res.code == 0, res.err
     assert Path(res.json["new_env"]["CMX_DOWNLOAD_FILE_PATH"]).stat().st_mode & 0o777 == 0o640 & ~umask
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 2 MiB tmpfs (root only): a home on it fills up for real, through the real write path."""
+    mnt = tmp_path / "small-fs"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (mount -t tmpfs -o size=2m)")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield mnt
+    if subprocess.run(["umount", str(mnt)], capture_output=True).returncode != 0:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_full_disk_is_a_clear_error_naming_the_recipe_and_the_path(server, full_disk):
+    home = full_disk / "home"
+    home.mkdir()
+    server.files["/huge.bin"] = payload(4_000_000, seed=18)
+    url = server.url("/huge.bin")
+    first = run_cmx("run", "script", "--tags=download,file", f"--url={url}", home=home)
+    assert first.code == 1
+    assert "recipe 'download-file' failed" in first.err
+    assert re.search(r"no space left on the device writing \S*/\.partial-downloads/\w+\.part", first.err), first.err
+    # the disk stays full (the partial is kept for a resume): the next run fails as clearly, not as an internal error
+    again = run_cmx("run", "script", "--tags=download,file", f"--url={url}", home=home)
+    assert again.code == 1
+    assert "recipe 'download-file' failed" in again.err and "no space left on the device writing " + str(home) in again.err
+    assert "internal error" not in first.err + again.err and "Traceback" not in first.err + again.err
