@@ -163,6 +163,53 @@ def redact_env(env: Mapping[str, Any]) -> Mapping[str, Any]:
     return env
 
 
+# Linux refuses to start a program whose environment holds one string over 128 KiB, or whose
+# arguments and environment exceed ARG_MAX (2 MiB by default), with "Argument list too long".
+# User values reach the environment of every command a recipe's script runs, so they are capped
+# well below both.
+VALUE_MAX_BYTES = 64 * 1024
+VALUES_TOTAL_MAX_BYTES = 256 * 1024
+
+
+def check_user_values(inputs: Mapping[str, Any], skip: Iterable[str] = ()) -> None:
+    """Every string a user passes (``--env.K``, ``--const.K``, ``--adr.N.env.K``, input flags):
+    no newline, carriage return or NUL (a value echoed into ``tmp-run-env.out`` could otherwise add
+    keys to a recipe's outputs), at most VALUE_MAX_BYTES bytes each and VALUES_TOTAL_MAX_BYTES in all.
+    Raises a UsageError naming the flag."""
+    from cmx.errors import UsageError
+
+    total = 0
+    skipped = set(skip)
+
+    def walk(flag: str, value: Any) -> None:
+        nonlocal total
+        if isinstance(value, str):
+            if "\n" in value or "\r" in value or "\0" in value:
+                raise UsageError(f"{flag}: a value cannot contain a newline or NUL (it could inject keys into a "
+                                 "recipe's outputs)", hint="put multi-line text in a file and pass its path")
+            size = len(value.encode("utf-8", "surrogateescape"))
+            if size > VALUE_MAX_BYTES:
+                raise UsageError(f"{flag}: the value is {size} bytes; values are limited to {VALUE_MAX_BYTES} bytes "
+                                 "(they reach the environment of every command a recipe runs, and larger ones make "
+                                 "the OS refuse to start programs: 'Argument list too long')",
+                                 hint="put it in a file and pass its path")
+            total += size
+            if total > VALUES_TOTAL_MAX_BYTES:
+                raise UsageError(f"{flag}: the values given add up to more than {VALUES_TOTAL_MAX_BYTES} bytes, the "
+                                 "limit for what reaches a recipe's environment",
+                                 hint="put large values in files and pass their paths")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{flag}.{k}", v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(flag, v)
+
+    for key, value in inputs.items():
+        if key not in skipped:
+            walk(f"--{key}", value)
+
+
 def public_inputs(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Inputs as they may be written down: secret-named ones dropped, secrets inside values masked."""
     return {k: redact(v) for k, v in inputs.items() if not is_secret(k)}

@@ -9,6 +9,7 @@ copies in ``cmx/_builtin/`` when cmx is installed from a wheel (setup.py).
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,43 @@ class Home:
 def current_home() -> Home:
     env = os.environ.get("CMX_HOME")
     if env:
-        return Home(Path(env).expanduser().resolve())
+        root = Path(env).expanduser().resolve()
+        _check_home(env, root)
+        return Home(root)
     if _is_checkout(PROJECT_ROOT):
         return Home(PROJECT_ROOT)
     return Home(Path.home() / ".cmx")
+
+
+_UNUSABLE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST}
+
+
+def _check_home(env: str, root: Path) -> None:
+    """CMX_HOME must be a folder, or a path where one can be made: a file (or a file on the way
+    to it) is a usage error naming CMX_HOME."""
+    from cmx.errors import UsageError
+
+    for path in (root, *root.parents):
+        if path.exists():
+            if not path.is_dir():
+                what = "is a file" if path == root else f"is inside {path}, which is a file"
+                raise UsageError(f"CMX_HOME={env} {what}, not a folder", hint="set CMX_HOME to a folder cmx can write to")
+            return
+
+
+def unusable_home(exc: OSError) -> Exception | None:
+    """A usage error naming CMX_HOME when ``exc`` is cmx failing to write its own home (read-only,
+    not permitted, not a folder), else None: the CLI reports it as exit 2, not an internal error."""
+    env = os.environ.get("CMX_HOME")
+    if not env or exc.errno not in _UNUSABLE | {errno.ENOENT} or not exc.filename:
+        return None
+    root = Path(env).expanduser().resolve()
+    failed = Path(os.fsdecode(exc.filename))
+    if failed != root and root not in failed.parents:
+        return None
+    if exc.errno == errno.ENOENT and root.is_dir():
+        return None  # something inside the home went missing: not the home's fault
+    from cmx.errors import UsageError
+
+    return UsageError(f"CMX_HOME={env} is not usable: cannot write {failed} ({exc.strerror or exc})",
+                      hint="set CMX_HOME to a folder cmx can write to")

@@ -102,6 +102,7 @@ def request_from(i: dict[str, Any], ctx: Context) -> tuple["Request", "RunOption
             raise ValueError
     except (TypeError, ValueError):
         raise UsageError(f"--jobs={jobs_raw}: expected a whole number >= 1") from None
+    envutil.check_user_values(i, skip=("action", "automation"))  # newlines, oversized values: exit 2
     env = _env_flag(i, "env")
     inputs = {k: v for k, v in i.items() if k not in _ENGINE_KEYS}
     req = Request(

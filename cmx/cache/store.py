@@ -34,7 +34,23 @@ from cmx.home import Home
 ENTRY_FILE = "cmx-entry.json"
 ENTRY_FORMAT = 1
 PARTIAL_DIR = ".partial-downloads"  # where scripts/download-file keeps <url-hash>.part and its .lock
-LOCK_TIMEOUT_S = float(os.environ.get("CMX_LOCK_TIMEOUT", "3600"))
+LOCK_TIMEOUT_DEFAULT_S = 3600.0
+
+
+def lock_timeout() -> float:
+    """CMX_LOCK_TIMEOUT (seconds, default 3600); a value that is not a number >= 0 is a usage error."""
+    raw = os.environ.get("CMX_LOCK_TIMEOUT", "").strip()
+    if not raw:
+        return LOCK_TIMEOUT_DEFAULT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        from cmx.errors import UsageError
+
+        raise UsageError(f"CMX_LOCK_TIMEOUT={raw!r}: expected a number of seconds >= 0 (e.g. 600)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,7 @@ class Store:
         self.failed_dir = self.root / ".failed"
         self.locks_dir = self.root / ".locks"
         self.trash_dir = self.root / ".trash"
+        self.lock_timeout_s = lock_timeout()  # checked up front: a bad value fails before anything runs
 
     def entry_path(self, key: str) -> Path:
         return self.entries_dir / key[:2] / key
@@ -174,7 +191,7 @@ class Store:
         from filelock import FileLock
 
         self.locks_dir.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.locks_dir / f"{key}.lock"), timeout=LOCK_TIMEOUT_S)
+        return FileLock(str(self.locks_dir / f"{key}.lock"), timeout=self.lock_timeout_s)
 
     def locked(self, key: str, label: str) -> Any:
         """The key's lock as a context manager; a timeout is a CacheError naming the lock."""
@@ -189,7 +206,7 @@ class Store:
                 lock.acquire()
             except Timeout as exc:
                 raise CacheError(
-                    f"timed out after {LOCK_TIMEOUT_S:g}s waiting for another cmx run building {label} "
+                    f"timed out after {self.lock_timeout_s:g}s waiting for another cmx run building {label} "
                     f"(lock {self.locks_dir / (key + '.lock')})",
                     hint="is another run still going? raise CMX_LOCK_TIMEOUT (seconds) to wait longer",
                 ) from exc

@@ -126,13 +126,16 @@ def _main(argv: list[str] | None) -> int:
         return exc.exit_code
     except BrokenPipeError:
         raise
-    except Exception as exc:  # a bug in cmx itself: say so, briefly
-        if verbose:
-            import traceback
+    except OSError as exc:
+        from cmx.home import unusable_home
 
-            traceback.print_exc()
-        print(f"cmx: internal error: {type(exc).__name__}: {exc} (re-run with -v for the traceback)", file=sys.stderr)
-        return 1
+        error = unusable_home(exc)  # a read-only or unwritable CMX_HOME is the user's setting, not a bug
+        if error is None:
+            return _internal_error(exc, verbose)
+        print(f"cmx: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug in cmx itself: say so, briefly
+        return _internal_error(exc, verbose)
     memo = out.pop("_memo", None) if isinstance(out, dict) else None
     stdout = memo.get("stdout", "") if memo else ""
     if want_json:
@@ -143,6 +146,15 @@ def _main(argv: list[str] | None) -> int:
     if memo is not None:
         fastpath.write_memo(argv, memo["watch"], memo["entries"], stdout, memo["stderr"])
     return 0
+
+
+def _internal_error(exc: Exception, verbose: bool) -> int:
+    if verbose:
+        import traceback
+
+        traceback.print_exc()
+    print(f"cmx: internal error: {type(exc).__name__}: {exc} (re-run with -v for the traceback)", file=sys.stderr)
+    return 1
 
 
 def _help_or_completion(argv: list[str]) -> int:
