@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from cmx.automation import Context
+from cmx.automation import Context, Flag, declare
 from cmx.cache.store import Store
 from cmx.errors import CacheError, UsageError
 
@@ -109,6 +109,14 @@ def _select(i: dict[str, Any], runs: list[Run], *, unique: bool) -> list[Run]:
     return [r for r in runs if r.id in picked]
 
 
+ALIASES = Flag("tags", "tags", "runs of these recipes (aliases, comma-separated)", example="--tags=run-flexbench")
+
+
+@declare("List the run folders of recipes that are not cached (cache/runs/), oldest first; a FlexBench run "
+         "shows its status, LoadGen validity, scenario, samples/s, tokens/s and ROUGE-L from its result.json.",
+         ALIASES, args="[ID | ID-START | ALIAS ...]", example="cmx show runs run-flexbench",
+         details="With -j, stdout is a plain JSON list of {id, alias, path, started, running, result, status, "
+                 "valid, scenario, samples_per_second, tokens_per_second, rougeL}.")
 def show(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """List the run folders of recipes that are not cached (cache/runs/): `cmx show runs [ID | ALIAS …] [-j]`.
     A FlexBench run shows its status, LoadGen validity and headline figures from its result.json.
@@ -122,6 +130,11 @@ def show(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return {"list": rows, "json_output": rows}
 
 
+@declare("Remove run folders (never prompts: -f confirms); a folder a run still works in is refused.",
+         ALIASES, Flag("all", "bool", "every run folder"),
+         Flag("force", "bool", "really remove", aliases=("f",), short="f"),
+         Flag("dry-run", "bool", "only list what would be removed", aliases=("fake_run",), short="n"),
+         args="ID | ID-START | ALIAS ...", example="cmx rm runs run-flexbench-20261205-031102 -f")
 def rm(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Remove run folders: `cmx rm runs ID|ALIAS … -f` (or `--all -f`); -n only lists them.
     A run still running is refused (exit 1). Example: cmx rm runs print-hello-world-20261205 -f"""
