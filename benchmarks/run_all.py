@@ -3,7 +3,9 @@
 * ``cached_run.py``: a fully cached ``cmx run script --tags=detect,os -j`` vs ``cm``;
 * ``plan_10k.py``: a warm dry-run plan of ~10,000 nodes (vs ``snakemake -n``);
 * ``plan_layered.py``: the same on a random layered DAG (50 layers x 200, 30,000 edges);
-* ``find_1k.py``: ``cmx find`` in a 1,000-recipe repository (vs ``cm find``).
+* ``find_1k.py``: ``cmx find`` in a 1,000-recipe repository (vs ``cm find``);
+* ``dataset_bench.py``: importing a synthetic MLPerf round, a group-by over 100,000 rows
+  (DuckDB vs pandas), peak memory of an import.
 
 Each prints its own report (to stderr with ``--json``), then this prints a table
 of medians, spreads and side-by-side ratios. Targets from the issue are shown
@@ -23,12 +25,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cached_run  # noqa: E402
+import dataset_bench  # noqa: E402
 import find_1k  # noqa: E402
 import plan_10k  # noqa: E402
 import plan_layered  # noqa: E402
 from _common import machine  # noqa: E402
 
-NAMES = ("cached_run", "plan_10k", "plan_layered", "find_1k")
+NAMES = ("cached_run", "plan_10k", "plan_layered", "find_1k", "dataset")
 
 
 def _spread(series: dict[str, Any]) -> str:
@@ -81,6 +84,18 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
                      f"cm find {_fmt(cm['median_ms'])}" if cm else r["cm"],
                      f"{r['ratio_cmx_over_cm']:.2f}x cm" if cm else "-", "<= 50 ms"])
         rows.append(["  cold index build, 1k", _fmt(r["cold_index_ms"]), "one run", "1", "", "", ""])
+    if "dataset" in results:
+        r = results["dataset"]
+        s = r["series"]
+        d, p = s["duckdb"], s["pandas"]
+        imp = r["import"]
+        rows.append([f"import round, {r['results_in_round']} results", _fmt(imp["seconds"] * 1000), "one run", "1",
+                     f"{r['import_rows_per_s']:.0f} rows/s", "", "<= 60 s"])
+        rows.append([f"group-by, {r['query_rows']:,} rows", _fmt(d["median_ms"]), _spread(d), str(d["n"]),
+                     f"pandas {_fmt(p['median_ms'])}", f"{r['ratio_duckdb_over_pandas']:.2f}x pandas", "<= 100 ms warm"])
+        rows.append(["  import peak RSS by rounds stored",
+                     " / ".join(f"{m['peak_rss_mb']:.0f}" for m in r["memory_by_rounds_stored"]) + " MiB",
+                     "", "", "", "", "flat"])
     return rows
 
 
@@ -115,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     if "find_1k" in a.only:
         results["find_1k"] = find_1k.measure(**kw, no_cm=a.no_cm)
         print("\n".join(find_1k.report_lines(results["find_1k"])) + "\n", file=out, flush=True)
+    if "dataset" in a.only:
+        results["dataset"] = dataset_bench.measure(**kw)
+        print("\n".join(dataset_bench.report_lines(results["dataset"])) + "\n", file=out, flush=True)
     m = machine()
     head = (f"summary  [{m['cpus']} cpus, {m['python']}, {m['platform']}, cmx {m['cmx_commit']}, "
             f"load avg (1 min) {m['loadavg_1m']}]")

@@ -33,8 +33,11 @@ class DetailLog:
         return self.values.get(key, default)
 
 
-def parse_detail(path: Path | str) -> DetailLog:
+def parse_detail(path: Path | str, skip_keys: frozenset[str] | set[str] = frozenset()) -> DetailLog:
+    """``skip_keys``: records not to decode (e.g. ``loaded_qsl_set``, a list of every sample index,
+    most of a log's bytes); they are still counted as records."""
     path = Path(path)
+    skip = tuple(f'{_PREFIX} {{"key": "{k}"' for k in skip_keys)
     values: dict[str, Any] = {}
     times: dict[str, float] = {}
     errors: list[str] = []
@@ -43,6 +46,9 @@ def parse_detail(path: Path | str) -> DetailLog:
     with open(path, encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.startswith(_PREFIX):
+                continue
+            if skip and line.startswith(skip):
+                seen += 1
                 continue
             try:
                 rec = json.loads(line[len(_PREFIX):])

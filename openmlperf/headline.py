@@ -42,6 +42,23 @@ def is_known(benchmark: str) -> bool:
     return benchmark in KNOWN_BENCHMARKS
 
 
+def official_name(folder: str, mapping: Mapping[str, str] | None = None) -> str:
+    """The MLPerf benchmark a results folder stands for, as the checker decides it: the name
+    itself, the submitter's ``model_mapping.json``, the checker's aliases, then its guesses for
+    open-division variants (``…mobilenet…``/``…resnet50…`` -> resnet, ``…bert-99.9…``, ``…bert-99…``)."""
+    if folder in KNOWN_BENCHMARKS:
+        return folder
+    mapped = (mapping or {}).get(folder) or rules.MODEL_ALIASES.get(folder)
+    if mapped:
+        return mapped
+    if any(k in folder for k in ("mobilenet", "efficientnet", "resnet50")):
+        return "resnet"
+    for suffix in ("bert-99.9", "bert-99"):
+        if suffix in folder:
+            return suffix
+    return folder
+
+
 def _token_based(benchmark: str) -> bool:
     return any(benchmark.startswith(f) for f in _TOKEN_FAMILIES)
 

@@ -15,6 +15,23 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_dir() -> Path:
+    """The project's shared data: ``../shared`` next to the checkout; in a git worktree, next to
+    its main checkout (``.git`` is then a file naming ``<main>/.git/worktrees/<name>``)."""
+    here = ROOT / ".." / "shared"
+    if here.is_dir():
+        return here
+    dotgit = ROOT / ".git"
+    if dotgit.is_file():
+        text = dotgit.read_text(encoding="utf-8").strip()
+        if text.startswith("gitdir:"):
+            main = Path(text.split(":", 1)[1].strip()).resolve().parents[2]
+            if (main / ".." / "shared").is_dir():
+                return main / ".." / "shared"
+    return here
+
 # One CMX_HOME shared by the tests that run FlexBench, so its venv and the converted model are
 # built once per machine (the first run takes several minutes). Absolute: nested runs inherit it.
 FLEXBENCH_HOME = Path(os.environ.get("CMX_TEST_FLEXBENCH_HOME", ROOT / "cache" / "test-flexbench-home")).resolve()

@@ -37,6 +37,8 @@ KIND = "mlperf-round"
 DIVISIONS = ("closed", "open", "network")
 DETAIL = "mlperf_log_detail.txt"
 _SCENARIOS = {s.lower(): s for s in schema.SCENARIOS}
+# detail-log records the dataset does not use and that are most of a log's bytes
+SKIP_KEYS = frozenset({"loaded_qsl_set", "loadgen_file_sha1"})
 _ROUND = re.compile(r"(?:^|[^0-9A-Za-z])v(\d+\.\d+)(?:[^0-9]|$)")
 
 
@@ -146,7 +148,7 @@ def walk_round(root: Path, round_: str | None) -> Iterator[tuple[Place, Files] |
                 for bdir in _dirs(sysdir):
                     for scen in _dirs(bdir):
                         place = Place(round_ or "", ddir.name, sdir.name, sysdir.name, bdir.name, scen.name,
-                                      mapping.get(bdir.name, bdir.name))
+                                      headline.official_name(bdir.name, mapping))
                         detail = _perf_detail(scen)
                         if detail is None:
                             yield Skip(str(scen), f"no performance/run_1/{DETAIL}")
@@ -173,7 +175,8 @@ def walk_samples(root: Path, round_: str | None) -> Iterator[tuple[Place, Files]
                     division = ""
             for bdir in _dirs(sysdir):
                 for scen in _dirs(bdir):
-                    place = Place(round_ or "", division, sdir.name, sysdir.name, bdir.name, scen.name, bdir.name)
+                    place = Place(round_ or "", division, sdir.name, sysdir.name, bdir.name, scen.name,
+                                  headline.official_name(bdir.name))
                     detail = _first(scen / DETAIL, scen / "performance" / "run_1" / DETAIL)
                     if detail is None:
                         yield Skip(str(scen), f"no {DETAIL}")
@@ -208,7 +211,7 @@ def result_row(place: Place, files: Files, *, source: str, root: Path | None, co
     if not isinstance(desc, dict):
         raise ValueError(f"{files.system_json}: not a JSON object")
     try:
-        log = parse_detail(files.detail)
+        log = parse_detail(files.detail, SKIP_KEYS)
     except (LogError, OSError) as exc:
         raise ValueError(str(exc)) from None
     logged = log.get("effective_scenario")

@@ -11,7 +11,9 @@ import pytest
 
 from flexbench.loadgen_log import LogError, parse_detail, summarize
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mlperf-results" / "v4.1-log-samples"
+from tests.conftest import shared_dir  # noqa: E402
+
+SAMPLES = shared_dir() / "data" / "mlperf-results" / "v4.1-log-samples"
 LOGS = sorted(SAMPLES.glob("*/*/*/*/mlperf_log_detail.txt"))
 
 
@@ -64,3 +66,12 @@ def test_not_a_log(tmp_path):
     f.write_text("hello\n")
     with pytest.raises(LogError):
         parse_detail(f)
+
+
+def test_skip_keys_leaves_every_other_value_unchanged():
+    assert LOGS, f"expected the shared v4.1 logs under {SAMPLES}"
+    for detail in LOGS:
+        full = parse_detail(detail)
+        fast = parse_detail(detail, frozenset({"loaded_qsl_set", "loadgen_file_sha1"}))
+        assert "loaded_qsl_set" in full.values and "loaded_qsl_set" not in fast.values
+        assert {k: v for k, v in full.values.items() if k not in ("loaded_qsl_set", "loadgen_file_sha1")} == fast.values

@@ -7,25 +7,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import shared_dir
 
-
-def _shared() -> Path:
-    """``../shared`` next to the checkout; in a git worktree, next to its main checkout."""
-    here = ROOT / ".." / "shared"
-    if here.is_dir():
-        return here
-    dotgit = ROOT / ".git"
-    if dotgit.is_file():  # a worktree: "gitdir: <main>/.git/worktrees/<name>"
-        text = dotgit.read_text(encoding="utf-8").strip()
-        if text.startswith("gitdir:"):
-            main = Path(text.split(":", 1)[1].strip()).resolve().parents[2]
-            if (main / ".." / "shared").is_dir():
-                return main / ".." / "shared"
-    return here
-
-
-SHARED = _shared()
+SHARED = shared_dir()
 PUBLISHED = SHARED / "data" / "open-mlperf-dataset"
 RESULTS = SHARED / "data" / "mlperf-results"
 LOG_SAMPLES = RESULTS / "v4.1-log-samples"

@@ -149,3 +149,17 @@ def test_not_a_results_tree_is_a_clear_error(ds, tmp_path):
         mlperf.import_tree(tmp_path / "none", ds)
     with pytest.raises(DatasetError, match="--round=5: expected vX.Y"):
         mlperf.import_tree(tmp_path, ds, round_="5")
+
+
+def test_open_division_names_without_a_mapping_follow_the_checkers_guesses(log_samples, ds, tmp_path):
+    root = tmp_path / "inference_results_v4.1"
+    build_round(log_samples, root, division="open")
+    results = root / "open" / "ASUSTeK" / "results" / "ESC4000A_E12_4XH100_TRT"
+    (results / "bert-99").rename(results / "bert-large-pruned80_quant-none-vnni-bert-99")
+    (results / "resnet50").rename(results / "mobilenet-v2-int8")
+    report = mlperf.import_tree(root, ds)
+    assert not report.skipped
+    got = openmlperf.query("""select "model.name" n, "model.mlperf_name" m from results
+                              where "submission.organization" = 'ASUSTeK' order by 1""", ds).to_pylist()
+    assert {"n": "bert-large-pruned80_quant-none-vnni-bert-99", "m": "bert-99"} in got
+    assert {"n": "mobilenet-v2-int8", "m": "resnet"} in got
