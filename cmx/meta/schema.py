@@ -77,6 +77,7 @@ _OVERLAY: dict[str, Any] = {
     "docker": _ANY_OBJ,
     "warnings": _STR_LIST,
     "script_name": _STR,
+    "required_inputs": _STR_LIST,  # flags that must be given (checked at plan time, cmx/plan/inputs.py)
 }
 
 VARIATION_KEYS: dict[str, Any] = dict(
@@ -138,7 +139,10 @@ TOP_KEYS: dict[str, Any] = dict(
     extra_cache_tags_from_env={"type": "array", "items": _ANY_OBJ},
     clean_files=_STR_LIST,
     clean_output_files=_STR_LIST,
-    input_description={"type": "object", "additionalProperties": {"type": ["object", "string"]}},
+    input_description={"type": "object", "additionalProperties": {"type": ["object", "string"], "properties": {
+        "desc": _STR, "default": _SCALAR, "choices": {"type": "array", "items": _SCALAR},
+        "type": {"enum": ["int", "number", "bool", "file", "dir", "url", "string"]},  # cmx/plan/inputs.py
+        "min": {"type": "number"}, "max": {"type": "number"}}}},
     local_env_keys=_STR_LIST,
     env_key_mappings={"type": "object", "additionalProperties": _STR},
     variations={"type": "object", "additionalProperties": {"type": ["object", "null"], "properties": VARIATION_KEYS, "additionalProperties": False}},

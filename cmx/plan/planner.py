@@ -19,6 +19,7 @@ from cmx.envutil import Env
 from cmx.errors import CycleError, ResolutionImpossible, SelectionError, UnknownInputError, UsageError
 from cmx.index import RecipeIndex
 from cmx.plan import variations as variations_mod
+from cmx.plan.inputs import check as check_declared_inputs
 from cmx.plan.node import PHASES, Edge, Plan, PlanNode
 from cmx.recipe import Recipe
 from cmx.selector import Selector, parse
@@ -351,6 +352,7 @@ class Planner:
             return existing
         if ctx.inputs:
             self._check_inputs(recipe, eff, ctx)
+        check_declared_inputs(recipe, resolved.overlays, eff["input_mapping"], env, ctx.source)
         state = eff["state"]
         node = PlanNode(
             index=-1, recipe=recipe, variations=resolved.names, version=version, version_req=version_req,

@@ -137,6 +137,21 @@ def test_noop_run_in_a_new_home(tmp_path):
     assert probe.returncode != 0  # torch was never installed
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--tags=run,flexbench,_openorca"], "recipe 'run-flexbench' needs --dataset_path with _openorca"),
+    (["--tags=run,flexbench,_openorca", "--dataset_path=/nonexistent/orca.jsonl"],
+     "--dataset_path=/nonexistent/orca.jsonl does not exist"),
+    (["--tags=run,flexbench", "--samples=abc"], "--samples=abc is not a whole number"),
+    (["--tags=run,flexbench,_openai", "--server_kind=vlm"], "--server_kind=vlm must be one of: generic, vllm"),
+    (["--tags=run,mlperf,flexbench,_submission,_openorca"], "recipe 'run-mlperf-flexbench' needs --dataset_path"),
+])
+def test_bad_inputs_fail_at_plan_time_with_exit_2(tmp_path, args, message):
+    """In a new home: nothing is built before the error (no venv, no torch)."""
+    res = run_cmx("run", "script", *args, home=tmp_path)
+    assert res.code == 2 and message in res.err, res.err
+    assert "<<<" not in res.err and not (tmp_path / "cache" / "store").exists()
+
+
 def test_unreachable_openai_server_fails_fast_with_the_reason(fhome):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
