@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from flexbench.accuracy import file_hash as _sha256
 from openmlperf import derive, schema
 from openmlperf.errors import BundleRejected, DatasetError
 from openmlperf.importers.common import Candidate, ImportReport, cmx_version, commit, now_iso
@@ -38,13 +39,6 @@ MANIFEST = "manifest.json"
 ROWS = "rows.parquet"
 CONTRIBUTABLE = ("mlperf-round", "flexbench-run", "contribution")
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # -- packing -----------------------------------------------------------------------------------

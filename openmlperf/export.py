@@ -6,7 +6,6 @@ format, version 1.0) that ``mlcroissant`` validates."""
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import math
 import os
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from flexbench.accuracy import file_hash as _sha256
 from openmlperf import schema
 from openmlperf.errors import DatasetError
 
@@ -60,13 +60,6 @@ def _atomic(path: Path, write) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _json_value(v: Any) -> Any:
