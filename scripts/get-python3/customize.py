@@ -36,6 +36,8 @@ print(json.dumps({
     "ldlibrary": sysconfig.get_config_var("LDLIBRARY") or "",
     "has_pip": has("pip"),
     "has_venv": has("venv") and has("ensurepip"),
+    "build": ", ".join(platform.python_build()) + ", " + platform.python_compiler(),
+    "base_executable": getattr(sys, "_base_executable", "") or "",
 }))
 """
 
@@ -64,25 +66,56 @@ def _locate(requested):
     return os.path.abspath(found), None
 
 
+def _introspect(path):
+    """(facts, None) or (None, error) from running the introspection program in ``path``."""
+    try:
+        proc = subprocess.run([path, "-I", "-c", _INTROSPECT], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return None, f"{path} did not answer within {_TIMEOUT_S}s when asked for its version"
+    except OSError as exc:
+        return None, f"cannot run {path}: {exc.strerror or exc}"
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1]), None
+    except (ValueError, IndexError):
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        return None, (f"{path} is not a working Python 3 interpreter"
+                      + (f" ({detail[-1][:200]})" if detail else ""))
+
+
+def _base_of(path, info):
+    """The interpreter a venv's python was made from (the venv module uses it anyway), as a real path."""
+    if os.path.realpath(info["prefix"]) == os.path.realpath(info["base_prefix"]):
+        return os.path.realpath(path)
+    base = info.get("base_executable") or ""
+    if not base or not os.path.isfile(base):
+        version = ".".join(str(v) for v in info["version_info"][:2])
+        candidates = [os.path.join(info["base_prefix"], "bin", f"python{version}"),
+                      os.path.join(info["base_prefix"], "bin", "python3")]
+        base = next((c for c in candidates if os.path.isfile(c)), "")
+    return os.path.realpath(base) if base else None
+
+
 def preprocess(i):
     env = i["env"]
     path, error = _locate(env.get("CMX_PYTHON_BIN_WITH_PATH"))
     if error:
         return {"return": 1, "error": error}
-    try:
-        proc = subprocess.run([path, "-I", "-c", _INTROSPECT], capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return {"return": 1, "error": f"{path} did not answer within {_TIMEOUT_S}s when asked for its version"}
-    except OSError as exc:
-        return {"return": 1, "error": f"cannot run {path}: {exc.strerror or exc}"}
-    try:
-        info = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        i["logger"].info("introspection of %s failed (exit %s): %s", path, proc.returncode, proc.stderr)
-        return {"return": 1, "error": f"{path} is not a working Python 3 interpreter"
-                + (f" ({detail[-1][:200]})" if detail else "")}
+    info, error = _introspect(path)
+    if error:
+        return {"return": 1, "error": error}
+    if str(env.get("CMX_PYTHON_BASE", "")).lower() == "yes":
+        # _base: the base interpreter, so that every venv built on the same interpreter (two checkouts'
+        # .venv, a wheel install ...) gives the same facts, hence the same venv cache keys
+        base = _base_of(path, info)
+        if base is None:
+            return {"return": 1, "error": f"cannot find the base interpreter of the venv python {path}"}
+        if base != path:
+            i["logger"].info("using %s, the base interpreter of %s", base, path)
+            path = base
+            info, error = _introspect(path)
+            if error:
+                return {"return": 1, "error": error}
     if info["version_info"][0] != 3:
         return {"return": 1, "error": f"{path} is Python {info['version']}, not Python 3"}
 
@@ -100,6 +133,7 @@ def preprocess(i):
     env["CMX_PYTHON_MINOR_VERSION"] = minor
     env["CMX_PYTHON_PATCH_VERSION"] = patch
     env["CMX_PYTHON_IMPLEMENTATION"] = info["implementation"]
+    env["CMX_PYTHON_BUILD"] = info["build"]
     env["CMX_PYTHON_BITS"] = str(info["bits"])
     env["CMX_PYTHON_PREFIX"] = info["prefix"]
     env["CMX_PYTHON_BASE_PREFIX"] = info["base_prefix"]

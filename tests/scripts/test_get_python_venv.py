@@ -91,3 +91,25 @@ def test_bad_name_is_rejected_before_anything_is_built(vhome):
 def test_meta_tests_pass(vhome):
     res = run_cmx("test", "script", "get-python-venv", home=vhome)
     assert res.code == 0, res.out + res.err
+
+
+def test_two_checkouts_venvs_on_one_interpreter_share_the_venv(vhome, tmp_path):
+    """cmx run from two different venvs of the same base interpreter (two checkouts' .venv, or a
+    wheel install) gets the same cached venv: its key holds the base interpreter's facts."""
+    import sys
+    import venv as venv_mod
+
+    pythons = []
+    for name in ("checkout-a", "checkout-b"):
+        venv_mod.EnvBuilder(with_pip=False).create(tmp_path / name / ".venv")
+        pythons.append(tmp_path / name / ".venv" / "bin" / "python")
+    first = _venv(vhome, "_name.shared-base", extra=[f"--adr.python.python={pythons[0]}"])
+    second = _venv(vhome, "_name.shared-base", extra=[f"--adr.python.python={pythons[1]}"])
+    assert second["cached"] and second["cache_path"] == first["cache_path"]
+    base = Path(first["new_env"]["CMX_VENV_BASE_PYTHON"])
+    assert not base.is_relative_to(tmp_path) and base == Path(sys._base_executable).resolve()
+    # the interpreter's own facts, not a path of one checkout, are what the key holds
+    probe = run_cmx("run", "script", "--tags=get,python3,_base", f"--python={pythons[1]}", "-j", home=vhome).json
+    env = probe["new_env"]
+    assert env["CMX_PYTHON_IS_VENV"] == "no" and env["CMX_PYTHON_BUILD"]
+    assert not any(str(tmp_path) in str(v) for v in env.values())
