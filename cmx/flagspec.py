@@ -187,6 +187,10 @@ def parse_duration(flag: str, value: Any) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
+def _eg(flag: Flag) -> str | None:
+    return f"e.g. {flag.example}" if flag.example else None
+
+
 def _missing(flag: Flag) -> UsageError:
     example = flag.example or f"{flag.spelling}{flag.usage().split(flag.spelling, 1)[1]}"
     return UsageError(f"{flag.spelling} needs a value", hint=f"e.g. {example}")
@@ -196,7 +200,7 @@ def _scalar(flag: Flag, value: Any) -> str:
     if value is True or value is None or (isinstance(value, str) and not value.strip()):
         raise _missing(flag)
     if isinstance(value, (list, dict)) or value is False:
-        raise UsageError(f"{flag.spelling} takes one value, got {_shown(value)}", hint=flag.example or None)
+        raise UsageError(f"{flag.spelling} takes one value, got {_shown(value)}", hint=_eg(flag))
     return str(value)
 
 
@@ -224,12 +228,12 @@ def convert(flag: Flag, value: Any) -> Any:
         if value is True:
             raise _missing(flag)
         if not isinstance(value, (str, int, float)):
-            raise UsageError(f"{flag.spelling} takes tags, got {_shown(value)}", hint=flag.example or None)
+            raise UsageError(f"{flag.spelling} takes tags, got {_shown(value)}", hint=_eg(flag))
         return str(value)
     if kind in ("env", "patch", "map"):
         depth = {"env": "NAME=VALUE", "map": "KEY=VALUE"}.get(kind, "NAME.FIELD=VALUE")
         if not isinstance(value, dict):
-            raise UsageError(f"{flag.spelling} needs a name: {flag.spelling}.{depth}", hint=flag.example or None)
+            raise UsageError(f"{flag.spelling} needs a name: {flag.spelling}.{depth}", hint=_eg(flag))
         if kind == "patch":
             for name, patch in value.items():
                 if not isinstance(patch, dict):
@@ -243,7 +247,7 @@ def convert(flag: Flag, value: Any) -> Any:
         except ValueError:
             n = 0
         if n < 1:
-            raise UsageError(f"{flag.spelling}={text}: expected a whole number >= 1", hint=flag.example or None)
+            raise UsageError(f"{flag.spelling}={text}: expected a whole number >= 1", hint=_eg(flag))
         return n
     if kind == "duration":
         parse_duration(flag.spelling, text)
