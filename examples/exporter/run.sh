@@ -1,0 +1,2 @@
+#!/usr/bin/env bash
+echo "EXP_FLAG=yes" >> tmp-run-env.out
