@@ -9,14 +9,12 @@ naming the flag. For actions that take recipe inputs (``cmx run script``) every
 flag the table does not declare is an input of the selected recipe, checked
 later against its ``input_mapping``.
 
-Standard library only: it is imported on every validated command.
+Standard library only: it is imported on every validated command. No ``from __future__ import
+annotations`` here: NamedTuple compiles string annotations into ForwardRefs at class creation.
 """
 
-from __future__ import annotations
-
 import re
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, TypeVar
 
 from cmx.errors import UsageError
 
@@ -37,9 +35,11 @@ KINDS = {
 POSITIONAL_KEYS = ("action", "automation", "artifact", "artifacts")
 
 
-@dataclass(frozen=True)
-class Flag:
-    """One flag of an action: ``name`` as the user spells it (``older-than``), its type and help."""
+class Flag(NamedTuple):
+    """One flag of an action: ``name`` as the user spells it (``older-than``), its type and help.
+
+    An immutable value (a NamedTuple rather than a frozen dataclass: it is built at import time
+    of every automation, and a NamedTuple class costs a fraction of a dataclass to create)."""
 
     name: str
     kind: str = "bool"
@@ -48,10 +48,6 @@ class Flag:
     aliases: tuple[str, ...] = ()  # other spellings, folded into ``key`` (json -> j, force -> f)
     short: str = ""  # the one-letter form (-j), for help only: flags.py maps letters to keys
     takes_next: bool = False  # also takes its value as the next word (--jobs 4)
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"flag --{self.name}: unknown kind {self.kind!r} (one of {', '.join(KINDS)})")
 
     @property
     def key(self) -> str:
@@ -71,8 +67,7 @@ class Flag:
         return f"-{self.short}, {long}" if self.short else long
 
 
-@dataclass(frozen=True)
-class ActionSpec:
+class ActionSpec(NamedTuple):
     """What ``cmx ACTION AUTOMATION`` takes: a summary, its positional words, its flags, one example."""
 
     summary: str
@@ -156,6 +151,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def declare(summary: str, *flags: Flag, args: str = "", example: str = "", details: str = "",
             recipe_inputs: bool = False) -> Callable[[F], F]:
     """Attach an :class:`ActionSpec` to an action function (read by validation, help and completion)."""
+    for f in flags:
+        if f.kind not in KINDS:
+            raise ValueError(f"flag --{f.name}: unknown kind {f.kind!r} (one of {', '.join(KINDS)})")
     spec = ActionSpec(summary=summary, flags=tuple(flags), args=args, example=example, details=details,
                       recipe_inputs=recipe_inputs)
 
@@ -172,16 +170,17 @@ def spec_of(fn: Callable[..., Any]) -> ActionSpec | None:
 
 # --- value types -------------------------------------------------------------------------------------
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw]?)$")
+# patterns compiled on first use: most commands validate no duration or version
+_DURATION = r"^(\d+(?:\.\d+)?)\s*([smhdw]?)$"
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_VERSION = re.compile(r"^v?\d[0-9A-Za-z.+_-]*$")
+_VERSION = r"^v?\d[0-9A-Za-z.+_-]*$"
 _TRUE = {"yes", "true", "on", "1"}
 _FALSE = {"no", "false", "off", "0"}
 
 
 def parse_duration(flag: str, value: Any) -> float:
     """Seconds in '90s', '10m', '2h', '30d', '1w' or '45'; anything else (negative, 30x) is a usage error."""
-    m = _DURATION.match(str(value).strip().lower())
+    m = re.match(_DURATION, str(value).strip().lower())
     if isinstance(value, bool) or not m:
         raise UsageError(f"{flag}={value}: not a duration", hint=f"use a number and a unit: {flag}=90s, 10m, 2h, 30d, 1w")
     return float(m.group(1)) * _UNITS[m.group(2)]
@@ -253,7 +252,7 @@ def convert(flag: Flag, value: Any) -> Any:
         parse_duration(flag.spelling, text)
         return text
     if kind == "version":
-        if not _VERSION.match(text.strip()):
+        if not re.match(_VERSION, text.strip()):
             raise UsageError(f"{flag.spelling}={text}: not a version", hint=f"a version starts with a digit, e.g. {flag.spelling}=3.10")
         return text.strip()
     return text

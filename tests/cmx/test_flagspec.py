@@ -76,5 +76,7 @@ def test_convert_rejects_a_list_for_a_scalar():
 
 
 def test_an_unknown_kind_is_a_programming_error():
+    from cmx.flagspec import declare
+
     with pytest.raises(ValueError):
-        Flag("x", "colour")
+        declare("x", Flag("x", "colour"))
