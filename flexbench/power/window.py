@@ -7,6 +7,7 @@ analyser's samples in the same format, so both are read here as local time.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,9 +20,22 @@ DETAIL = "mlperf_log_detail.txt"
 TIME_FORMAT = "%m-%d-%Y %H:%M:%S.%f"
 
 
+_TIME = re.compile(r"(\d\d)-(\d\d)-(\d{4}) (\d\d):(\d\d):(\d\d)\.(\d{1,6})")
+
+
 def parse_time(text: str) -> float:
-    """A LoadGen/PTDaemon local timestamp as Unix seconds."""
-    return datetime.strptime(text.strip(), TIME_FORMAT).timestamp()
+    """A LoadGen/PTDaemon local timestamp as Unix seconds. The usual shape is read field by
+    field (an analyser's spl.txt has one per sample, and strptime is slow); anything else goes
+    through strptime, which raises ValueError for what is not that format."""
+    s = text.strip()
+    m = _TIME.fullmatch(s)
+    if m:
+        mo, d, y, h, mi, sec, frac = m.groups()
+        try:
+            return datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec), int(frac.ljust(6, "0"))).timestamp()
+        except ValueError:
+            pass
+    return datetime.strptime(s, TIME_FORMAT).timestamp()
 
 
 @dataclass(frozen=True)

@@ -56,3 +56,15 @@ def test_no_log_at_all(tmp_path):
     (tmp_path / "mlperf_log_detail.txt").write_text("not a log\n")
     with pytest.raises(PowerError, match="no :::MLLOG records"):
         read_run(tmp_path)
+
+
+def test_parse_time_reads_the_usual_shape_as_strptime_does():
+    from datetime import datetime
+
+    from flexbench.power.window import TIME_FORMAT, parse_time
+
+    for text in ("11-23-2026 16:05:44.602", "01-02-2024 00:00:00.5", " 12-31-2025 23:59:59.123456 "):
+        assert parse_time(text) == datetime.strptime(text.strip(), TIME_FORMAT).timestamp()
+    for bad in ("2024-01-01 00:00:00.0", "13-01-2024 00:00:00.000", "02-30-2024 10:00:00.000", ""):
+        with pytest.raises(ValueError):
+            parse_time(bad)
