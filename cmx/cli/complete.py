@@ -36,8 +36,8 @@ _cmx() {
     local -a spaced nospace
     nospace=(${(M)cands:#*[=.,]})
     spaced=(${cands:#*[=.,]})
-    (( ${#spaced} )) && compadd -Q -U -- $spaced
-    (( ${#nospace} )) && compadd -Q -U -S '' -- $nospace
+    if (( ${#spaced} )); then compadd -Q -U -- $spaced; fi
+    if (( ${#nospace} )); then compadd -Q -U -S '' -- $nospace; fi
 }
 if (( $+functions[compdef] )); then compdef _cmx cmx; fi
 """

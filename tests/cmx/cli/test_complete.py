@@ -62,3 +62,24 @@ def test_the_callback_never_prints_an_error(cmx):
     res = cmx("__complete", "bash", "=:", "cmx run script --tags=\"unclosed")
     assert res.code == 0 and res.err == ""
     assert cmx("__complete", "nonsense").code == 2
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="needs zsh (apt-get install zsh)")
+def test_zsh_function_adds_full_words(home, tmp_path):
+    script = subprocess.run([sys.executable, "-m", "cmx", "completion", "zsh"], capture_output=True, text=True,
+                            check=True).stdout
+    path = tmp_path / "_cmx"
+    path.write_text(script)
+
+    def complete(line: str) -> list[str]:
+        # outside a completion widget: a compadd that prints what it was given stands in for zsh's builtin
+        program = ('compadd() { local a; for a in "$@"; do print -r -- "$a"; done }\n'
+                   f'source "{path}"\nBUFFER="$1"; CURSOR=${{#BUFFER}}\n_cmx\n')
+        proc = subprocess.run(["zsh", "-f", "-c", program, "zsh", line], capture_output=True, text=True,
+                              env={**os.environ, "CMX_HOME": str(home)}, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return [w for w in proc.stdout.splitlines() if w not in ("-Q", "-U", "-S", "", "--")]
+
+    assert "--tags=detect,os" in complete("cmx run script --tags=detect,o")
+    assert "--older-than=" in complete("cmx gc cache --ol")
+    assert "run" in complete("cmx ru")
