@@ -113,10 +113,19 @@ class Outcome:
     returncode: int
     stdout: str = ""
     stderr_tail: str = ""
+    cpu_seconds: float = 0.0  # user + system CPU of the process and its children (less sensitive to load)
+
+
+def _children_cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def run_once(cmd: Command) -> Outcome:
-    """Wall time of one run, from spawn to exit (stdout read to the end if kept)."""
+    """Wall time of one run, from spawn to exit (stdout read to the end if kept), and its CPU time."""
+    cpu0 = _children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.run(
         cmd.argv, env=cmd.env, cwd=cmd.cwd, text=True, check=False,
@@ -124,7 +133,7 @@ def run_once(cmd: Command) -> Outcome:
         stderr=subprocess.PIPE,
     )
     dt = time.perf_counter() - t0
-    return Outcome(dt, proc.returncode, proc.stdout or "", (proc.stderr or "")[-2000:])
+    return Outcome(dt, proc.returncode, proc.stdout or "", (proc.stderr or "")[-2000:], _children_cpu() - cpu0)
 
 
 def checked(cmd: Command) -> Outcome:

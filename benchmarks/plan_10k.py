@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,7 @@ SNAKEMAKE_VENV = BENCH_WORKDIR / "snakemake-venv"
 REFERENCE_SNAKEMAKE = "7.3-10.2 s for a 10,000-job dry run (snakemake 9.27.1, reference engine-anchors.md section 7.2)"
 
 PLAN, FIND, FLOOR, SNAKE = "cmx dry-run plan (warm index)", "cmx find (warm index)", "python -c pass", "snakemake -n"
+BASELINE = "baseline cmx dry-run plan (--baseline-cmx)"
 
 
 # -- the generated repository -------------------------------------------------------
@@ -240,7 +242,7 @@ def _plan_nodes(stdout: str) -> tuple[int, int]:
 
 def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, install_snakemake: bool = True,
             snakemake_venv: Path = SNAKEMAKE_VENV, keep: Path | None = None, log: bool = True,
-            shape: Shape = TREE) -> dict[str, Any]:
+            shape: Shape = TREE, baseline_cmx: str | None = None) -> dict[str, Any]:
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     runs = min_runs(runs, 5, f"plan_10k ({shape.name})")
     cmx_bin = cmx_binary(cmx)
@@ -273,12 +275,27 @@ def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, in
         for c in (find, floor):
             checked(c)  # warm
 
-        def check_plan(o: Outcome) -> None:
-            if _plan_nodes(o.stdout)[0] != nodes:
-                raise RuntimeError("the warm plan differs in size from the cold one")
+        cpu: dict[str, list[float]] = {PLAN: [], BASELINE: []}  # CPU seconds of each timed dry run
 
-        timers = [(PLAN, command_timer(plan, check_plan)), (FIND, command_timer(find)),
+        def checker(label: str) -> Callable[[Outcome], None]:
+            def check_plan(o: Outcome) -> None:
+                if _plan_nodes(o.stdout)[0] != nodes:
+                    raise RuntimeError("the warm plan differs in size from the cold one")
+                cpu[label].append(o.cpu_seconds)
+
+            return check_plan
+
+        timers = [(PLAN, command_timer(plan, checker(PLAN))), (FIND, command_timer(find)),
                   (FLOOR, command_timer(floor))]
+        if baseline_cmx:  # another cmx (e.g. an older commit) on the same repository, in its own home
+            base_env = clean_env(CMX_HOME=str(work / "home-baseline"))
+            rmtree(work / "home-baseline")
+            checked(Command("add", [baseline_cmx, "add", "repo", str(repo)], base_env, cwd=work))
+            checked(Command("index", [baseline_cmx, "find", "script", f"--tags={shape.root_tags}"], base_env, cwd=work))
+            base = Command(BASELINE, [baseline_cmx, "run", "script", f"--tags={shape.root_tags}", "--dry-run", "-j"],
+                           base_env, cwd=work, keep_stdout=True)
+            checked(base)
+            timers.append((BASELINE, command_timer(base, checker(BASELINE))))
         snake_note, snake_jobs = "not measured (--no-snakemake)", None
         if snakemake:
             exe, info = snakemake_binary(snakemake_venv, install_snakemake)
@@ -312,6 +329,11 @@ def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, in
         "plan_minus_find_ms": round((stats[PLAN].median - stats[FIND].median) * 1000, 1),
         "loadavg_1m_before_after": [load_before, load_after],  # other work on the machine, 1-minute average
     }
+    res["plan_cpu_ms"] = round(statistics.median(cpu[PLAN]) * 1000, 1)  # what the issue counts ("s of CPU")
+    if BASELINE in stats:
+        res["baseline_cmx"] = baseline_cmx
+        res["ratio_cmx_over_baseline"] = round(stats[PLAN].median / stats[BASELINE].median, 3)
+        res["baseline_cpu_ms"] = round(statistics.median(cpu[BASELINE]) * 1000, 1)
     if SNAKE in stats:
         res["ratio_cmx_over_snakemake"] = round(stats[PLAN].median / stats[SNAKE].median, 3)
     return res
@@ -334,12 +356,19 @@ def report_lines(res: dict[str, Any]) -> list[str]:
                    f"({res['snakemake']})")
     else:
         out.append(f"  snakemake: {res['snakemake']}")
+    if "plan_cpu_ms" in res:
+        out.append(f"  CPU (user + system) of the warm dry run, median: {res['plan_cpu_ms'] / 1000:.2f} s"
+                   + (f"; baseline {res['baseline_cpu_ms'] / 1000:.2f} s" if "baseline_cpu_ms" in res else ""))
+    if "ratio_cmx_over_baseline" in res:
+        out.append(f"  ratio cmx plan / baseline plan (wall medians): {res['ratio_cmx_over_baseline']:.3f}  "
+                   f"(baseline: {res['baseline_cmx']})")
     out.append(f"  target (issue): warm dry-run plan of 10k nodes <= {res['target_plan_s']:.0f} s")
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def main(argv: list[str] | None = None, shape: Shape = TREE, doc: str | None = __doc__) -> int:
+    """The command line of this benchmark, for any shape (plan_layered.py calls it with its own)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
     ap.add_argument("--runs", type=int, default=5, help="interleaved rounds (>= 5; default 5)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--cmx", help="the cmx entry point (default: .venv/bin/cmx of this checkout)")
@@ -347,9 +376,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-install", action="store_true", help="use snakemake only if already installed")
     ap.add_argument("--snakemake-venv", type=Path, default=SNAKEMAKE_VENV)
     ap.add_argument("--keep", type=Path, help="generate into this folder and keep it (default: a temp dir)")
+    ap.add_argument("--baseline-cmx", help="another cmx entry point (e.g. an older commit) timed in the same rounds")
     a = ap.parse_args(argv)
     res = measure(a.runs, cmx=a.cmx, snakemake=not a.no_snakemake, install_snakemake=not a.no_install,
-                  snakemake_venv=a.snakemake_venv, keep=a.keep)
+                  snakemake_venv=a.snakemake_venv, keep=a.keep, shape=shape, baseline_cmx=a.baseline_cmx)
     emit(res, a.json, report_lines(res))
     return 0
 

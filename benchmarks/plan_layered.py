@@ -21,7 +21,6 @@ Run: ``python benchmarks/plan_layered.py [--runs 5] [--json] [--no-snakemake]``.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import random
@@ -31,7 +30,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import plan_10k  # noqa: E402
-from _common import emit  # noqa: E402
 
 LAYERS, WIDTH, FANOUT, SEED = 50, 200, 3, 20261205
 
@@ -124,19 +122,7 @@ LAYERED = plan_10k.Shape("layered", generate, "layered-root", snakefile)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--runs", type=int, default=5, help="interleaved rounds (>= 5; default 5)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    ap.add_argument("--cmx", help="the cmx entry point (default: .venv/bin/cmx of this checkout)")
-    ap.add_argument("--no-snakemake", action="store_true", help="skip the Snakemake comparison")
-    ap.add_argument("--no-install", action="store_true", help="use snakemake only if already installed")
-    ap.add_argument("--snakemake-venv", type=Path, default=plan_10k.SNAKEMAKE_VENV)
-    ap.add_argument("--keep", type=Path, help="generate into this folder and keep it (default: a temp dir)")
-    a = ap.parse_args(argv)
-    res = plan_10k.measure(a.runs, cmx=a.cmx, snakemake=not a.no_snakemake, install_snakemake=not a.no_install,
-                           snakemake_venv=a.snakemake_venv, keep=a.keep, shape=LAYERED)
-    emit(res, a.json, plan_10k.report_lines(res))
-    return 0
+    return plan_10k.main(argv, shape=LAYERED, doc=__doc__)
 
 
 if __name__ == "__main__":

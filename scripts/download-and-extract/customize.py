@@ -40,26 +40,6 @@ class TooBig(Exception):
     pass
 
 
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
-
-def _size(value, what):
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(value), re.I)
-    if not m:
-        raise Failed(f"{what}={value}: expected a size in bytes (e.g. 500M, 20G)")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-
-
-def _number(value, what, cast=float):
-    try:
-        number = cast(str(value).strip())
-    except ValueError:
-        number = -1
-    if number <= 0:
-        raise Failed(f"{what}={value}: expected a positive number")
-    return number
-
-
 class Limits:
     """How much an archive may unpack to (flags raise them)."""
 
@@ -68,9 +48,15 @@ class Limits:
             v = str(env.get(key) or "").strip()
             return v or default
 
-        self.max_size = _size(value("CMX_EXTRACT_MAX_SIZE", "100G"), "--max_extract_size")
-        self.max_ratio = _number(value("CMX_EXTRACT_MAX_RATIO", "200"), "--max_extract_ratio")
-        self.max_members = _number(value("CMX_EXTRACT_MAX_MEMBERS", "1000000"), "--max_members", int)
+        from cmx.units import parse_number, parse_size
+
+        try:
+            self.max_size = parse_size(value("CMX_EXTRACT_MAX_SIZE", "100G"), "--max_extract_size")
+            self.max_ratio = parse_number(value("CMX_EXTRACT_MAX_RATIO", "200"), "--max_extract_ratio", positive=True)
+            self.max_members = parse_number(value("CMX_EXTRACT_MAX_MEMBERS", "1000000"), "--max_members",
+                                            integer=True, positive=True)
+        except ValueError as exc:
+            raise Failed(str(exc)) from None
         self.archive_size = max(archive_size, 1)
         self.members = 0
         self.total = 0
@@ -95,11 +81,9 @@ class Limits:
 
 
 def _human(n):
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024.0
-    return str(n)
+    from cmx.units import human_size
+
+    return human_size(n)
 
 
 # -- the archive-independent check --------------------------------------------------

@@ -61,36 +61,20 @@ def text(env, key, default=""):
     return default if value is None else str(value).strip()
 
 
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
-
-def parse_size(value, what):
-    """Bytes from '1000', '64k', '100M', '2GiB' (powers of 1024)."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(value), re.I)
-    if not m:
-        raise Failed(f"{what}={value}: expected a size in bytes (e.g. 500M, 20G)")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-
-
-def parse_number(value, what, cast=float):
-    try:
-        number = cast(str(value).strip())
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise Failed(f"{what}={value}: expected a non-negative number")
-    return number
-
-
 class Limits:
     """What one download may take: read timeout, overall deadline, size, expansion, redirect hosts."""
 
     def __init__(self, env):
-        self.retries = parse_number(text(env, "CMX_DOWNLOAD_RETRIES") or 3, "CMX_DOWNLOAD_RETRIES", int)
-        self.timeout = parse_number(text(env, "CMX_DOWNLOAD_TIMEOUT") or 60, "CMX_DOWNLOAD_TIMEOUT")
-        self.deadline = parse_number(text(env, "CMX_DOWNLOAD_DEADLINE") or 6 * 3600, "--deadline")
-        self.max_size = parse_size(text(env, "CMX_DOWNLOAD_MAX_SIZE") or "100G", "--max_size")
-        self.max_ratio = parse_number(text(env, "CMX_DOWNLOAD_MAX_RATIO") or 100, "--max_ratio")
+        from cmx.units import parse_number, parse_size
+
+        try:
+            self.retries = parse_number(text(env, "CMX_DOWNLOAD_RETRIES") or 3, "CMX_DOWNLOAD_RETRIES", integer=True)
+            self.timeout = parse_number(text(env, "CMX_DOWNLOAD_TIMEOUT") or 60, "CMX_DOWNLOAD_TIMEOUT", positive=True)
+            self.deadline = parse_number(text(env, "CMX_DOWNLOAD_DEADLINE") or 6 * 3600, "--deadline")
+            self.max_size = parse_size(text(env, "CMX_DOWNLOAD_MAX_SIZE") or "100G", "--max_size")
+            self.max_ratio = parse_number(text(env, "CMX_DOWNLOAD_MAX_RATIO") or 100, "--max_ratio", positive=True)
+        except ValueError as exc:
+            raise Failed(str(exc)) from None
         hosts = text(env, "CMX_DOWNLOAD_REDIRECT_HOSTS")
         self.redirect_hosts = {h.strip().lower() for h in re.split(r"[,\s]+", hosts) if h.strip()}
         self.t0 = time.monotonic()
@@ -151,11 +135,9 @@ def reason(exc):
 
 
 def human(n):
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024.0
-    return str(n)
+    from cmx.units import human_size
+
+    return human_size(n)
 
 
 def say(log, text):

@@ -261,4 +261,4 @@ def test_too_many_members_are_refused(cmx, home, server):
     res = cmx("run", "script", "--tags=download-and-extract", f"--url={server.url('/many.zip')}", "--max_members=10")
     _assert_refused(res, home, "many.zip", "it has more than 10 members (--max_members)")
     res = cmx("run", "script", "--tags=download-and-extract", f"--url={server.url('/many.zip')}", "--max_members=0")
-    assert res.code == 1 and "--max_members=0: expected a positive number" in res.err
+    assert res.code == 1 and "--max_members=0: expected a positive whole number" in res.err
