@@ -536,7 +536,14 @@ class _Api:
 
         return cmx.access(request)
 
+    @property
+    def quiet(self) -> bool:
+        """Whether the outer command is quiet (-q): a hook prints nothing then."""
+        return self.ctx.quiet
+
     def run(self, **kwargs: Any) -> dict[str, Any]:
+        # a nested run shows its progress lines unless the outer command is quiet (or quiet=True is given)
+        kwargs.setdefault("quiet", self.ctx.quiet)
         return self.access({"action": "run", "automation": "script", **kwargs})
 
 

@@ -76,7 +76,8 @@ def preprocess(i):
             env[f"CMX_MLPERF_OFFICIAL_{name.upper()}_CSV"] = str(v.csv_path)
         env["CMX_MLPERF_CHECK_AGREES"] = "yes" if all(a.agrees for a in agreement) else "no"
 
-    print_report(report, Console(file=sys.stderr, soft_wrap=True), official=verdicts, agreement=agreement)
+    if not getattr(i.get("cmx"), "quiet", False):  # -q: the report is in report.json and the outputs only
+        print_report(report, Console(file=sys.stderr, soft_wrap=True), official=verdicts, agreement=agreement)
     data = report.as_dict()
     if verdicts:
         data["official"] = {k: v.as_dict() for k, v in verdicts.items()}

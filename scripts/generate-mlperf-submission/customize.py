@@ -47,6 +47,12 @@ def preprocess(i):
     except SubmissionError as exc:
         return {"return": 1, "error": str(exc)}
 
+    if not getattr(i.get("cmx"), "quiet", False):  # -q: the report is in the outputs and on disk only
+        _print_report(report)
+    return _export(i, report)
+
+
+def _print_report(report):
     for warning in report.warnings:
         print(f"warning: {warning}")
     print(f"MLPerf {report.division} submission of {report.submitter} written to {report.root}")
@@ -60,6 +66,10 @@ def preprocess(i):
     if report.na_fields:
         print(f"  systems/{report.system_id}.json: {len(report.na_fields)} fields are N/A; fill them with "
               "--system_overrides=FILE.yaml")
+
+
+def _export(i, report):
+    env = i["env"]
     env["CMX_MLPERF_SUBMISSION_DIR"] = str(report.root)
     env["CMX_MLPERF_SUBMISSION_SUBMITTER_DIR"] = str(report.submitter_dir)
     env["CMX_MLPERF_SUBMISSION_DIVISION"] = report.division

@@ -46,8 +46,50 @@ def power_args(text: str | None) -> dict[str, str]:
     return out
 
 
+def _quiet(i: dict[str, Any]) -> bool:
+    return bool(getattr(i["cmx"], "quiet", False))
+
+
+def _say(i: dict[str, Any], text: str) -> None:
+    """A progress or report line (stderr: a hook's stdout goes there), unless the command is quiet (-q)."""
+    if not _quiet(i):
+        print(text, flush=True)
+
+
+def steps(env: dict[str, str], scenarios: list[str]) -> list[str]:
+    """What the flow runs, in order (printed when it starts; the dry run shows what they need)."""
+    out = []
+    full = env.get("CMX_MLPERF_SHORT") != "yes"
+    for s in scenarios:
+        if full and s in CALIBRATION_MARGIN and not env.get("CMX_MLPERF_TARGET_QPS"):
+            out.append(f"calibration run ({s}): a short measured run for the target QPS")
+        what = f"{s} run: performance + accuracy" + (f", min_duration {MIN_DURATION_MS // 1000} s" if full else "")
+        if env.get("CMX_MLPERF_POWER"):
+            what += f", under collect,power,_{env['CMX_MLPERF_POWER']}"
+        out.append(what)
+    out.append("packaging: generate,mlperf,submission")
+    out.append("checking: check,mlperf,submission" + (" (and MLPerf's checkers)" if env.get("CMX_MLPERF_OFFICIAL") == "yes" else ""))
+    return out
+
+
+class _Progress:
+    def __init__(self, i: dict[str, Any], plan: list[str]) -> None:
+        self.i, self.plan, self.n = i, plan, 0
+
+    def start(self) -> None:
+        _say(self.i, "run-mlperf-flexbench: " + str(len(self.plan)) + " steps:\n"
+             + "\n".join(f"  {k}. {s}" for k, s in enumerate(self.plan, 1)))
+
+    def step(self, what: str) -> None:
+        self.n += 1
+        _say(self.i, f"[flow {min(self.n, len(self.plan))}/{len(self.plan)}] {what}")
+
+
 def _call(i: dict[str, Any], what: str, tags: str, **inputs: Any) -> dict[str, Any]:
-    res = i["cmx"].run(tags=tags, quiet=True, **inputs)
+    progress = i.get("_flow_progress")
+    if progress is not None:
+        progress.step(what)
+    res = i["cmx"].run(tags=tags, **inputs)  # quiet when the command is (-q); else its own progress lines
     if res.get("return", 1) != 0:
         raise FlowError(f"{what} failed: {res.get('error', 'unknown error')}")
     return res
@@ -157,6 +199,9 @@ def preprocess(i: dict[str, Any]) -> dict[str, Any]:
         power_args(env.get("CMX_MLPERF_POWER_ARGS"))
     except (SubmissionError, FlowError) as exc:
         return {"return": 1, "error": f"--benchmark: {exc}" if isinstance(exc, SubmissionError) else str(exc)}
+    progress = _Progress(i, steps(env, scenarios))
+    i["_flow_progress"] = progress
+    progress.start()
     try:
         results = [_benchmark_run(i, env, s, run_dir) for s in scenarios]
         env["CMX_MLPERF_RESULTS"] = ",".join(str(r) for r in results)
@@ -179,11 +224,12 @@ def preprocess(i: dict[str, Any]) -> dict[str, Any]:
     if samples < dataset_size:
         # not the benchmark's dataset (or a subset of it): the accuracy run cannot cover 13,368 samples
         check_inputs["skip_dataset_size_check"] = "yes"
-        print(f"note: the accuracy run covers {samples} samples, not the benchmark's {dataset_size}: "
+        _say(i, f"note: the accuracy run covers {samples} samples, not the benchmark's {dataset_size}: "
               "the dataset-size check is skipped (ours and MLPerf's)")
     if env.get("CMX_MLPERF_INFERENCE_REPO"):
         check_inputs["inference_repo"] = env["CMX_MLPERF_INFERENCE_REPO"]
-    check = i["cmx"].run(tags=check_tags, quiet=True, **check_inputs)
+    progress.step("checking")
+    check = i["cmx"].run(tags=check_tags, **check_inputs)
     if check.get("return", 1) != 0:  # the checker itself could not run (not a rejection)
         return {"return": 1, "error": f"checking {tree} failed: {check.get('error', 'unknown error')}"}
     for key, value in (check.get("new_env") or {}).items():
@@ -192,10 +238,10 @@ def preprocess(i: dict[str, Any]) -> dict[str, Any]:
     verdict = "accepted" if env.get("CMX_MLPERF_CHECK_PASSED") == "yes" else "rejected"
     env["CMX_MLPERF_CHECK_VERDICT"] = verdict
     short = env.get("CMX_MLPERF_SHORT") == "yes"
-    print(f"\nMLPerf submission tree: {tree}")
-    print(f"checker: {verdict}" + (" (expected: _short runs are not compliant)" if short and verdict == "rejected" else ""))
+    _say(i, f"\nMLPerf submission tree: {tree}")
+    _say(i, f"checker: {verdict}" + (" (expected: _short runs are not compliant)" if short and verdict == "rejected" else ""))
     if env.get("CMX_MLPERF_CHECK_REPORT"):
-        print(f"  report: {env['CMX_MLPERF_CHECK_REPORT']}")
+        _say(i, f"  report: {env['CMX_MLPERF_CHECK_REPORT']}")
     if verdict == "rejected" and env.get("CMX_MLPERF_FAIL_ON_REJECT") == "yes":
         return {"return": 1, "error": f"the checker rejected the submission tree {tree}"
                                       f" (report: {env.get('CMX_MLPERF_CHECK_REPORT', 'see the log')})"}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.flexbench.mlperf import checktrees as ct
+from tests.conftest import run_cmx
 from tests.scripts.test_flexbench import cmx
 
 
@@ -38,7 +39,35 @@ def test_short_submission_builds_a_tree_that_the_checker_rejects_and_json_gives_
     # _noop runs no model: the results sit under the benchmark's own name, which needs no model_mapping.json
     assert {p.parent.name for p in scen} == {"llama3.1-8b"}
     assert "expected" in res.err or "expected" in res.out  # says the rejection is the expected outcome
+    # progress: the flow's steps, then each inner run's own lines
+    assert "run-mlperf-flexbench: 4 steps:" in res.err
+    for n, what in enumerate(["FlexBench offline run", "FlexBench server run", "packaging", "checking"], 1):
+        assert f"[flow {n}/4] {what}" in res.err, res.err[-3000:]
+    assert "run-flexbench(_all,_mini,_no-model,_noop,_offline)" in res.err  # an inner run's progress line
     assert len(env["CMX_MLPERF_RESULTS"].split(",")) == 2
+
+
+def test_quiet_flow_prints_nothing(fhome, tmp_path):
+    res = cmx(fhome, "run", "script", "--tags=run,mlperf,flexbench,_submission,_short,_noop", "--samples=8",
+              f"--out_dir={tmp_path / 'sub'}", "-q")
+    assert res.code == 0, res.err[-3000:]
+    assert res.err == "" and res.out == ""
+    assert (tmp_path / "sub").is_dir()
+
+
+@pytest.mark.parametrize("tags, needed", [
+    ("run,mlperf,flexbench,_submission", ["install-python-package,_package.torch", "get-ml-model-smollm2",
+                                          "run-flexbench,_all,_hf,_mini,_offline,_prepare,_smollm2"]),
+    ("run,mlperf,flexbench,_submission,_noop", ["install-python-package,_package.mlcommons-loadgen",
+                                                "run-flexbench,_all,_mini,_no-model,_noop,_offline,_prepare"]),
+])
+def test_dry_run_shows_what_the_inner_runs_need(tmp_path, tags, needed):
+    res = run_cmx("run", "script", f"--tags={tags}", "--dry-run", "-j", home=tmp_path)
+    assert res.code == 0, res.err
+    planned = [n["recipe"] + "".join(f",_{v}" for v in n["variations"]) for n in res.json["plan"]]
+    for item in needed:
+        assert item in planned, planned
+    assert planned[-1].startswith("run-mlperf-flexbench")
 
 
 def test_unknown_scenario_and_benchmark_fail_before_any_run(fhome):
