@@ -8,6 +8,7 @@ selection reaches them, so one bad recipe does not break every command.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import marshal
 import os
@@ -114,8 +115,13 @@ class BrokenRecipe:
 
 def _allowed_roots(repo: Repo) -> list[str]:
     """Where a repository's recipes may read files: the repository, and what the user allows."""
-    extra = [os.path.realpath(os.path.expanduser(p)) for p in os.environ.get(ALLOW_ENV, "").split(os.pathsep) if p]
-    return [os.path.realpath(repo.path)] + extra
+    return _roots(str(repo.path), os.environ.get(ALLOW_ENV, ""))
+
+
+@functools.lru_cache(maxsize=64)
+def _roots(repo_path: str, allowed: str) -> list[str]:
+    extra = [os.path.realpath(os.path.expanduser(p)) for p in allowed.split(os.pathsep) if p]
+    return [os.path.realpath(repo_path)] + extra
 
 
 def _broken_entry(folder: Path, repo: Repo, error: str, location: str, tags: list[str]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ the cached fast path never pays for YAML or jsonschema.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,11 @@ def _walk_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[str, int], dep
             _walk_lines(item, sub, out, depth + 1)
 
 
+_SCALAR, _START, _END, _ALIAS = 1, 2, 3, 4
+_EVENT_KIND = {yaml.ScalarEvent: _SCALAR, yaml.MappingStartEvent: _START, yaml.SequenceStartEvent: _START,
+               yaml.MappingEndEvent: _END, yaml.SequenceEndEvent: _END, yaml.AliasEvent: _ALIAS}
+
+
 def _check_limits(text: str, path: Path) -> None:
     """Refuse a document deeper than MAX_META_DEPTH or larger than MAX_META_NODES once its aliases are
     expanded (a "billion laughs" alias bomb), in one linear pass over the parser's events."""
@@ -65,42 +71,51 @@ def _check_limits(text: str, path: Path) -> None:
     size = 0
     anchors: dict[str, tuple[int, int]] = {}  # anchor -> (expanded size, depth below it)
     frames: list[list[Any]] = []  # per open collection: [anchor, size before it, its depth, deepest inside]
-    for event in yaml.parse(text, Loader=_Loader):
-        kind = type(event)
-        if kind is yaml.ScalarEvent:
-            size += 1
-            if event.anchor:
-                anchors[event.anchor] = (1, 0)
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            depth += 1
-            size += 1
-            if depth > MAX_META_DEPTH:
-                raise RecipeDefinitionError(Location(path, event.start_mark.line + 1),
-                                            f"nested more than {MAX_META_DEPTH} levels deep")
-            frames.append([event.anchor, size - 1, depth, depth])
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            anchor, before, level, deepest = frames.pop()
-            if anchor:
-                anchors[anchor] = (size - before, deepest - level + 1)
-            depth -= 1
-            if frames and deepest > frames[-1][3]:
-                frames[-1][3] = deepest
-        elif kind is yaml.AliasEvent:
-            grown, below = anchors.get(event.anchor, (1, 0))
-            size += grown
-            if depth + below > MAX_META_DEPTH:
-                raise RecipeDefinitionError(Location(path, event.start_mark.line + 1),
-                                            f"nested more than {MAX_META_DEPTH} levels deep once "
-                                            f"alias *{event.anchor} is expanded")
-            if frames and depth + below > frames[-1][3]:
-                frames[-1][3] = depth + below
-        else:
-            continue
-        if size > MAX_META_NODES:
-            raise RecipeDefinitionError(
-                Location(path, event.start_mark.line + 1),
-                f"more than {MAX_META_NODES:,} values" + (" once YAML aliases are expanded" if anchors else ""),
-                hint="a meta this large is refused (docs/recipe-format.md#limits)")
+    parser = _Loader(text)
+    kinds = _EVENT_KIND
+    try:
+        while True:
+            event = parser.get_event()
+            kind = kinds.get(type(event))
+            if kind is None:
+                if event is None or type(event) is yaml.StreamEndEvent:
+                    return
+                continue
+            if kind == _SCALAR:
+                size += 1
+                if event.anchor:
+                    anchors[event.anchor] = (1, 0)
+            elif kind == _START:
+                depth += 1
+                size += 1
+                if depth > MAX_META_DEPTH:
+                    raise RecipeDefinitionError(Location(path, event.start_mark.line + 1),
+                                                f"nested more than {MAX_META_DEPTH} levels deep")
+                frames.append([event.anchor, size - 1, depth, depth])
+            elif kind == _END:
+                anchor, before, level, deepest = frames.pop()
+                if anchor:
+                    anchors[anchor] = (size - before, deepest - level + 1)
+                depth -= 1
+                if frames and deepest > frames[-1][3]:
+                    frames[-1][3] = deepest
+                continue
+            else:  # an alias: counted as the values it stands for
+                grown, below = anchors.get(event.anchor, (1, 0))
+                size += grown
+                if depth + below > MAX_META_DEPTH:
+                    raise RecipeDefinitionError(Location(path, event.start_mark.line + 1),
+                                                f"nested more than {MAX_META_DEPTH} levels deep once "
+                                                f"alias *{event.anchor} is expanded")
+                if frames and depth + below > frames[-1][3]:
+                    frames[-1][3] = depth + below
+            if size > MAX_META_NODES:
+                raise RecipeDefinitionError(
+                    Location(path, event.start_mark.line + 1),
+                    f"more than {MAX_META_NODES:,} values" + (" once YAML aliases are expanded" if anchors else ""),
+                    hint="a meta this large is refused (docs/recipe-format.md#limits)")
+    finally:
+        parser.dispose()
 
 
 def _check_duplicate_keys(node: yaml.Node, path: Path, seen_nodes: set[int] | None = None) -> None:
@@ -142,7 +157,11 @@ def parse_meta(path: Path) -> LoadedMeta:
     if not isinstance(node, yaml.MappingNode):
         raise RecipeDefinitionError(Location(path, node.start_mark.line + 1), "meta must be a mapping of keys to values")
     _check_duplicate_keys(node, path)
-    data = _Loader(text).get_single_data()
+    constructor = _Loader("")  # builds the data from the node composed above: the text is parsed once more, not twice
+    try:
+        data = constructor.construct_document(node)
+    finally:
+        constructor.dispose()
     lines: dict[str, int] = {}
     _walk_lines(node, (), lines)
     validate(path, data, lines)
@@ -169,8 +188,8 @@ def read_meta_text(path: Path) -> str:
     """The text of a meta file, or RecipeDefinitionError: too large, unreadable, or not UTF-8 (with
     the line and byte offset of the first bad byte)."""
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_META_BYTES + 1)
+        with open(path, "rb") as fh:  # never more than the limit, whatever the file claims or turns out to be
+            raw = fh.read(min(os.fstat(fh.fileno()).st_size, MAX_META_BYTES) + 1)
     except OSError as exc:
         raise RecipeDefinitionError(Location(path), f"cannot read meta file: {exc.strerror or exc}") from exc
     if len(raw) > MAX_META_BYTES:

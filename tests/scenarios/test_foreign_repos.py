@@ -86,10 +86,11 @@ def test_a_cm_shaped_repository_does_not_change_the_builtins(cm_repo, cmx, tmp_p
     assert {n["uid"] for n in plan} <= builtin
     res = cmx("run", "script", "--tags=print,hello-world", "-j", env=env)
     assert res.code == 0, res.err
-    # the FlexBench _noop dry run plans built-in recipes only
-    res = cmx("run", "script", "--tags=run,flexbench,_noop", "--dry-run", "-j", env=env)
-    assert res.code == 0, res.err
-    assert {n["uid"] for n in res.json["plan"]} <= builtin
+    # the FlexBench _noop dry run and the submission flow plan built-in recipes only
+    for tags in ("run,flexbench,_noop", "run,mlperf,flexbench,_submission"):
+        res = cmx("run", "script", f"--tags={tags}", "--dry-run", "-j", env=env)
+        assert res.code == 0, res.err
+        assert {n["uid"] for n in res.json["plan"]} <= builtin
 
 
 def test_find_shows_the_repository_of_each_match_and_the_broken_recipes(cm_repo, cmx):
