@@ -55,9 +55,15 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"bin": env_dir / "bin", "purelib": purelib, "home": user_home, "cwd": work, "wheel": wheel, "src": src}
 
 
-def _cmx(installed: dict[str, Path], *args: str) -> subprocess.CompletedProcess[str]:
+def _env(installed: dict[str, Path]) -> dict[str, str]:
+    """No CMX_HOME (the default home of an installed cmx is used), HOME in a temporary folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CMX_", "PYTHON"))}
     env["HOME"] = str(installed["home"])
+    return env
+
+
+def _cmx(installed: dict[str, Path], *args: str) -> subprocess.CompletedProcess[str]:
+    env = _env(installed)
     return subprocess.run([str(installed["bin"] / "cmx"), *args], capture_output=True, text=True,
                           env=env, cwd=installed["cwd"], timeout=300)
 
@@ -113,8 +119,7 @@ def test_flexbench_noop_plans(installed):
 def test_access_api_from_the_wheel(installed):
     code = ("import cmx, json; r = cmx.access({'action': 'find', 'automation': 'script', 'tags': 'detect,os'});"
             "print(json.dumps([x['alias'] for x in r.get('list', [])] or r))")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CMX_", "PYTHON"))}
-    env["HOME"] = str(installed["home"])
+    env = _env(installed)
     res = subprocess.run([str(installed["bin"] / "python"), "-c", code], capture_output=True, text=True,
                          env=env, cwd=installed["cwd"], timeout=120)
     assert res.returncode == 0, res.stderr
@@ -124,8 +129,7 @@ def test_access_api_from_the_wheel(installed):
 def test_flexbench_source_folder_holds_only_flexbench(installed):
     """The benchmark venv's PYTHONPATH gets a folder with flexbench alone, not site-packages."""
     code = "from cmx.sources import flexbench_src; print(flexbench_src())"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CMX_", "PYTHON"))}
-    env["HOME"] = str(installed["home"])
+    env = _env(installed)
     res = subprocess.run([str(installed["bin"] / "python"), "-c", code], capture_output=True, text=True,
                          env=env, cwd=installed["cwd"], timeout=120)
     assert res.returncode == 0, res.stderr
@@ -159,8 +163,7 @@ def test_a_home_shared_with_a_checkout_lists_each_ones_builtins(installed, tmp_p
     """The recipe index of a home records where the built-ins were; another cmx sharing the home
     (here the checkout's and the wheel's) must not be served the other one's recipe folders."""
     shared = tmp_path / "shared-home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CMX_", "PYTHON"))}
-    env.update(HOME=str(installed["home"]), CMX_HOME=str(shared))
+    env = {**_env(installed), "CMX_HOME": str(shared)}
     args = ["find", "script", "--tags=detect,os", "-j"]
     checkout = subprocess.run([sys.executable, "-m", "cmx.cli.main", *args], capture_output=True, text=True,
                               env=env, cwd=installed["cwd"], timeout=120)
