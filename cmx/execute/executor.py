@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cmx import clock, envutil
-from cmx.cache.store import Holds, Store, parse_duration
+from cmx.cache.store import BadEntry, Holds, Store, parse_duration
 from cmx.errors import RecipeFailed
 from cmx.execute.result import NodeResult, Reporter, RunOptions
 from cmx.home import Home
@@ -55,6 +55,7 @@ class Executor:
         self.keys: dict[int, str] = {}
         self.cond = threading.Condition()
         self.stop = False
+        self.noted_bad: set[str] = set()
 
     # -- public ---------------------------------------------------------------------
     def run(self) -> NodeResult:
@@ -288,7 +289,12 @@ class Executor:
         raise error
 
     def _hit(self, node: PlanNode, key: str, t0: float) -> NodeResult | None:
-        entry = self.store.lookup(key)
+        entry = self.store.read(key)
+        if isinstance(entry, BadEntry):  # rebuilt in its place; `cmx gc cache` would remove it
+            if key not in self.noted_bad:
+                self.noted_bad.add(key)
+                self.reporter.note(f"{node.label}: unusable cache entry {entry.path} ({entry.reason}): rebuilding it")
+            return None
         if entry is None or entry.expired:
             return None
         r = entry.record

@@ -227,6 +227,7 @@ def test_a_corrupt_entry_is_reported_and_skipped(repo, cmx, home, content):
     assert [r["alias"] for r in shown.json] == ["d"]
     again = cmx("run", "script", "--tags=c", "-j")  # rebuilt in place of the corrupt one
     assert again.code == 0 and not again.json["cached"] and again.json["new_env"]["C_V"] == "1", again.err
+    assert "unusable cache entry" in again.err and "rebuilding" in again.err
     entry.write_bytes(content)
     gc = cmx("gc", "cache", "-j")
     assert gc.code == 0 and gc.json["unusable"] == 1, gc.err
