@@ -553,17 +553,11 @@ def sync_tree(root: Path) -> None:
         return
     for path in files:
         try:
-            if not stat.S_ISREG(os.lstat(path).st_mode):
-                continue  # a symlink, fifo or socket: nothing of ours to flush
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            regular = stat.S_ISREG(os.lstat(path).st_mode)  # not a symlink, fifo or socket
         except OSError:
             continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        if regular:
+            _fsync(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     for folder in folders:
         _fsync_dir(Path(folder))
 
@@ -608,8 +602,12 @@ def _alive(pid: int) -> bool:
 
 
 def _fsync_dir(path: Path) -> None:
+    _fsync(str(path))
+
+
+def _fsync(path: str, flags: int = os.O_RDONLY) -> None:
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, flags)
     except OSError:
         return
     try:

@@ -159,6 +159,14 @@ def test_editing_a_recipe_during_its_build_does_not_poison_the_cache(repo, cmx, 
 
 
 # -- #8: concurrent uncached runs ---------------------------------------------------------------
+def _in_threads(n: int, fn) -> None:
+    threads = [threading.Thread(target=fn) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_concurrent_uncached_runs_each_get_their_own_folder(repo, home):
     repo.add("nc", "tags: [nc]\nnew_env_keys: [NC_*]\n", 'echo "NC_DIR=$PWD" >> tmp-run-env.out\n')
     import cmx
@@ -173,11 +181,7 @@ def test_concurrent_uncached_runs_each_get_their_own_folder(repo, home):
             with lock:
                 results.append(out)
 
-    threads = [threading.Thread(target=one) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _in_threads(8, one)
     assert [r.get("error") for r in results if r["return"] != 0] == []
     dirs = [r["new_env"]["NC_DIR"] for r in results]
     assert len(set(dirs)) == len(dirs) == 80
@@ -200,11 +204,7 @@ def test_new_run_dir_never_collides(tmp_path):
         except BaseException as exc:  # noqa: BLE001 - any error is the failure under test
             errors.append(exc)
 
-    threads = [threading.Thread(target=one) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _in_threads(16, one)
     assert errors == [] and len(set(made)) == len(made) == 400
 
 
