@@ -340,7 +340,10 @@ class Store:
         return _UseLock(self, f"runs/{path.name}", exclusive=exclusive)
 
     def run_in_use(self, path: Path) -> bool:
-        """Is a cmx process still running in this run folder?"""
+        """Is a cmx process still running in this run folder? (A folder whose run never took the
+        lock, e.g. from an older cmx, has no lock file: not in use, and none is created.)"""
+        if not self._run_lock(path, exclusive=True).path.exists():
+            return False
         with self._run_lock(path, exclusive=True) as use:
             return not use.acquired
 
