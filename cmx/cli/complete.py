@@ -113,15 +113,16 @@ def candidates(line: str) -> list[str]:
     from cmx import automation
     from cmx.cli.dispatch import DEFAULT_AUTOMATION
 
-    with_action = [n for n in automation.names() if action in getattr(automation.load(n), "ACTIONS", {})]
-    if len(pos) == 1 and not cur.startswith("-"):
-        return _prefixed(cur, with_action)
+    if len(pos) == 1 and not cur.startswith("-"):  # the automation word: every one that has this action
+        return _prefixed(cur, [n for n in automation.names() if action in getattr(automation.load(n), "ACTIONS", {})])
     name = pos[1] if len(pos) > 1 else DEFAULT_AUTOMATION.get(action)
-    if name not in with_action:
+    if name not in automation.names():
+        return []
+    fn = getattr(automation.load(name), "ACTIONS", {}).get(action)  # only the automation typed is loaded
+    if fn is None:
         return []
     from cmx.flagspec import spec_of
 
-    fn = getattr(automation.load(name), "ACTIONS", {})[action]
     spec = spec_of(fn)
     flags = list(spec.all_flags()) if spec else list(COMMON_FLAGS)
     previous = words[-1] if words else ""
