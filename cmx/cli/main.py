@@ -34,13 +34,18 @@ def _on_signal(signum: int, frame: Any) -> None:
     raise Interrupted(signum)
 
 
-def _install_signal_handlers() -> None:
+def _install_signal_handlers() -> dict[int, Any]:
+    """Handle SIGINT/SIGTERM/SIGHUP; returns the handlers they replace."""
     import _signal  # the C module: `signal` would cost an enum build on every cached command
 
+    previous = {}
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         signum = getattr(_signal, name)
-        if _signal.getsignal(signum) != _signal.SIG_IGN:  # e.g. SIGHUP under nohup stays ignored
+        handler = _signal.getsignal(signum)
+        if handler != _signal.SIG_IGN:  # e.g. SIGHUP under nohup stays ignored
+            previous[signum] = handler
             _signal.signal(signum, _on_signal)
+    return previous
 
 
 def _interrupted(exc: BaseException) -> int:
@@ -72,13 +77,20 @@ def _broken_pipe() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _install_signal_handlers()
+    global _stopping
+    previous = _install_signal_handlers()
     try:
         return _main(argv)
     except KeyboardInterrupt as exc:  # Ctrl-C at any point, start-up included; SIGTERM and SIGHUP too
         return _interrupted(exc)
     except BrokenPipeError:
         return _broken_pipe()
+    finally:  # main() called from Python (tests, a wrapper) leaves the caller's handlers as they were
+        import _signal
+
+        _stopping = False
+        for signum, handler in previous.items():
+            _signal.signal(signum, handler if handler is not None else _signal.SIG_DFL)
 
 
 def _main(argv: list[str] | None) -> int:

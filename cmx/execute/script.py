@@ -106,6 +106,7 @@ def run(script_text: str, work_dir: Path, secrets: Mapping[str, str], log_path: 
         try:
             assert proc.stdout is not None
             _pump(proc, proc.stdout, log, echo, masker)
+            proc.wait()  # the script may have closed its output and still be running
         except Interrupted as exc:
             first = exc.signum  # forward what cmx received
             raise

@@ -64,6 +64,14 @@ def test_background_processes_of_a_finished_script_are_stopped(tmp_path):
     assert "started" in (tmp_path / "log").read_text()
 
 
+def test_a_script_that_closes_its_output_still_runs_to_its_end(tmp_path):
+    run = tmp_path / "run.sh"
+    run.write_text('echo before\nexec > /dev/null 2>&1\nsleep 1\necho done > marker\nexit 4\n')
+    text, _ = script.render(run, tmp_path, {}, "t")
+    assert script.run(text, tmp_path, {}, tmp_path / "log", None) == 4
+    assert (tmp_path / "marker").read_text() == "done\n"
+
+
 def test_terminate_all_forwards_the_signal_and_kills_what_ignores_it(tmp_path):
     run = tmp_path / "run.sh"
     run.write_text('trap "echo got-TERM; exit 7" TERM\n(trap "" TERM; exec sleep 302) &\necho $$ $! > pids\n'
