@@ -155,9 +155,13 @@ def _tell(line: str) -> None:
     if _watchdog is None or _watchdog.poll() is not None:
         if line.startswith("-"):
             return
-        _watchdog = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(Path(__file__).with_name("watchdog.py")), str(GRACE)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            _watchdog = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(Path(__file__).with_name("watchdog.py")), str(GRACE)],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError:  # no watchdog (no interpreter to start?): cmx still stops its groups itself when it can
+            _watchdog = None
+            return
         for pgid in sorted(_groups):  # a new watchdog (the last one was killed) learns every live group
             if f"+{pgid}" != line:
                 _write(_watchdog.stdin, f"+{pgid}")
