@@ -113,15 +113,15 @@ class BrokenRecipe:
         raise CmxError(self.error)
 
 
-def _allowed_roots(repo: Repo) -> list[str]:
+def _allowed_roots(repo: Repo) -> tuple[str, ...]:
     """Where a repository's recipes may read files: the repository, and what the user allows."""
     return _roots(str(repo.path), os.environ.get(ALLOW_ENV, ""))
 
 
 @functools.lru_cache(maxsize=64)
-def _roots(repo_path: str, allowed: str) -> list[str]:
+def _roots(repo_path: str, allowed: str) -> tuple[str, ...]:
     extra = [os.path.realpath(os.path.expanduser(p)) for p in allowed.split(os.pathsep) if p]
-    return [os.path.realpath(repo_path)] + extra
+    return (os.path.realpath(repo_path), *extra)
 
 
 def _broken_entry(folder: Path, repo: Repo, error: str, location: str, tags: list[str]) -> dict[str, Any]:
@@ -135,7 +135,11 @@ def _scan_recipe(folder: Path, repo: Repo) -> dict[str, Any]:
     try:
         return _scan_recipe_unchecked(folder, repo)
     except _Unreadable as exc:
-        return _broken_entry(folder, repo, str(exc), exc.path, [folder.name])
+        entry = _broken_entry(folder, repo, str(exc), exc.path, [folder.name])
+        # what a fix changes: the failing path, its folder (maybe deep inside) and the meta
+        watched = {exc.path, os.path.dirname(exc.path)} | {str(folder / n) for n in ("meta.yaml", "_cm.yaml", "_cm.json")}
+        entry["extra"] = {p: _stat_sig(p) for p in sorted(watched)}
+        return entry
     except Exception as exc:  # whatever else a hostile folder causes: reported when the recipe is asked for
         return _broken_entry(folder, repo, f"{folder}: cannot index this recipe: {type(exc).__name__}: {exc}",
                              str(folder), [folder.name])
@@ -360,22 +364,33 @@ class RecipeIndex:
         return self._rank.get(repo, len(self._rank))
 
     # -- lookup -----------------------------------------------------------------
-    def by_name(self, name: str) -> list[Recipe]:
+    def by_name(self, name: str, strict: bool = True) -> list[Recipe]:
         """Recipes with this uid or alias (``REPO:NAME`` for one repository), in precedence order.
-        A uid that several recipes declare is ambiguous: a SelectionError naming their files."""
+        ``strict`` (what selecting uses; `find` lists instead): a uid that several recipes declare is
+        ambiguous, and a broken recipe of that alias ahead of the first match is no reason to take the
+        next one; both are errors naming the files."""
         repo, name = split_repo(name)
         if repo:
             self.repo_named(repo)
         uids = self._by_uid.get(name)
         if uids:
             found = [i for i in uids if not repo or self._items[i].repo == repo]
-            if len(found) > 1:
+            if len(found) > 1 and strict:
                 files = "\n".join(f"  {self._get(i).meta_file} ({self._get(i).repo})" for i in found)
                 raise SelectionError(f"uid '{name}' is declared by {len(found)} recipes:\n{files}",
                                      hint="select by alias or tags, or qualify it with its repository (REPO:NAME)")
             if found:
-                return [self._get(found[0])]
-        return [self._get(i) for i in self._by_alias.get(name, []) if not repo or self._items[i].repo == repo]
+                return [self._get(i) for i in found]
+        out = [self._get(i) for i in self._by_alias.get(name, []) if not repo or self._items[i].repo == repo]
+        if out and strict:
+            ahead = [b for b in self.broken if b.alias == name and (not repo or b.repo == repo)
+                     and self.rank(b.repo) <= self.rank(out[0].repo)]
+            if ahead:
+                head, *rest = ahead[0].error.splitlines()
+                raise CmxError("\n".join([head, f"  this broken recipe of repository '{ahead[0].repo}' is also named "
+                                                 f"'{name}', as is {out[0].alias} ({out[0].repo})"] + rest),
+                               hint=f"fix it, or select the other one explicitly: {out[0].repo}:{out[0].alias}")
+        return out
 
     def with_tags(self, tags: Iterable[str], not_tags: Iterable[str] = (), repo: str = "") -> list[Recipe]:
         if repo:

@@ -377,7 +377,7 @@ def find(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     tags = i.get("tags") or " ".join(i.get("artifacts") or [])
     text = str(tags)
     index = ctx.engine.index
-    named = index.by_name(text) if tags and "," not in text and " " not in text.strip() else []
+    named = index.by_name(text, strict=False) if tags and "," not in text and " " not in text.strip() else []
     warnings = []
     if named:
         recipes = named

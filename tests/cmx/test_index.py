@@ -119,6 +119,9 @@ def test_a_broken_recipe_ahead_of_the_match_is_an_error_not_a_substitute(tmp_pat
         idx.candidates(parse("first:thing"))
     with pytest.raises(CmxError, match="other2"):  # a broken match in the same repository is ambiguous too
         idx.candidates(parse("other"))
+    with pytest.raises(CmxError, match=r"(?s)bogus_key.*broken recipe of repository 'first' is also named 'thing'"):
+        idx.by_name("thing")  # by name: the same rule
+    assert [r.repo for r in idx.by_name("thing", strict=False)] == ["second"]  # what `find` lists
     # a broken recipe of a later repository never affects an earlier one's match
     make(second, "detect-os", "detect, os", "bogus_key: 1\n")
     assert [r.repo for r in RecipeIndex.load(_home_with(tmp_path, first, second)).candidates(parse("detect,os"))] \
@@ -138,6 +141,7 @@ def test_a_uid_declared_twice_cannot_select_and_names_both_files(tmp_path):
         idx.by_name("1234abcd")
     assert str(a / "meta.yaml") in str(err.value) and str(b / "meta.yaml") in str(err.value)
     assert [r.alias for r in idx.by_name("second:1234abcd")] == ["b"]
+    assert [r.alias for r in idx.by_name("1234abcd", strict=False)] == ["a", "b"]
     assert [(uid, [r.alias for r in same]) for uid, same in idx.duplicate_uids()] == [("1234abcd", ["a", "b"])]
 
 
@@ -183,3 +187,18 @@ def test_entries_follow_a_renamed_repository(tmp_path):
     time.sleep(0.01)
     home.repos_file.write_text(f"repos:\n  - path: {repo}\n    alias: renamed\n")
     assert RecipeIndex.load(home).by_name("a")[0].repo == "renamed"
+
+
+def test_a_recipe_broken_by_a_deep_symlink_loop_recovers_when_it_is_removed(tmp_path):
+    repo = tmp_path / "repo"
+    d = make(repo, "a", "a")
+    (d / "sub" / "deeper").mkdir(parents=True)
+    os.symlink("y", d / "sub" / "deeper" / "x")
+    os.symlink("x", d / "sub" / "deeper" / "y")
+    home = _home_with(tmp_path, repo)
+    idx = RecipeIndex.load(home)
+    assert not idx.by_name("a") and "Too many levels of symbolic links" in idx.broken_named("a")[0].error
+    time.sleep(0.01)
+    os.unlink(d / "sub" / "deeper" / "x")
+    os.unlink(d / "sub" / "deeper" / "y")
+    assert RecipeIndex.load(home).by_name("a")  # the folder that held the loop changed: re-indexed
