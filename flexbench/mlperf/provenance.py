@@ -86,8 +86,9 @@ def lock_of(result: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     return lock if isinstance(lock, dict) and lock.get("nodes") else None
 
 
-def reproduce_command(lock: Mapping[str, Any], lock_name: str = LOCK_NAME) -> str | None:
-    """``cmx run script <recipe> --tags=_v,... --input=... --frozen <lock_name>``, or None if the lock has no root."""
+def reproduce_command(lock: Mapping[str, Any], lock_name: str | None = LOCK_NAME) -> str | None:
+    """``cmx run script <recipe> --tags=_v,... --input=... --frozen <lock_name>``, or None if the lock has no root.
+    ``lock_name=None`` leaves ``--frozen`` out (the command alone, as the dataset records it)."""
     root = (lock.get("nodes") or {}).get(str(lock.get("root")))
     if not isinstance(root, dict) or not root.get("recipe"):
         return None
@@ -100,7 +101,8 @@ def reproduce_command(lock: Mapping[str, Any], lock_name: str = LOCK_NAME) -> st
         given = request.get(kind)
         if isinstance(given, dict):
             argv += [f"--{kind}.{k}={v}" for k, v in sorted(given.items())]
-    argv += ["--frozen", lock_name]
+    if lock_name:
+        argv += ["--frozen", lock_name]
     return shlex.join(argv)
 
 

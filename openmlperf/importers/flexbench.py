@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shlex
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -60,21 +59,13 @@ def lock_digest(lock: Any) -> str | None:
 
 
 def reproduce_command(lock: Any) -> str | None:
-    """``cmx run script ALIAS --tags=_v1,_v2 --input=value ...`` from the lockfile's root node."""
+    """``cmx run script ALIAS --tags=_v1,_v2 --input=value ...`` from the lockfile's root node (the
+    packager's own builder, without ``--frozen``: the lockfile is not beside the dataset)."""
     if not isinstance(lock, dict):
         return None
-    node = (lock.get("nodes") or {}).get(str(lock.get("root")))
-    if not isinstance(node, dict) or not node.get("recipe"):
-        return None
-    from cmx import envutil
+    from flexbench.mlperf.provenance import reproduce_command as from_lock
 
-    parts = ["cmx", "run", "script", str(node["recipe"])]
-    if node.get("variations"):
-        parts.append("--tags=" + ",".join("_" + str(v) for v in node["variations"]))
-    inputs = node.get("inputs") or {}
-    for k, v in sorted(envutil.public_inputs(inputs).items()):
-        parts.append(f"--{k}={envutil.redact(envutil.as_str(v))}")
-    return " ".join(shlex.quote(p) for p in parts)
+    return from_lock(lock, None)
 
 
 def _rel(root: Path, p: Path) -> str:
