@@ -26,7 +26,7 @@ PARETO_COLUMNS = ["tokens_per_second", "tokens_per_second_per_user", "ttft_p90_m
 # the experiment's own flags; every other flag is a fixed input of each point
 OWN = {
     "action", "automation", "artifact", "artifacts", "tags", "explore", "env", "jobs", "dry_run", "fake_run",
-    "max_points", "fail_fast", "plot", "pareto", "experiment_dir", "restart", "allow_parallel", "new", "skip_cache",
+    "max_points", "fail_fast", "plot", "pareto", "search", "search_steps", "search_points", "experiment_dir", "restart", "allow_parallel", "new", "skip_cache",
     "j", "json", "v", "verbose", "quiet", "out", "f",
 }
 
@@ -96,6 +96,8 @@ def run(i: dict[str, Any], ctx: Any) -> dict[str, Any]:
         raise UsageError("which recipe? give --tags=... (e.g. cmx run experiment --tags=print,hello-world "
                          "--explore.name=ann,bob)")
     opts = options_from(i)
+    if i.get("search") is not None:
+        return _run_search(i, ctx, script, str(tags), opts)
     space = parse_space(i.get("explore"))
     if space.size > opts.max_points:
         raise UsageError(f"the experiment has {space.size:,} points, more than --max_points={opts.max_points:,}",
@@ -207,3 +209,91 @@ def _dry_run(planned: list[PlannedPoint], exp: ExperimentDir, keys: list[str], o
         for pt in points:
             ctx.say(f"  {pt['index']:>4}  {pt['status']:<8} " + " ".join(f"{k}={v}" for k, v in pt["inputs"].items()))
     return {"dry_run": True, "experiment": str(exp.root), "points": points, "plan": merged}
+
+
+def _run_search(i: dict[str, Any], ctx: Any, script: Any, tags: str, opts: Options) -> dict[str, Any]:
+    """--search.KEY=LO:HI: find the largest VALID value of KEY, then --search_points points up to it."""
+    from experiments import search
+    from experiments.plan import apply
+    from experiments.space import Dimension, Point
+
+    if i.get("explore"):
+        raise UsageError("--search and --explore do not mix: a search decides its points as it goes")
+    spec = search.parse_search(i.get("search"), i.get("search_steps", 6), i.get("search_points", 4))
+    env = dict(i.get("env") or {})
+    fixed = {k: v for k, v in i.items() if k not in OWN}
+    engine = ctx.engine
+    dim_space = Space((Dimension(spec.key, (search.fmt(spec.low),)),))
+    check_keys(dim_space, engine, tags)
+    planned_by_value: dict[str, PlannedPoint] = {}
+
+    def planned_for(value: float) -> PlannedPoint:
+        text = search.fmt(value)
+        if text not in planned_by_value:
+            point = Point(len(planned_by_value), ((spec.key, text),))
+            req = apply(point, dim_space.dimensions, tags, env, fixed)
+            planned_by_value[text] = plan_points([req], Space((Dimension(spec.key, (text,)),)), engine, ctx, script)[0]
+        return planned_by_value[text]
+
+    first = planned_for(spec.low)  # plans (and so checks) the request before anything runs
+    spec_json = {"tags": sorted(t for t in tags.split(",") if t), "search": [spec.key, spec.low, spec.high],
+                 "env": env, "inputs": {k: v for k, v in fixed.items() if not isinstance(v, dict)}}
+    folder = opts.experiment_dir or engine.home.cache_root / "experiments" / f"{first.recipe}-{experiment_id(spec_json)}"
+    exp = ExperimentDir(folder, engine.home.root)
+    if opts.dry_run:
+        return {**_dry_run([first], exp, [spec.key], opts, ctx), "search": {"key": spec.key, "first_probe": spec.low}}
+    exp.create()
+    exp.write_spec(spec_json)
+    records: dict[str, dict[str, Any]] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    settings = RunSettings(1, False, opts.restart, opts.passthrough)
+
+    def run_value(value: float, role: str) -> dict[str, Any]:
+        p = planned_for(value)
+        text = search.fmt(value)
+        if text not in records:
+            rec = run_points([p], exp, settings, lambda r: None, ctx.echo)[0]
+            records[text] = rec
+            rows[text] = row_for(rec, [spec.key])
+            rows[text]["role"] = role
+            write_tables(list(rows.values()), exp.root)
+        return rows[text]
+
+    def probe(value: float) -> bool:
+        row = run_value(value, "probe")
+        ok = row.get("status") == "ok" and row.get("valid") is True
+        ctx.echo(f"search: {spec.key}={search.fmt(value)} {'VALID' if ok else 'not valid'}")
+        return ok
+
+    maximum = search.find_max(spec, probe)
+    curve: list[float] = []
+    if maximum is not None:
+        curve = search.below(maximum, spec.points)
+        for v in curve:
+            row = run_value(v, "point")
+            if row.get("role") == "probe":
+                row["role"] = "probe+point"
+    table_rows = sorted(rows.values(), key=lambda r: float(r[spec.key]))
+    tables = write_tables(table_rows, exp.root)
+    plots = [plot_png(table_rows, x, y, exp.root / f"plot-{_safe(x)}-{_safe(y)}.png", [])
+             for x, y in opts.plot if all(c in set().union(*(r.keys() for r in table_rows)) for c in (x, y))]
+    ctx.say(f"experiment {exp.root}")
+    ctx.say(f"largest VALID {spec.key}: {search.fmt(maximum) if maximum is not None else 'none'} "
+            f"(searched {search.fmt(spec.low)}..{search.fmt(spec.high)})")
+    for line in summary_lines(table_rows, [spec.key, "role"], ["valid", "samples_per_second", "tokens_per_second",
+                                                              "ttft_p99_ms", "tpot_p99_ms"]):
+        ctx.say(line)
+    out = {
+        "experiment": str(exp.root),
+        "recipe": first.recipe,
+        "points": [_public(records[search.fmt(float(r[spec.key]))]) | {"role": r["role"]} for r in table_rows],
+        "search": {"key": spec.key, "max": maximum, "points": [search.fmt(v) for v in curve]},
+        "tables": tables,
+        "plots": plots,
+    }
+    if maximum is None:
+        err = CmxError(f"search: {spec.key}={search.fmt(spec.low)} is already not VALID; see {tables['csv']}")
+        err.exit_code = EXIT_FAILED
+        err.json_extra = out  # type: ignore[attr-defined]
+        raise err
+    return out

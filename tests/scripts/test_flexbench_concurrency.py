@@ -56,3 +56,21 @@ def test_concurrency_sweep_gives_the_pareto_curve(fhome, tmp_path):
                          for i, c in enumerate(sorted(table)))
     assert Path(out["pareto"]["png"]).read_bytes()[:4] == b"\x89PNG"
     assert "Pareto" in res.err or "pareto" in res.err
+
+
+def test_server_qps_search_finds_the_largest_valid_rate_then_points_below(fhome, tmp_path):
+    res = run_cmx("run", "experiment", "--tags=run,flexbench,_noop,_server,_performance", "--samples=32",
+                  "--min_query_count=500", "--search.target_qps=200:800", "--search_steps=1", "--search_points=2",
+                  f"--experiment_dir={tmp_path / 'qps'}", "-j", home=fhome, timeout=1800)
+    assert res.code == 0, res.err[-3000:]
+    out = res.json
+    found = out["search"]["max"]
+    roles = {float(p["inputs"]["target_qps"]): p["role"] for p in out["points"]}
+    import csv
+
+    with open(out["tables"]["csv"], newline="") as fh:
+        valid = {float(r["target_qps"]): r["valid"] == "True" for r in csv.DictReader(fh)}
+    assert valid[found] and found == max(q for q, ok in valid.items() if ok)  # the largest VALID probe
+    assert [float(v) for v in out["search"]["points"]] == [found / 2, found]
+    assert roles[found] == "probe+point" and roles[200] in ("probe", "probe+point")
+    assert "largest VALID target_qps" in res.err
