@@ -84,7 +84,7 @@ def main(argv: list[str]) -> int:
     # so exactly that many requests are in flight (fewer only at the tail)
     adapter = LoadGenAdapter(lg, backend, prompts, batch_size=1 if concurrency else int(cfg.get("batch_size", 1)),
                              workers=concurrency or int(cfg.get("workers", 1)), on_progress=progress,
-                             warmup=bool(cfg.get("warmup", True)))
+                             warmup=bool(cfg.get("warmup", True)), per_sample=concurrency > 0)
     adapter.ready.wait()  # cold start: the first inference after load, outside LoadGen's measurement
     first_inference_s = adapter.warmup_s
     if adapter.warmup_error:
@@ -97,6 +97,14 @@ def main(argv: list[str]) -> int:
     settings.scenario = getattr(lg.TestScenario, scenario)
     settings.FromConfig(str(cfg["user_conf"]), str(cfg["conf_model"]), scenario)
     settings.mode = lg.TestMode.AccuracyOnly if accuracy else lg.TestMode.PerformanceOnly
+    if cfg.get("endpoints_seed_set"):
+        # an MLPerf Endpoints seed set replaces the round's LoadGen seeds (user.conf cannot set seeds:
+        # LoadGen reads them from its embedded mlperf.conf only); LoadGen logs the ones it used
+        from flexbench.endpoints.rules import SEED_SETS
+
+        seeds = SEED_SETS[str(cfg["endpoints_seed_set"])]
+        settings.schedule_rng_seed = seeds["scheduler_rng_seed"]
+        settings.sample_index_rng_seed = seeds["sample_index_rng_seed"]
     settings.use_token_latencies = True
     log_settings = lg.LogSettings()
     log_settings.log_output.outdir = str(out)

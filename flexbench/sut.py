@@ -39,7 +39,8 @@ class AdapterStats:
 
 class LoadGenAdapter:
     def __init__(self, lg: Any, backend: Any, prompts: Sequence[str], *, batch_size: int, workers: int = 1,
-                 on_progress: Callable[[int], None] | None = None, warmup: bool = False) -> None:
+                 on_progress: Callable[[int], None] | None = None, warmup: bool = False,
+                 per_sample: bool = False) -> None:
         self.lg = lg
         self.backend = backend
         self.prompts = prompts
@@ -52,7 +53,8 @@ class LoadGenAdapter:
         self.keep: dict[int, list[Any]] = {}  # response buffers must outlive the LoadGen calls
         self.on_progress = on_progress
         self.failed = threading.Event()
-        self.instant = bool(getattr(backend, "instant", False))
+        # per_sample: keep every sample's clocks even for an instant backend (the concurrency mode)
+        self.instant = bool(getattr(backend, "instant", False)) and not per_sample
         # the first inference runs on the worker thread that will run the measured ones: torch's
         # per-thread CPU state (OpenMP pool) is then warm for them (it costs ~25% otherwise)
         self.warmup = warmup

@@ -25,6 +25,7 @@ class OpenAIBackend:
         self.tokenizer_path = config.get("tokenizer_path") or config.get("model_path")
         self.max_batch = int(config.get("batch_size", 8))
         self.concurrency = int(config.get("concurrency") or 0)
+        self.model_seed = int(config["model_seed"]) if config.get("model_seed") is not None else None
         self.max_new_tokens = int(config.get("max_output_tokens", 64))
         self.chat = bool(config.get("api_chat", True))
         self.server_kind = str(config.get("server_kind", "generic"))
@@ -75,6 +76,8 @@ class OpenAIBackend:
         else:
             body["prompt"] = prompt
             url = f"{self.base_url}/v1/completions"
+        if self.model_seed is not None:
+            body["seed"] = self.model_seed  # a standard OpenAI field (MLPerf Endpoints' model seed)
         if self.server_kind == "vllm":
             body["min_tokens"] = 1  # vLLM-only field; other servers reject it
         return url, body

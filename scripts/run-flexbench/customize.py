@@ -85,6 +85,14 @@ def preprocess(i):
         return {"return": 1, "error": "--concurrency runs as a closed loop under LoadGen Offline; "
                                       f"drop _{cfg['scenario']} (it is not a {cfg['scenario']} load)"}
     cfg["load_mode"] = "concurrency" if cfg["concurrency"] else "scenario"
+    seed_set = (env.get("CMX_FLEXBENCH_ENDPOINTS_SEED_SET") or "").strip()
+    if seed_set:
+        from flexbench.endpoints.rules import SEED_SETS
+
+        if seed_set not in SEED_SETS:
+            return {"return": 1, "error": f"--endpoints_seed_set={seed_set}: the published sets are {', '.join(SEED_SETS)}"}
+        cfg["endpoints_seed_set"] = seed_set
+        cfg["model_seed"] = SEED_SETS[seed_set]["model_seed"]
     if cfg["backend"] == "hf" and not cfg["model_path"]:
         return {"return": 1, "error": "the hf backend needs a model (CMX_ML_MODEL_PATH is not set)"}
     lock = run_dir / "cmx-lock.json"
