@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cmx import clock, envutil
-from cmx.cache.store import BadEntry, Holds, Store, parse_duration
+from cmx.cache.store import ENTRY_FILE, BadEntry, Holds, Store, parse_duration
 from cmx.errors import RecipeFailed
 from cmx.execute.result import NodeResult, Reporter, RunOptions
 from cmx.home import Home
@@ -268,6 +268,17 @@ class Executor:
                 held[res.key] = e.child.label
         return ", ".join(f"{held[k]} ({k[:12]})" for k in holds.add(list(held)))
 
+    def _missing_dependency(self, node: PlanNode) -> str:
+        """A cached, non-probe, unconditional dependency whose entry is not in the store: a hit of
+        ``node`` would point into a folder that is gone. (A probe's dependents hold its output.)"""
+        for e in node.edges:
+            if e.child.probe or not e.child.cached or e.condition is not None or e.continue_on_error:
+                continue
+            child_key = self.keys.get(e.child.index)
+            if child_key and not (self.store.entry_path(child_key) / ENTRY_FILE).is_file():
+                return f"{e.child.label} ({child_key[:12]})"
+        return ""
+
     def _check_before_publish(self, node: PlanNode, key: str, build: Path, holds: Holds) -> None:
         """Publish only what the key describes: the recipe as hashed at planning, and
         dependencies that are still in the cache."""
@@ -296,6 +307,13 @@ class Executor:
                 self.reporter.note(f"{node.label}: unusable cache entry {entry.path} ({entry.reason}): rebuilding it")
             return None
         if entry is None or entry.expired:
+            return None
+        missing = self._missing_dependency(node)
+        if missing:  # built on an entry that is gone (removed behind cmx's back): never served as is;
+            if key not in self.noted_bad:  # the dependency runs first, then this is a hit again, or rebuilt
+                self.noted_bad.add(key)
+                self.reporter.note(f"{node.label}: its cached entry was built on {missing}, which is no longer "
+                                   "in the cache: that runs first")
             return None
         r = entry.record
         version = r.get("version")

@@ -32,6 +32,13 @@ def _probe_output(node: PlanNode, key: str | None, store: Store, skip_cache: boo
     return str(entry.record.get("output_digest"))
 
 
+def _dependency_gone(n: PlanNode, keys: list[str | None], present: set[str]) -> bool:
+    """Is a cached, non-probe, unconditional dependency's entry missing? Then ``n``'s entry points
+    into a folder that is gone and is rebuilt (as the executor does)."""
+    return any(keys[e.child.index] is not None and keys[e.child.index] not in present for e in n.edges
+               if not e.child.probe and e.child.cached and e.condition is None and not e.continue_on_error)
+
+
 def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool = False,
                 explain: bool = False) -> list[NodeStatus]:
     present = store.snapshot()
@@ -64,7 +71,7 @@ def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool
             reasons[n.index] = PLAIN[Why.PENDING]
         else:
             entry = store.lookup(key) if key in present else None
-            if entry is not None and not entry.expired:
+            if entry is not None and not entry.expired and not _dependency_gone(n, keys, present):
                 reasons[n.index] = PLAIN[Why.HIT]
             elif entry is not None:
                 reasons[n.index] = PLAIN[Why.EXPIRED]

@@ -270,3 +270,24 @@ def test_lock_path_is_checked_before_anything_runs(repo, cmx, home, tmp_path):
     assert is_dir.code == 2 and "--lock" in is_dir.err and store_entries(home) == []
     good = cmx("run", "script", "--tags=lk", f"--lock={tmp_path}/new/lock.json")
     assert good.code == 0 and (tmp_path / "new" / "lock.json").is_file()
+
+
+def test_an_entry_built_on_a_vanished_dependency_is_rebuilt_not_served(repo, cmx, home):
+    """A dependent whose (non-probe) dependency was removed behind cmx's back, e.g. by a cmx older
+    than the use-locks: never a hit, in the plan or in the run."""
+    import shutil
+
+    repo.add("base", "tags: [base]\ncache: true\nnew_env_keys: [BASE_*]\n",
+             'echo data > data.txt\necho "BASE_FILE=$PWD/data.txt" >> tmp-run-env.out\n')
+    repo.add("top", "tags: [top]\ncache: true\ndeps: [{tags: base}]\nnew_env_keys: [TOP_*]\n",
+             'cp "$BASE_FILE" copy.txt\necho "TOP_FROM=$BASE_FILE" >> tmp-run-env.out\n')
+    first = cmx("run", "script", "--tags=top", "-j").json
+    base_dir = os.path.dirname(first["new_env"]["TOP_FROM"])
+    shutil.rmtree(base_dir)
+    plan = cmx("run", "script", "--tags=top", "--dry-run", "-j").json["plan"]
+    assert [r["status"] for r in plan if r["recipe"] == "top"] != ["hit"], plan
+    again = cmx("run", "script", "--tags=top", "-j")
+    assert again.code == 0 and "no longer in the cache: that runs first" in again.err, again.err
+    assert os.path.isfile(again.json["new_env"]["TOP_FROM"])  # the dependency is back where top points
+    assert [r["status"] for r in again.json["plan"] if r["recipe"] == "base"] != ["skip"]
+    assert cmx("run", "script", "--tags=top", "-j").json["cached"]
