@@ -27,7 +27,7 @@ PARETO_COLUMNS = ["tokens_per_second", "tokens_per_second_per_user", "ttft_p90_m
 OWN = {
     "action", "automation", "artifact", "artifacts", "tags", "explore", "env", "jobs", "dry_run", "fake_run",
     "max_points", "fail_fast", "plot", "pareto", "search", "search_steps", "search_points", "experiment_dir", "restart", "allow_parallel", "new", "skip_cache",
-    "j", "json", "v", "verbose", "quiet", "out", "f",
+    "j", "json", "v", "verbose", "quiet", "out", "f", "executor", "slurm", "detach",
 }
 
 
@@ -96,6 +96,14 @@ def run(i: dict[str, Any], ctx: Any) -> dict[str, Any]:
         raise UsageError("which recipe? give --tags=... (e.g. cmx run experiment --tags=print,hello-world "
                          "--explore.name=ann,bob)")
     opts = options_from(i)
+    from cmx_slurm.options import SlurmOptions, executor_of
+
+    slurm = executor_of(i) == "slurm"
+    if slurm:
+        SlurmOptions.from_input(i)  # bad --slurm.* flags before anything is planned
+        if i.get("search") is not None:
+            raise UsageError("--search runs its steps one after another here; it does not take --executor=slurm yet",
+                             hint="explore a grid (--explore.KEY=...) to run the points as a job array")
     if i.get("search") is not None:
         return _run_search(i, ctx, script, str(tags), opts)
     space = parse_space(i.get("explore"))
@@ -132,8 +140,13 @@ def run(i: dict[str, Any], ctx: Any) -> dict[str, Any]:
         rows[rec["index"]] = row_for(rec, keys)
         write_tables([rows[k] for k in sorted(rows)], exp.root)
 
-    records = run_points(planned, exp, RunSettings(jobs, opts.fail_fast, opts.restart, opts.passthrough),
-                         on_done, ctx.echo)
+    settings = RunSettings(jobs, opts.fail_fast, opts.restart, opts.passthrough)
+    if slurm:  # the points still to run as one Slurm job array (cmx_slurm/, docs/slurm.md)
+        from cmx_slurm.array import run_points as run_on_slurm
+
+        records = run_on_slurm(planned, exp, settings, on_done, ctx.echo, i)
+    else:
+        records = run_points(planned, exp, settings, on_done, ctx.echo)
     table_rows = [row_for(r, keys) for r in records]
     pareto_out: dict[str, Any] = {}
     if i.get("pareto"):

@@ -135,9 +135,15 @@ def _run_one(p: PlannedPoint, exp: ExperimentDir, passthrough: tuple[str, ...]) 
         out = json.loads(proc.stdout.decode("utf-8", "replace") or "{}")
     except json.JSONDecodeError:
         out = {}
-    common = {"started": started, "duration_s": duration, "log": str(log), "exit_code": proc.returncode}
-    if proc.returncode != 0:
-        reason = out.get("error") or _last_error(log) or f"exit code {proc.returncode}"
+    return record_from(p, out, proc.returncode, log, started, duration)
+
+
+def record_from(p: PlannedPoint, out: dict[str, Any], returncode: int, log: Path, started: float,
+                duration: float) -> dict[str, Any]:
+    """A point's record from its ``cmx run script -j`` answer (here, or in a Slurm job: cmx_slurm)."""
+    common = {"started": started, "duration_s": duration, "log": str(log), "exit_code": returncode}
+    if returncode != 0:
+        reason = out.get("error") or _last_error(log) or f"exit code {returncode}"
         return _record(p, "failed", reason=str(reason).splitlines()[0], **common)
     new_env = out.get("new_env") or {}
     result_json = new_env.get(FLEXBENCH_RESULT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cmx.automation import Context, Flag, declare
+from cmx_slurm.options import FLAGS as SLURM_FLAGS  # --executor=slurm: the points as a job array
 
 
 @declare(
@@ -33,6 +34,7 @@ from cmx.automation import Context, Flag, declare
     Flag("allow_parallel", "bool", "let --jobs run exclusive recipes side by side"),
     Flag("new", "bool", "rebuild each point's recipe even if cached"),
     Flag("skip_cache", "bool", "run every point without the cache"),
+    *SLURM_FLAGS,
     args="", recipe_inputs=True,
     example="cmx run experiment --tags=print,hello-world --explore.name=ann,bob --explore.variation=_text,_json",
     details="Every other flag is a fixed input of each point. See docs/experiments.md (cmx help experiments).",

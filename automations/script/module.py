@@ -17,6 +17,7 @@ from cmx import envutil
 from cmx.automation import Context, Flag, declare, spec_keys
 from cmx.errors import CmxError, NothingFound, UnknownInputError, UsageError
 from cmx.selector import parse
+from cmx_slurm.options import FLAGS as SLURM_FLAGS  # --executor, --slurm.*, --detach (docs/slurm.md)
 
 if TYPE_CHECKING:  # the planner and executor load only for actions that plan (not for find/show)
     from cmx.execute.result import RunOptions
@@ -260,7 +261,7 @@ def print_plan(statuses: list["NodeStatus"], ctx: Context) -> None:
 
 @declare(
     "Run a recipe and everything it depends on, reusing what is cached.",
-    *RUN_FLAGS, args="[NAME | TAGS]", recipe_inputs=True,
+    *RUN_FLAGS, *SLURM_FLAGS, args="[NAME | TAGS]", recipe_inputs=True,
     example="cmx run script --tags=print,hello-world --name=Ada --env.CMX_HELLO_GREETING=Hi",
     details="Prints each node's progress on stderr, then the requested recipe's cache path and the env it exports "
             "(secrets masked); -j prints one JSON object instead.",
@@ -271,6 +272,9 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from cmx.api import frozen_check
     from cmx.report import ConsoleReporter
 
+    from cmx_slurm.options import executor_of
+
+    executor = executor_of(i)
     req, options = request_from(i, ctx)
     if i.get("lock"):
         lockfile.check_target(Path(str(i["lock"])))  # before anything runs or is published
@@ -295,6 +299,10 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         return out
     if explain:
         _print_explain(statuses, ctx)
+    if executor == "slurm" and any(s.needed and not s.reason.hit for s in statuses):  # planned here, run there from this plan (cmx_slurm/, docs/slurm.md)
+        from cmx_slurm.script import run_script
+
+        return run_script(i, ctx, engine.lock_for(plan, statuses, info), plan.root.alias)
     result, keys = engine.execute(plan, statuses, options, reporter, _Api(ctx))
     lock = engine.lock_for(plan, statuses, info, keys)
     if i.get("lock"):

@@ -1,0 +1,134 @@
+"""--executor=slurm on a real single-node Slurm cluster (.ci/slurm-up.sh, docs/slurm.md).
+
+The tests skip, naming the reason, when no cluster answers here; `.ci/run` starts one first."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cmx, store_entries
+
+
+def _slurm_reason() -> str | None:
+    if shutil.which("sinfo") is None:
+        return "sinfo not found: Slurm is not installed (start one with .ci/slurm-up.sh, see docs/slurm.md)"
+    try:
+        proc = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return "sinfo did not answer within 30 s: slurmctld is not running (.ci/slurm-up.sh)"
+    if proc.returncode != 0:
+        return f"slurmctld is not running ({(proc.stderr.strip().splitlines() or ['no answer'])[0]}): .ci/slurm-up.sh"
+    if not any(s.strip().rstrip("*") in ("idle", "mixed", "allocated") for s in proc.stdout.split()):
+        return f"no Slurm node is up (sinfo: {proc.stdout.strip() or 'none'}): .ci/slurm-up.sh"
+    return None
+
+
+REASON = _slurm_reason()
+pytestmark = pytest.mark.skipif(REASON is not None, reason=str(REASON))
+
+SLOW = """
+cache: true
+tags: [slow, build]
+input_mapping:
+  seconds: SLOW_SECONDS
+new_env_keys: [SLOW_*]
+"""
+SLOW_RUN = """
+echo start > part1.txt
+sleep "${SLOW_SECONDS:-0.3}"
+echo "payload-$SLOW_SECONDS" > result.txt
+echo "SLOW_RESULT=$PWD/result.txt" >> tmp-run-env.out
+"""
+
+
+def _without_home(value: object, home: Path) -> object:
+    return json.loads(json.dumps(value).replace(str(home), "HOME"))
+
+
+def test_script_through_slurm_is_the_local_run(tmp_path):
+    """Same JSON (paths aside), same cache entries as a local run; a local run afterwards is a hit."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    args = ("run", "script", "--tags=print,hello-world", "--name=X", "-j")
+    remote = run_cmx(*args[:-1], "--executor=slurm", "-j", home=a)
+    assert remote.code == 0, remote.err
+    assert "slurm: 0 pending, 0 running, 1 done, 0 failed (of 1)" in remote.err
+    local = run_cmx(*args, home=b)
+    assert local.code == 0, local.err
+    r, l = remote.json, local.json
+    for field in ("recipe", "new_env", "new_state", "cached", "cache_path", "version", "key", "plan"):
+        assert _without_home(r[field], a) == _without_home(l[field], b), field
+    assert [p.name for p in store_entries(a)] == [p.name for p in store_entries(b)]
+    again = run_cmx(*args, home=a)
+    assert again.code == 0 and again.json["cached"] and again.json["cache_path"] == r["cache_path"]
+
+
+def test_experiment_points_are_a_job_array_and_a_rerun_submits_nothing(tmp_path):
+    home = tmp_path / "h"
+    home.mkdir()
+    args = ("run", "experiment", "--tags=print,hello-world", "--explore.name=ann,bob,cy", "--executor=slurm", "-j")
+    first = run_cmx(*args, home=home)
+    assert first.code == 0, first.err
+    assert "submitted 3 as Slurm job array" in first.err
+    out = first.json
+    assert out["summary"]["ok"] == 3
+    msgs = sorted(p["new_env"]["CMX_HELLO_MESSAGE"] for p in out["points"])
+    assert msgs == ["Hello ann", "Hello bob", "Hello cy"]
+    jobs = {json.loads(p.read_text())["slurm_job_id"] for p in Path(out["experiment"]).glob("points/*.json")}
+    assert len({j.split("_")[0] for j in jobs}) == 1 and len(jobs) == 3  # one array, three tasks
+    before = sorted(p.name for p in (Path(out["experiment"]) / "slurm").iterdir())
+    again = run_cmx(*args, home=home)
+    assert again.code == 0, again.err
+    assert "all 3 points already done; nothing submitted" in again.err
+    assert again.json["summary"]["skipped"] == 3
+    assert sorted(p.name for p in (Path(out["experiment"]) / "slurm").iterdir()) == before
+
+
+def test_scancel_mid_build_leaves_no_entry_and_is_reported(repo, home):
+    repo.add("slow", SLOW, SLOW_RUN)
+    env = dict(os.environ, CMX_HOME=str(home))
+    proc = subprocess.Popen([sys.executable, "-m", "cmx.cli.main", "run", "script", "--tags=slow,build",
+                             "--seconds=60", "--executor=slurm"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list((home / "cache").rglob("part1.txt")):  # the build has started on the node
+            assert time.monotonic() < deadline and proc.poll() is None, "the build never started"
+            time.sleep(0.1)
+        job_dirs = [p for p in (home / "cache" / "slurm").glob("*/*") if p.is_dir()]
+        job_id = job_dirs[0].name
+        subprocess.run(["scancel", job_id], check=True)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert f"Slurm job {job_id} CANCELLED" in err
+    assert "log: " in err and "re-run: cmx run script" in err and "--executor=slurm" in err
+    assert store_entries(home) == []
+
+
+def test_two_concurrent_submissions_build_a_shared_dependency_once(repo, home, tmp_path):
+    count = tmp_path / "builds.txt"
+    repo.add("shared", "tags: [shared, dep]\ncache: true\nnew_env_keys: [SHARED_*]\n",
+             f'echo built >> "{count}"\nsleep 2\necho "SHARED_AT=$PWD" >> tmp-run-env.out\n')
+    for name in ("top-a", "top-b"):
+        repo.add(name, f"tags: [{name}]\ncache: true\ndeps:\n  - tags: shared,dep\n"
+                       f"new_env_keys: [TOP_*]\n", 'echo "TOP_SAW=$SHARED_AT" >> tmp-run-env.out\n')
+    env = dict(os.environ, CMX_HOME=str(home))
+    procs = [subprocess.Popen([sys.executable, "-m", "cmx.cli.main", "run", "script", f"--tags={name}",
+                               "--executor=slurm", "-j"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for name in ("top-a", "top-b")]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
+    assert count.read_text().splitlines() == ["built"]
+    saw = {json.loads(o[0])["new_env"]["TOP_SAW"] for o in outs}
+    assert len(saw) == 1 and saw.pop().startswith(str(home / "cache" / "store"))
