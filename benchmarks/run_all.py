@@ -4,6 +4,8 @@
 * ``plan_10k.py``: a warm dry-run plan of ~10,000 nodes (vs ``snakemake -n``);
 * ``plan_layered.py``: the same on a random layered DAG (50 layers x 200, 30,000 edges);
 * ``find_1k.py``: ``cmx find`` in a 1,000-recipe repository (vs ``cm find``);
+* ``slurm_bench.py``: ``--executor=slurm`` per-job overhead vs bare ``sbatch``, and a 1,000-point
+  experiment planned and submitted as one job array (skipped, with the reason, without Slurm);
 * ``dataset_bench.py``: importing a synthetic MLPerf round, a group-by over 100,000 rows
   (DuckDB vs pandas), peak memory of an import.
 
@@ -29,9 +31,10 @@ import dataset_bench  # noqa: E402
 import find_1k  # noqa: E402
 import plan_10k  # noqa: E402
 import plan_layered  # noqa: E402
+import slurm_bench  # noqa: E402
 from _common import machine  # noqa: E402
 
-NAMES = ("cached_run", "plan_10k", "plan_layered", "find_1k", "dataset")
+NAMES = ("cached_run", "plan_10k", "plan_layered", "find_1k", "dataset", "slurm")
 
 
 def _spread(series: dict[str, Any]) -> str:
@@ -96,6 +99,18 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
         rows.append(["  import peak RSS by rounds stored",
                      " / ".join(f"{m['peak_rss_mb']:.0f}" for m in r["memory_by_rounds_stored"]) + " MiB",
                      "", "", "", "", "flat"])
+    if "slurm" in results:
+        r = results["slurm"]
+        if "skipped" in r:
+            rows.append(["slurm executor", "skipped", "", "", r["skipped"], "", ""])
+        else:
+            s = r["series"]
+            c, b = s[slurm_bench.CMX], s[slurm_bench.BARE_CMX]
+            rows.append(["slurm job, print,hello-world", _fmt(c["median_ms"]), _spread(c), str(c["n"]),
+                         f"bare sbatch of the run {_fmt(b['median_ms'])}", f"{r['ratio_cmx_over_bare_cmx']:.2f}x",
+                         "<= 1.5x"])
+            rows.append(["  1,000 points: plan + array submit", _fmt(r["array_1000_s"] * 1000), "one run", "1", "", "",
+                         "<= 5 s"])
     return rows
 
 
@@ -133,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     if "dataset" in a.only:
         results["dataset"] = dataset_bench.measure(**kw)
         print("\n".join(dataset_bench.report_lines(results["dataset"])) + "\n", file=out, flush=True)
+    if "slurm" in a.only:
+        results["slurm"] = slurm_bench.measure(**kw)
+        print("\n".join(slurm_bench.report_lines(results["slurm"])) + "\n", file=out, flush=True)
     m = machine()
     head = (f"summary  [{m['cpus']} cpus, {m['python']}, {m['platform']}, cmx {m['cmx_commit']}, "
             f"load avg (1 min) {m['loadavg_1m']}]")

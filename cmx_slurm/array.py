@@ -51,7 +51,8 @@ def run_points(planned: list[PlannedPoint], exp: ExperimentDir, settings: RunSet
         say(f"experiment: when job array {array_id} is done (squeue -j {array_id}), re-run this command "
             f"without --detach to collect the points (finished ones are skipped)")
         for p, job in zip(todo, jobs):
-            records[p.request.point.index] = _record_of(p, "submitted", job_id=str(job.job_id), log=str(job.paths.stderr))
+            records[p.request.point.index] = _record_of(p, "submitted", slurm_job_id=str(job.job_id),
+                                                        log=str(job.paths.stderr))
         return [records[p.request.point.index] for p in planned]
 
     def finished(k: int, o: submit.Outcome) -> None:

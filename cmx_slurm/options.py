@@ -123,7 +123,7 @@ def _switch(raw: dict[str, Any], key: str) -> bool:
 
 
 def _minutes(v: Any) -> int | None:
-    """``--slurm.time``: 90 (minutes), 90m, 2h, 1d, 30s (rounded up to a minute), or Slurm's H:MM:SS."""
+    """``--slurm.time``: 90 (minutes), 90m, 2h, 1d, 30s (rounded up to a minute), or Slurm's MM:SS, H:MM:SS."""
     if v is None:
         return None
     text = str(v).strip()
@@ -131,7 +131,7 @@ def _minutes(v: Any) -> int | None:
         parts = text.split(":")
         if len(parts) in (2, 3) and all(p.isdigit() for p in parts):
             nums = [int(p) for p in parts]
-            h, m, s = ([0] + nums if len(nums) == 2 else nums)
+            h, m, s = ([0] + nums if len(nums) == 2 else nums)  # Slurm's MM:SS and HH:MM:SS
             return max(1, h * 60 + m + (1 if s else 0))
     m_ = _TIME.match(text)
     if v is True or not m_:

@@ -192,7 +192,7 @@ def run(i: dict[str, Any], ctx: Any) -> dict[str, Any]:
 
 def _public(rec: dict[str, Any]) -> dict[str, Any]:
     keep = ("index", "point_id", "inputs", "request", "status", "cached", "recipe_cached", "reason", "duration_s",
-            "cache_path", "key", "result_json", "new_env", "log")
+            "cache_path", "key", "result_json", "new_env", "log", "slurm_job_id")
     return {k: rec.get(k) for k in keep if k in rec}
 
 

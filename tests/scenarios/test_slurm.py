@@ -132,3 +132,21 @@ def test_two_concurrent_submissions_build_a_shared_dependency_once(repo, home, t
     assert count.read_text().splitlines() == ["built"]
     saw = {json.loads(o[0])["new_env"]["TOP_SAW"] for o in outs}
     assert len(saw) == 1 and saw.pop().startswith(str(home / "cache" / "store"))
+
+
+def test_a_recipe_changed_after_planning_fails_the_job_clearly(repo, home):
+    """The job runs the plan made at submission (--frozen): a recipe edited meanwhile is refused."""
+    d = repo.add("edited", "tags: [edited]\ncache: true\nnew_env_keys: [E]\n", 'echo "E=one" >> tmp-run-env.out\n')
+    sub = run_cmx("run", "script", "--tags=edited", "--executor=slurm", "--detach", "--slurm.extra=--hold", "-j",
+                  home=home)
+    assert sub.code == 0, sub.err
+    job_id = sub.json["job_ids"][0]
+    (d / "run.sh").write_text('echo "E=two" >> tmp-run-env.out\n')  # changed between planning and running
+    subprocess.run(["scontrol", "release", job_id], check=True)
+    log = Path(sub.json["log"])
+    deadline = time.monotonic() + 120
+    while "recipe content changed" not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, log.read_text() if log.exists() else "no log"
+        time.sleep(0.2)
+    assert "edited: recipe content changed" in log.read_text()
+    assert store_entries(home) == []
