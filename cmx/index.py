@@ -24,7 +24,7 @@ from cmx.recipe import Recipe, meta_tags
 from cmx.repos import Repo, all_repos
 from cmx.selector import Selector, split_repo
 
-INDEX_FORMAT = 11
+INDEX_FORMAT = 12
 # the recipe blobs are marshal data when they can be (see _encode): its format belongs to the Python version
 _PYTHON = ".".join(str(v) for v in sys.version_info[:2])
 _SKIP_DIRS = {"tests", "__pycache__", ".git"}
@@ -158,7 +158,7 @@ def _scan_recipe_unchecked(folder: Path, repo: Repo) -> dict[str, Any]:
     entry: dict[str, Any] = {"dir": str(folder), "dir_sig": _stat_sig(folder), "files": sigs, "repo": repo.alias,
                              "subdirs": {d: _stat_sig(folder / d) for d in _content_dirs(folder, files)}}
     try:
-        loaded = parse_meta(meta_file)
+        loaded = parse_meta(meta_file, foreign=repo.container.name == "script")  # CM/MLC's layout
     except RecipeDefinitionError as exc:
         entry["broken"] = {"error": str(exc), "location": str(exc.location), "repo": repo.alias,
                            "tags": _lenient_tags(meta_file)}

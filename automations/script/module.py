@@ -487,6 +487,8 @@ def show(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         ctx.say(f"  --{flag} -> {key}" + (f"   {text}{default}" if text or default else ""))
     if meta.get("new_env_keys"):
         ctx.say(f"  exports: {', '.join(meta['new_env_keys'])}")
+    for note in meta.get("_cmx_notes") or []:  # cmx.meta.loader.NOTES_KEY: a CM/MLC meta read loosely
+        ctx.say(f"  note: {note}")
     return {"recipe": r.to_json()}
 
 

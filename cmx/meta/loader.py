@@ -17,6 +17,7 @@ from cmx.errors import Location, RecipeDefinitionError
 from cmx.meta import schema
 
 META_FILES = ("meta.yaml", "_cm.yaml", "_cm.json")
+NOTES_KEY = "_cmx_notes"  # what a CM/MLC meta had that cmx read loosely or ignored (never a schema key)
 
 # What a meta may be (docs/recipe-format.md#limits): a repository is untrusted input, and every
 # command reads the index built from it. Checked on the parser's event stream, before anything
@@ -37,6 +38,8 @@ class LoadedMeta:
     data: dict[str, Any]
     # "deps/0" or "variations/cuda/deps/1" -> 1-based line number
     lines: dict[str, int]
+    # what was read loosely or ignored in a CM/MLC repository's meta (cmx.compat.meta)
+    notes: tuple[str, ...] = ()
 
 
 def _path_key(path: tuple[Any, ...]) -> str:
@@ -139,8 +142,9 @@ def _check_duplicate_keys(node: yaml.Node, path: Path, seen_nodes: set[int] | No
             _check_duplicate_keys(item, path, seen_nodes)
 
 
-def parse_meta(path: Path) -> LoadedMeta:
-    """Parse and validate one meta file, or raise RecipeDefinitionError naming file:line."""
+def parse_meta(path: Path, foreign: bool = False) -> LoadedMeta:
+    """Parse and validate one meta file, or raise RecipeDefinitionError naming file:line. ``foreign``:
+    a recipe of a CM/MLC repository, read with their loose typing (cmx.compat.meta) first."""
     text = read_meta_text(path)
     try:
         _check_limits(text, path)
@@ -164,9 +168,16 @@ def parse_meta(path: Path) -> LoadedMeta:
         constructor.dispose()
     lines: dict[str, int] = {}
     _walk_lines(node, (), lines)
+    notes: list[str] = []
+    if foreign:
+        from cmx.compat.meta import normalize
+
+        data, notes = normalize(data, schema.SCHEMA, lines)
     validate(path, data, lines)
     _check_tags(path, data, lines)
-    return LoadedMeta(path=path, data=data, lines=lines)
+    if notes:  # kept with the recipe, shown by `cmx show script`
+        data[NOTES_KEY] = notes
+    return LoadedMeta(path=path, data=data, lines=lines, notes=tuple(notes))
 
 
 def _check_tags(path: Path, data: dict[str, Any], lines: dict[str, int]) -> None:

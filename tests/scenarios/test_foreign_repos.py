@@ -4,7 +4,8 @@
 The fixture repository is written here, in the layout of MLCommons' repositories (``cmr.yaml``,
 ``script/<alias>/meta.yaml``), with the shapes that broke cmx: its own ``detect-os`` whose
 Windows-only post-dependency needs ``detect,os`` again (a cycle when the foreign recipe shadowed the
-built-in one), a recipe cmx cannot read (CM's string ``'True'`` for a boolean) carrying the tags of
+built-in one), a recipe cmx cannot read (a list where a boolean is meant, which even CM's loose typing
+cannot read) carrying the tags of
 a built-in recipe, and a uid that clashes with another recipe.
 """
 
@@ -43,12 +44,12 @@ CM_REPO = {
         deps:
           - tags: detect,os
         """,
-    # unreadable for cmx (a string for a boolean), with the tags of a built-in recipe
+    # unreadable for cmx (a list for a boolean), with the tags of a built-in recipe
     "script/print-hello-world/meta.yaml": """
         alias: print-hello-world
         uid: 2b3c4d5e6f7a8b9c
         tags: [print, hello-world, hello, world]
-        cache: 'True'
+        cache: [on, off]
         """,
     "script/uid-twin/meta.yaml": "alias: uid-twin\nuid: 1a2b3c4d5e6f7a8b\ntags: [uid-twin, 検出]\n",
 }
