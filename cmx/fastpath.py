@@ -14,6 +14,7 @@ Python's start-up.
 
 from __future__ import annotations
 
+import _thread
 import json
 import os
 import sys
@@ -25,7 +26,10 @@ from cmx import clock
 if TYPE_CHECKING:
     from typing import Any
 
-MEMO_FORMAT = 2
+MEMO_FORMAT = 3
+# environment variables that change the index or the plan (the folders recipes may read outside their
+# repository, the clock the expiry and gc decisions use): a memo made under other values is not replayed
+PLAN_ENV = ("CMX_ALLOW_CODE_PATHS", "CMX_CLOCK_SHIFT")
 _CMX_DIR = os.path.dirname(os.path.realpath(__file__))
 # flags that change what a run does or prints: never replayed
 _NOT_REPLAYED = ("--new", "--skip", "--dry", "--fake", "--explain", "--lock", "--frozen", "-v", "--verbose",
@@ -77,6 +81,10 @@ def code_files() -> list[str]:
     return sorted(out)
 
 
+def _plan_env() -> dict[str, str]:
+    return {k: os.environ[k] for k in PLAN_ENV if k in os.environ}
+
+
 def try_replay(argv: list[str]) -> int | None:
     """Print the memoized output and return 0, or None when the engine must run."""
     if not eligible(argv) or os.environ.get("CMX_NO_MEMO"):
@@ -87,7 +95,8 @@ def try_replay(argv: list[str]) -> int | None:
     except (OSError, ValueError):
         return None
     if memo.get("format") != MEMO_FORMAT or memo.get("argv") != argv or memo.get("home") != _home() \
-            or memo.get("cmx") != _CMX_DIR:  # another cmx (checkout, wheel) sharing this home
+            or memo.get("cmx") != _CMX_DIR \
+            or memo.get("env") != _plan_env():  # another cmx (checkout, wheel) sharing this home; other settings
         return None
     for path, sig in memo["watch"]:
         if _sig(path) != sig:
@@ -115,13 +124,13 @@ def write_memo(argv: list[str], watch: list[tuple[str, Any]], entries: list[tupl
         return  # a memo is a file: never with a secret in it (the callers check too)
     path = memo_path(argv)
     memo = {
-        "format": MEMO_FORMAT, "argv": argv, "home": _home(), "cmx": _CMX_DIR,
+        "format": MEMO_FORMAT, "argv": argv, "home": _home(), "cmx": _CMX_DIR, "env": _plan_env(),
         "watch": watch + [(f, _sig(f)) for f in code_files()],
         "entries": entries, "stdout": stdout, "stderr": stderr,
     }
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
+        tmp = f"{path}.{os.getpid()}.{_thread.get_ident()}.tmp"  # one per writer: processes and threads
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(memo, fh)
         os.replace(tmp, path)

@@ -27,6 +27,11 @@ from cmx.selector import Selector, split_repo
 INDEX_FORMAT = 12
 # the recipe blobs are marshal data when they can be (see _encode): its format belongs to the Python version
 _PYTHON = ".".join(str(v) for v in sys.version_info[:2])
+# cmx's own modules that decide what an index entry holds (the meta's parsing, its schema, the recipe's
+# fields, the tag spelling): an edit to one (a schema that gained a key) re-checks every recipe. Their stat
+# signatures are compared on each load, a handful of os.stat calls, never their content.
+_CODE_DIR = os.path.dirname(os.path.abspath(__file__))
+INDEX_CODE = ("index.py", "recipe.py", "selector.py", "meta/__init__.py", "meta/loader.py", "meta/schema.py")
 _SKIP_DIRS = {"tests", "__pycache__", ".git"}
 _SKIP_PREFIXES = ("README", "tmp-", ".")
 
@@ -38,6 +43,11 @@ def _stat_sig(path: Path | str) -> list[int] | None:
     except OSError:
         return None
     return [st.st_mtime_ns, st.st_size]
+
+
+def _code_sig() -> list[list[int] | None]:
+    """The stat signatures of INDEX_CODE: an index built by other code is rebuilt."""
+    return [_stat_sig(os.path.join(_CODE_DIR, f)) for f in INDEX_CODE]
 
 
 MAX_RECIPE_FILES = 10_000  # content files of one recipe, its code_paths included (docs/recipe-format.md#limits)
@@ -475,9 +485,10 @@ class RecipeIndex:
                 data = pickle.load(fh)
             if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT or data.get("home") != str(home.root) \
                     or data.get("python") != _PYTHON or data.get("builtin") != str(Home.builtin_scripts()) \
-                    or data.get("allow") != os.environ.get(ALLOW_ENV, ""):
+                    or data.get("allow") != os.environ.get(ALLOW_ENV, "") or data.get("code") != _code_sig():
                 # (another checkout or a wheel using the same home has its built-ins elsewhere; the folders
-                # recipes may read outside their repository changed)
+                # recipes may read outside their repository changed; cmx's meta schema or parser changed:
+                # every recipe's meta, its error included, is checked again)
                 data = None
         except (OSError, ValueError, EOFError, pickle.UnpicklingError, AttributeError, TypeError):
             data = None
@@ -532,6 +543,7 @@ class RecipeIndex:
                 "python": _PYTHON,
                 "builtin": str(Home.builtin_scripts()),
                 "allow": os.environ.get(ALLOW_ENV, ""),
+                "code": _code_sig(),
                 "home": str(home.root),
                 "repos_sig": repos_sig,
                 "repos": [r.to_json() for r in repos],
@@ -628,8 +640,19 @@ def _fresh(entry: dict[str, Any]) -> bool:
 
 
 def _save(path: Path, data: dict[str, Any]) -> None:
+    """Write the index whole: a temp file of its own per writer (processes and threads), then an atomic
+    replace; the last writer wins and a reader sees one complete index or the other."""
+    import tempfile  # only when the index is written: not on a warm start
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

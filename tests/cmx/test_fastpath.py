@@ -106,3 +106,19 @@ def test_memo_entries_carry_the_entry_stamp(repo, cmx, home):
     (path, _expires, stamp), = memo["entries"]
     st = os.stat(path)
     assert stamp == [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def test_replay_follows_the_allowed_code_paths(repo, cmx, home, tmp_path):
+    """A memo made while CMX_ALLOW_CODE_PATHS allowed a folder outside the repository is not replayed
+    once it no longer does: the engine refuses the recipe, as it would without the memo."""
+    lib = tmp_path / "outside"
+    lib.mkdir()
+    (lib / "helper.py").write_text("v = 1\n")
+    repo.add("o", f"tags: [o]\ncache: true\ncode_paths: [{lib}]\nnew_env_keys: [O]\n", "echo O=1 >> tmp-run-env.out\n")
+    allow = {"CMX_ALLOW_CODE_PATHS": str(lib)}
+    assert cmx("run", "script", "--tags=o", "-j", env=allow).code == 0
+    assert cmx("run", "script", "--tags=o", "-j", env=allow).json["cached"] and len(memo_files(home)) == 1
+    assert cmx("run", "script", "--tags=o", "-j", env=allow).json["cached"]  # replayed
+    refused = cmx("run", "script", "--tags=o", "-j")
+    assert refused.code != 0 and "CMX_ALLOW_CODE_PATHS" in refused.err, refused.out
+    assert cmx("run", "script", "--tags=o", "-j", env=allow).json["cached"]

@@ -202,3 +202,62 @@ def test_a_recipe_broken_by_a_deep_symlink_loop_recovers_when_it_is_removed(tmp_
     os.unlink(d / "sub" / "deeper" / "x")
     os.unlink(d / "sub" / "deeper" / "y")
     assert RecipeIndex.load(home).by_name("a")  # the folder that held the loop changed: re-indexed
+
+
+def test_a_schema_change_rechecks_every_recipe_meta(tmp_path, monkeypatch):
+    """A recipe refused by the schema is stored broken; once cmx's schema module changes (it gained the
+    key), the index checks it again instead of serving the stale error."""
+    from cmx import index as index_mod
+    from cmx.meta import schema
+
+    home = Home(tmp_path / "home")
+    repo = tmp_path / "repo"
+    make(repo, "a", "x", extra="zz_new_key: true\n")
+    (tmp_path / "home").mkdir()
+    home.repos_file.write_text(f"repos:\n  - path: {repo}\n")
+    idx = RecipeIndex.load(home)
+    assert idx.with_tags(["x"]) == [] and "zz_new_key" in idx.broken_with_tags(["x"])[0].error
+    # the schema gains the key, as an edit of cmx/meta/schema.py would (its stat changes)
+    monkeypatch.setitem(schema.TOP_KEYS, "zz_new_key", {"type": "boolean"})
+    schema_file = os.path.join(index_mod._CODE_DIR, "meta", "schema.py")
+    st = os.stat(schema_file)
+    try:
+        os.utime(schema_file, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        idx = RecipeIndex.load(home)
+    finally:
+        os.utime(schema_file, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert [r.alias for r in idx.with_tags(["x"])] == ["a"] and idx.broken == []
+
+
+def test_threads_building_a_cold_index_at_once_never_collide(tmp_path, monkeypatch):
+    """Threads of one process that all find the index cold each write it through a temp file of their own."""
+    import threading
+
+    import cmx
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("CMX_HOME", str(home))
+    repo = tmp_path / "repo"
+    for n in range(40):
+        make(repo, f"r{n}", f"t{n}, many")
+    Home(home).repos_file.write_text(f"repos:\n  - path: {repo}\n")
+    index_file = Home(home).index_dir / "recipes.pickle"
+    results: list[dict] = []
+    for _ in range(5):
+        if index_file.exists():
+            index_file.unlink()
+        barrier = threading.Barrier(8)
+
+        def one() -> None:
+            barrier.wait()
+            results.append(cmx.access({"action": "find", "automation": "script", "tags": "many", "out": "json"}))
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert [r.get("error") for r in results if r["return"] != 0] == []
+    assert len(results) == 40 and index_file.is_file()
+    assert [p.name for p in index_file.parent.iterdir() if p.name.endswith(".tmp")] == []
