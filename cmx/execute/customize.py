@@ -42,7 +42,13 @@ def load(recipe_dir: Path) -> types.ModuleType | None:
         if cached is not None:
             return cached
         try:
-            module = load_source(path, prefix="cmx_customize_")
+            if recipe_dir.parent.name == "script":  # a CM/MLC recipe: `from cmind import utils`, its repo's utils
+                from cmx.compat.hooks import importing
+
+                with importing(recipe_dir):
+                    module = load_source(path, prefix="cmx_customize_")
+            else:
+                module = load_source(path, prefix="cmx_customize_")
         except SyntaxError as exc:
             raise RecipeDefinitionError(Location(path, exc.lineno), f"syntax error in customize.py: {exc.msg}") from exc
         except Exception as exc:

@@ -133,9 +133,17 @@ def run_phases(
             "automation": api,
         }
         detected: str | None = None
+        foreign = node.recipe.path.parent.name == "script"  # a CM/MLC recipe (cmx.compat.hooks.is_foreign)
+        if foreign:
+            from cmx.compat import hooks as compat
+
+            compat.adapt(i, module, node.recipe.path, work_dir, log_path, os.getcwd())
 
         def hook(name: str) -> dict[str, Any]:
             try:
+                if foreign:
+                    with compat.in_work_dir(work_dir):
+                        return customize.call(module, name, i)
                 return customize.call(module, name, i)
             except customize.HookError as exc:
                 raise PhaseFailure(str(exc), detail=exc.detail) from exc
@@ -169,7 +177,10 @@ def run_phases(
     detected = detected or env.get("CMX_DETECTED_VERSION") or None
     for internal in ("CMX_RECIPE_PATH", "CMX_RUN_DIR", "CMX_ENTRY_PATH", "CMX_VERSION"):  # engine facts, not outputs
         env.pop(internal, None)
+    if foreign:
+        for internal in compat.TMP_KEYS:
+            env.pop(internal, None)
     # secrets are never outputs: secret keys dropped, secrets inside values masked
-    new_env = dict(envutil.redact_env(envutil.scrub(envutil.select_new_env(env, eff["new_env_keys"]))))
+    new_env = dict(envutil.redact_env(envutil.scrub(envutil.select_new_env(env, envutil.substitute(list(eff["new_env_keys"]), env)))))
     new_state = envutil.redact({k: v for k, v in state.items() if envutil.key_matches(k, eff["new_state_keys"])})
     return Outcome(env, state, new_env, new_state, str(detected) if detected else node.version)

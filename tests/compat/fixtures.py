@@ -83,3 +83,107 @@ MLC_FORMATS = {
         """,
     "script/mlc-loose/run.sh": 'echo "MLC_LOOSE_OUT=n$MLC_LOOSE_N" > tmp-run-env.out\n',
 }
+
+
+# CM: customize.py with `from cmind import utils`, i['os_info'], the automation's helpers, the work
+# folder, CM_TMP_CURRENT_SCRIPT_PATH, and <<<KEY>>> in new_env_keys
+CM_HOOKS = {
+    "cmr.yaml": "alias: cmhooks\ngit: true\n",
+    "script/get-tool/_cm.yaml": """
+        alias: get-tool
+        uid: 9c1b2c3d4e5f6a01
+        automation_alias: script
+        tags: [get, tool]
+        cache: false
+        default_env:
+          CM_TOOL_KEY: CM_TOOL_VERSION
+        new_env_keys: [CM_TOOL_PATH, CM_TOOL_INFO, CM_TOOL_CWD_OK, <<<CM_TOOL_KEY>>>]
+        """,
+    "script/get-tool/customize.py": """
+        from cmind import utils
+        import os
+
+
+        def preprocess(i):
+            os_info = i['os_info']
+            env = i['env']
+            automation = i['automation']
+            if os_info['platform'] == 'windows':
+                return {'return': 1, 'error': 'not on this platform'}
+            env['CM_TOOL_INFO'] = os_info['platform'] + '-' + os_info['bits'] + '-' + os_info['python_bits']
+            r = automation.find_artifact({'file_name': 'fake-tool', 'env': env, 'os_info': os_info,
+                                          'default_path_env_key': 'CM_TOOL_SEARCH',
+                                          'env_path_key': 'CM_TOOL_PATH', 'detect_version': True,
+                                          'run_script_input': i['run_script_input'],
+                                          'recursion_spaces': i['recursion_spaces']})
+            if r['return'] > 0:
+                return r
+            automation.logger.info('found ' + r['found_path'])
+            return {'return': 0}
+
+
+        def detect_version(i):
+            r = i['automation'].run_native_script({'run_script_input': i['run_script_input'],
+                                                    'env': i['env'], 'script_name': 'get-version'})
+            if r['return'] > 0:
+                return r
+            r = i['automation'].parse_version({'match_text': r'tool\\s+v([\\d.]+)', 'group_number': 1,
+                                               'env_key': 'CM_TOOL_VERSION', 'which_env': i['env']})
+            if r['return'] > 0:
+                return r
+            return {'return': 0, 'version': r['version']}
+
+
+        def postprocess(i):
+            env = i['env']
+            r = utils.load_txt(file_name='tmp-run.out', check_if_exists=True, split=True)
+            if r['return'] > 0:
+                return r
+            here = os.getcwd()
+            ok = r['list'][0] == 'ran in ' + here and env['CM_TMP_CURRENT_SCRIPT_PATH'] == os.path.dirname(
+                os.path.abspath(__file__))
+            env['CM_TOOL_CWD_OK'] = 'yes' if ok else 'no:' + here + ':' + r['list'][0]
+            return {'return': 0}
+        """,
+    "script/get-tool/get-version.sh": 'echo "tool v$(cat "$CM_TOOL_PATH")" > tmp-ver.out\n',
+    "script/get-tool/run.sh": 'echo "ran in $(pwd)" > tmp-run.out\ntest -n "$CM_TMP_CURRENT_SCRIPT_PATH"\n',
+}
+
+# MLC: `from mlc import utils` plus the repository's own utils module (automation/utils.py)
+MLC_HOOKS = {
+    "meta.yaml": "alias: mlchooks\ngit: true\n",
+    "automation/utils.py": """
+        def is_true(val):
+            return str(val).lower() in ['1', 'true', 'yes', 'on']
+        """,
+    "script/say-mode/meta.yaml": """
+        alias: say-mode
+        uid: 9d1b2c3d4e5f6a01
+        automation_alias: script
+        tags: [say, mode]
+        default_env:
+          MLC_SAY_LOUD: 'yes'
+        new_env_keys: [MLC_SAY_*]
+        """,
+    "script/say-mode/customize.py": """
+        from mlc import utils
+        from utils import is_true
+        import os
+
+
+        def preprocess(i):
+            env = i['env']
+            env['MLC_SAY_TEXT'] = 'LOUD' if is_true(env.get('MLC_SAY_LOUD', '')) else 'quiet'
+            utils.save_json(file_name='tmp-said.json', meta={'text': env['MLC_SAY_TEXT']})
+            env['MLC_SAY_SCRIPT_PATH_OK'] = str(env['MLC_TMP_CURRENT_SCRIPT_PATH'] == os.path.dirname(__file__))
+            return {'return': 0}
+
+
+        def postprocess(i):
+            r = utils.load_json('tmp-said.json')
+            if r['return'] > 0:
+                return r
+            i['env']['MLC_SAY_BACK'] = r['meta']['text']
+            return {'return': 0}
+        """,
+}
