@@ -152,6 +152,7 @@ class Planner:
         self._tag_selectors: dict[str, Selector] = {}
         self._plain_requests: dict[tuple[str, int], tuple[dict[str, Any], PlanNode]] = {}
         self._secret: dict[str, bool] = {}
+        self._by_key: dict[str, PlanNode] = {}  # a node by its static key (see _same_work)
         self._text_cache: dict[str, str] = {}
         self.notes: list[str] = []
 
@@ -388,10 +389,21 @@ class Planner:
         finally:
             self.stack.pop()
             self._on_stack.discard(identity)
+        node.key = self.static_key(node)
+        if node.key is not None:
+            same = self._by_key.get(node.key)
+            if same is not None and _same_work(same, node):
+                # the same work reached with patches (an ancestor's adr) that applied to nothing below it:
+                # one node, never what looks like duplicate work in the plan
+                for e in node.edges:
+                    e.child.parents[:] = [p for p in e.child.parents if p[0] is not node]
+                same.parents.extend(node.parents)
+                self.nodes[identity] = same
+                return same
+            self._by_key.setdefault(node.key, node)
         node.index = len(self.order)
         self.order.append(node)
         self.nodes[identity] = node
-        node.key = self.static_key(node)
         return node
 
     def _adr_identity(self, adr: dict[str, dict[str, Any]]) -> str:
@@ -632,6 +644,16 @@ class Planner:
         child = found if found.__class__ is PlanNode else (yield found)
         return Edge(phase=phase, child=child, names=names, source=source, condition=condition,
                     continue_on_error=bool(dep.get("continue_on_error")))
+
+
+def _same_work(a: PlanNode, b: PlanNode) -> bool:
+    """Two nodes of one key that differ only in their identity's patches: the same recipe, variations,
+    version, env, state and inputs, and the very same dependency nodes."""
+    return a.recipe is b.recipe and a.variations == b.variations and a.version == b.version \
+        and a.env == b.env and a.given_env == b.given_env and a.pinned == b.pinned and a.state == b.state \
+        and a.inputs == b.inputs and len(a.edges) == len(b.edges) \
+        and all(x.child is y.child and x.phase == y.phase and x.names == y.names and x.condition == y.condition
+                and x.continue_on_error == y.continue_on_error for x, y in zip(a.edges, b.edges))
 
 
 def _frame_label(frame: tuple[str, str, tuple[str, ...], str | None]) -> str:

@@ -129,3 +129,31 @@ def test_many_spellings_of_one_request_are_one_node():
     shared = [n for n in leaves if n.env["A"] == "1"][0]
     assert {e.child.identity for m in p.nodes if m.alias.startswith("m") for e in m.edges} == {shared.identity}
     assert len(shared.parents) == 4
+
+
+def test_a_patch_that_applies_to_nothing_below_does_not_duplicate_a_node():
+    """run,mlperf,submission listed detect-os twice with one key: an ancestor's adr (venv) reached one
+    request of it and not the other. It changes nothing below detect-os, so it is one node."""
+    leaf = R("leaf", tags=["leaf"], deps=[{"tags": "base"}])
+    base = R("base", tags=["base"])
+    venv = R("venv", tags=["venv"], variations={"v": {}})
+    mid = R("mid", tags=["mid"], adr={"venv": {"tags": "_v"}},
+            deps=[{"tags": "venv", "names": ["venv"]}, {"tags": "leaf"}])
+    top = R("top", tags=["top"], deps=[{"tags": "leaf"}, {"tags": "mid"}])
+    p = plan([leaf, base, venv, mid, top], "top")
+    assert [n.alias for n in p.nodes] == ["base", "leaf", "venv", "mid", "top"]
+    assert [n.index for n in p.nodes] == list(range(5))
+    (leaf_node,) = [n for n in p.nodes if n.alias == "leaf"]
+    assert sorted(parent.alias for parent, _ in leaf_node.parents) == ["mid", "top"]
+    (base_node,) = [n for n in p.nodes if n.alias == "base"]
+    assert [parent.alias for parent, _ in base_node.parents] == ["leaf"]
+    assert [n for n in p.nodes if n.alias == "venv"][0].variations == ("v",)
+
+
+def test_a_patch_that_applies_below_keeps_two_nodes():
+    venv = R("venv", tags=["venv"], variations={"v": {}})
+    leaf = R("leaf", tags=["leaf"], deps=[{"tags": "venv", "names": ["venv"]}])
+    mid = R("mid", tags=["mid"], adr={"venv": {"tags": "_v"}}, deps=[{"tags": "leaf"}])
+    top = R("top", tags=["top"], deps=[{"tags": "leaf"}, {"tags": "mid"}])
+    p = plan([venv, leaf, mid, top], "top")
+    assert sorted(n.label for n in p.nodes) == ["leaf", "leaf", "mid", "top", "venv", "venv(_v)"]
