@@ -82,12 +82,14 @@ class _Handler(BaseHTTPRequestHandler):
                 piece = ("" if k == 0 else " ") + f"word{k}"
                 choice = {"index": 0, "delta": {"content": piece}} if chat else {"index": 0, "text": piece}
                 self._chunk(b"data: " + json.dumps({"choices": [choice]}).encode() + b"\n\n")
-            self._chunk(b"data: [DONE]\n\n")
-            self._chunk(b"")
         finally:
+            # counted out before [DONE]: a client is done only once it has it, so the server's count
+            # never runs ahead of the client's requests in flight
             with srv.lock:
                 srv.in_flight -= 1
                 srv.served += 1
+        self._chunk(b"data: [DONE]\n\n")
+        self._chunk(b"")
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
