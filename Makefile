@@ -16,7 +16,7 @@ TEST_STAMP := $(VENV)/.cmx-test-installed
 # warning of the old compat editable mode.
 EDITABLE :=
 
-.PHONY: install install-test run test test-slow bench clean lint
+.PHONY: install install-test run test test-slow bench attacks clean lint
 
 install: $(STAMP)
 
@@ -46,6 +46,12 @@ test-slow: install-test
 
 bench: install-test
 	$(BIN)/python benchmarks/run_all.py
+
+# The attacks of issue 10 re-run against the real CLI in temporary homes (docs/reliability.md);
+# not part of `make test` or `make bench`. ATTACK_TRIES=N for more tries of each repeated attack.
+ATTACK_TRIES ?= 5
+attacks: install-test
+	$(BIN)/python benchmarks/attacks.py --tries $(ATTACK_TRIES)
 
 clean:
 	rm -rf cache/.tmp cache/.failed cache/.trash
