@@ -24,7 +24,6 @@ The kill and secret trials are those of benchmarks/attacks_exec.py (the longer p
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import io
 import json
