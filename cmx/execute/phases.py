@@ -89,6 +89,10 @@ def run_phases(
     def run_deps(phase: str) -> None:
         from cmx.errors import RecipeFailed
 
+        for deferred in node.deferred:  # decided now that the env it reads is known
+            if deferred.phase == phase and envutil.dep_enabled(deferred.condition, env):
+                raise PhaseFailure(f"the conditional dependency {deferred.describe()} holds, but it could not "
+                                   f"be planned: {deferred.reason}")
         for edge in node.children(phase):
             if _edge_enabled(edge, env):
                 try:

@@ -30,6 +30,24 @@ class Edge:
         return " ".join(f"{k}={v}" for k, v in self.condition.items())
 
 
+@dataclass(frozen=True)
+class DeferredEdge:
+    """A conditional dependency that could not be planned (it closes a dependency cycle, or, in a CM/MLC
+    recipe, cannot be selected): it is decided when its condition can be evaluated, at run time. If the
+    condition holds then, the step fails with ``reason``; a run that succeeds never needed it, so the
+    node's key (which covers the recipe's meta) stays exact."""
+
+    phase: str
+    source: str  # file:line of the dependency entry
+    tags: str
+    condition: dict[str, Any]
+    reason: str
+
+    def describe(self) -> str:
+        cond = " ".join(f"{k}={v}" for k, v in self.condition.items())
+        return f"{self.phase} '{self.tags}' at {self.source} if {cond}"
+
+
 @dataclass(eq=False, slots=True)
 class PlanNode:
     index: int
@@ -48,6 +66,7 @@ class PlanNode:
     edges: list[Edge] = field(default_factory=list)
     parents: list[tuple["PlanNode", str]] = field(default_factory=list)
     key: str | None = None
+    deferred: list[DeferredEdge] = field(default_factory=list)  # conditional deps planned at run time
 
     @property
     def alias(self) -> str:

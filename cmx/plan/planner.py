@@ -16,11 +16,11 @@ from typing import Any, Callable, Generator, Mapping, Tuple
 
 from cmx import envutil
 from cmx.envutil import Env
-from cmx.errors import CycleError, ResolutionImpossible, SelectionError, UnknownInputError, UsageError
+from cmx.errors import CmxError, CycleError, ResolutionImpossible, SelectionError, UnknownInputError, UsageError
 from cmx.index import RecipeIndex
 from cmx.plan import variations as variations_mod
 from cmx.plan.inputs import check as check_declared_inputs
-from cmx.plan.node import PHASES, Edge, Plan, PlanNode
+from cmx.plan.node import PHASES, DeferredEdge, Edge, Plan, PlanNode
 from cmx.recipe import Recipe
 from cmx.selector import Selector, parse
 from cmx.versions import VersionRequest, compare
@@ -640,8 +640,18 @@ class Planner:
             selector=selector, variation_sources=var_sources, env=child_env, inputs=inputs,
             version_req=version_req, adr=adr, source=source,
         )
-        found = self._lookup(ctx, node, False)
-        child = found if found.__class__ is PlanNode else (yield found)
+        try:
+            found = self._lookup(ctx, node, False)
+            child = found if found.__class__ is PlanNode else (yield found)
+        except CmxError as exc:
+            # a dependency decided by env that earlier steps produce (CM's `enable_if_env` on
+            # CM_REQUIRE_INSTALL) is not expanded up front when it cannot be: it closes a cycle (get-cmake
+            # -> install-cmake-prebuilt -> get-cmake, which the env breaks at run time), or a CM/MLC
+            # recipe's dependency cannot be selected. It is decided when the env is known.
+            if condition is None or not (isinstance(exc, CycleError) or recipe.path.parent.name == "script"):
+                raise
+            node.deferred.append(DeferredEdge(phase, source, tag_text, condition, str(exc).split("\n")[0]))
+            return None
         return Edge(phase=phase, child=child, names=names, source=source, condition=condition,
                     continue_on_error=bool(dep.get("continue_on_error")))
 

@@ -140,5 +140,7 @@ def status_json(statuses: list[NodeStatus]) -> list[dict[str, Any]]:
                 {"phase": e.phase, "order": e.child.index}
                 for e in node.edges
             ],
+            **({"deferred": [{"phase": d.phase, "tags": d.tags, "at": d.source, "if": d.condition, "reason": d.reason}
+                             for d in node.deferred]} if node.deferred else {}),
         })
     return out

@@ -187,3 +187,37 @@ MLC_HOOKS = {
             return {'return': 0}
         """,
 }
+
+
+# CM's detect-or-install pair: get-thing installs itself through a prehook dependency enabled by the
+# env its preprocess sets, and the installer depends on get-thing again (a cycle only on paper)
+CM_CONDITIONAL = {
+    "cmr.yaml": "alias: cmcond\ngit: true\n",
+    "script/get-thing/_cm.yaml": """
+        alias: get-thing
+        uid: 9e1b2c3d4e5f6a01
+        automation_alias: script
+        tags: [get, thing]
+        new_env_keys: [CM_THING_*]
+        prehook_deps:
+          - tags: install,thing
+            enable_if_env:
+              CM_REQUIRE_INSTALL: ['yes']
+        """,
+    "script/get-thing/customize.py": """
+        def preprocess(i):
+            env = i['env']
+            if env.get('CM_THING_MISSING', '') == 'yes':
+                env['CM_REQUIRE_INSTALL'] = 'yes'
+            return {'return': 0}
+        """,
+    "script/get-thing/run.sh": 'echo CM_THING_FOUND=yes > tmp-run-env.out\n',
+    "script/install-thing/_cm.yaml": """
+        alias: install-thing
+        uid: 9e1b2c3d4e5f6a02
+        automation_alias: script
+        tags: [install, thing]
+        post_deps:
+          - tags: get,thing
+        """,
+}
