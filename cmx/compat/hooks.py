@@ -173,6 +173,13 @@ class Automation:
             env[path_key] = path
         out: dict[str, Any] = {"return": 0, "found_path": os.path.dirname(path), "found_file_path": path}
         if i.get("detect_version") and self._module is not None and hasattr(self._module, "detect_version"):
+            # as cm does: the recipe's run script reports the candidate's version (tmp-ver.out), then
+            # its detect_version hook parses it
+            rsi = i.get("run_script_input") or self._i["run_script_input"]
+            r = self.run_native_script({"run_script_input": rsi, "env": env,
+                                        "script_name": rsi.get("script_name") or "run"})
+            if r["return"]:
+                return {**r, "return": 16}
             r = self._module.detect_version({**self._i, "env": env})
             if (r or {}).get("return", 0):
                 return r
@@ -187,6 +194,16 @@ class Automation:
         if self._module is not None and hasattr(self._module, "detect_version"):
             return self._module.detect_version({**self._i, "env": i.get("env", self._i["env"])}) or {"return": 0}
         return {"return": 0}
+
+    def get_default_path_list(self, i: dict[str, Any]) -> list[str]:
+        """The folders searched by default (``PATH``), where found artifacts need no env of their own."""
+        key = str(i.get("default_path_env_key") or "PATH")
+        return [p for p in str(os.environ.get(key, "")).split(os.pathsep) if p]
+
+    def _available_variations(self, i: dict[str, Any]) -> dict[str, Any]:
+        """cm's answer when a recipe needs a variation and none was chosen: an error listing them."""
+        names = sorted((i.get("meta") or {}).get("variations") or {})
+        return {"return": 1, "error": "select a variation: " + ", ".join(f"_{n}" for n in names)}
 
     def update_deps(self, i: dict[str, Any]) -> dict[str, Any]:
         """CM changes dependencies that have not run yet; cmx planned them before anything ran, so a

@@ -86,6 +86,8 @@ def run_phases(
     state: dict[str, Any] = copy.deepcopy(node.state)
     eff = node.effective
 
+    foreign = node.recipe.path.parent.name == "script"  # a CM/MLC recipe (cmx.compat.hooks.is_foreign)
+
     def run_deps(phase: str) -> None:
         from cmx.errors import RecipeFailed
 
@@ -96,7 +98,12 @@ def run_phases(
         for edge in node.children(phase):
             if _edge_enabled(edge, env):
                 try:
-                    merge_dep_outputs(env, state, ensure(edge.child))
+                    result = ensure(edge.child)
+                    merge_dep_outputs(env, state, result)
+                    if foreign:  # CM_/MLC_/CMX_ names side by side
+                        from cmx.compat.envmap import mirror
+
+                        mirror(env, result.new_env)
                 except RecipeFailed:
                     if not edge.continue_on_error:
                         raise
@@ -137,7 +144,6 @@ def run_phases(
             "automation": api,
         }
         detected: str | None = None
-        foreign = node.recipe.path.parent.name == "script"  # a CM/MLC recipe (cmx.compat.hooks.is_foreign)
         if foreign:
             from cmx.compat import hooks as compat
 
