@@ -593,7 +593,8 @@ class Planner:
         condition_fields = {k: dep[k] for k in ("enable_if_env", "skip_if_env", "enable_if_any_env", "skip_if_any_env") if k in dep}
         condition: dict[str, Any] | None = None
         if condition_fields:
-            deferred = phase != "deps" or any(
+            # a CM/MLC recipe's conditions read a shared env that earlier steps fill: decided at run time
+            deferred = phase != "deps" or recipe.path.parent.name == "script" or any(
                 envutil.key_matches(k, exported) for k in envutil.condition_keys(dep)
             )
             if deferred:

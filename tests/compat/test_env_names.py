@@ -16,8 +16,19 @@ CM_READS_OS = {
         tags: [say, os]
         deps:
           - tags: detect,os
+          - tags: say,linux
+            enable_if_env:
+              CM_HOST_OS_TYPE: [linux]
         new_env_keys: [CM_SAY_*]
         """,
+    "script/say-linux/_cm.yaml": """
+        alias: say-linux
+        uid: 9f1b2c3d4e5f6a02
+        automation_alias: script
+        tags: [say, linux]
+        new_env_keys: [CM_SAY_*]
+        """,
+    "script/say-linux/run.sh": 'echo "CM_SAY_LINUX=yes" > tmp-run-env.out\n',
     "script/say-os/customize.py": """
         def preprocess(i):
             i['env']['CM_SAY_FROM_HOOK'] = i['env']['CM_HOST_OS_TYPE']
@@ -44,3 +55,6 @@ def test_a_cm_recipe_reads_the_builtin_detect_os_under_cm_and_mlc_names(cmx, tmp
     res = cmx("run", "script", "cmos:say-os", "-j")
     assert res.code == 0, res.err
     assert res.json["new_env"]["CM_SAY_FROM_HOOK"] == res.json["new_env"]["CM_SAY_FROM_SCRIPT"] == builtin
+    # the second dependency's condition reads CM_HOST_OS_TYPE, which only the first one's outputs give
+    # (under its CMX_ name): decided at run time, not dropped when planning
+    assert (res.json["new_env"].get("CM_SAY_LINUX") == "yes") == (builtin == "linux")
