@@ -279,7 +279,8 @@ class Planner:
         """The node of a request already resolved, or the generator that will resolve it."""
         if root:
             recipe = self.select(ctx.selector, ctx.name, ctx.source)
-            return self._resolve_new(ctx, parent, root, recipe), ()
+            started = self._resolve_new(ctx, parent, root, recipe)
+            return started if started.__class__ is PlanNode else (started, ())  # type: ignore[return-value]
         # the same request from another dependent: reuse the finished node without resolving again
         vreq = ctx.version_req
         rest: Any
@@ -309,10 +310,18 @@ class Planner:
             if parent is not None:
                 node.parents.append((parent, ctx.source))
             return node
-        return self._resolve_new(ctx, parent, root, recipe), (request_key, selected_key, recipe)
+        started = self._resolve_new(ctx, parent, root, recipe)
+        if started.__class__ is PlanNode:  # finished at once: remember it as _resolve does
+            self.requests[request_key] = started  # type: ignore[assignment]
+            self._selected[selected_key] = (recipe, started)  # type: ignore[assignment]
+            return started  # type: ignore[return-value]
+        return started, (request_key, selected_key, recipe)  # type: ignore[return-value]
 
     def _resolve_new(self, ctx: _Context, parent: PlanNode | None, root: bool, recipe: Recipe
-                     ) -> Generator[_Pending, PlanNode, PlanNode]:
+                     ) -> "PlanNode | Generator[_Pending, PlanNode, PlanNode]":
+        """The node of a request not seen before: finished at once when it has no dependency (most nodes
+        of a large plan are leaves: no generator to create, resume and stop), else the generator that
+        yields its dependencies' requests (see _resolve)."""
         resolved = variations_mod.expand(recipe, ctx.variation_sources, ctx.selector.not_variations)
         eff = _merge_effective(recipe, list(resolved.overlays))
         version, version_req, version_overlay = self._choose_version(recipe, resolved.overlays, ctx.version_req)
@@ -363,6 +372,15 @@ class Planner:
         )
         if parent is not None:
             node.parents.append((parent, ctx.source))
+        for phase in PHASES:
+            if eff[phase]:
+                return self._resolve_deps(node, frame, eff, child_adr, direct_ad)
+        return self._finish(node)
+
+    def _resolve_deps(self, node: PlanNode, frame: tuple[str, str, tuple[str, ...], str | None],
+                      eff: dict[str, Any], child_adr: dict[str, dict[str, Any]], direct_ad: dict[str, dict[str, Any]]
+                      ) -> Generator[_Pending, PlanNode, PlanNode]:
+        recipe, identity = node.recipe, node.identity
         self.stack.append(frame)
         self._on_stack.add(identity)
         try:
@@ -389,6 +407,12 @@ class Planner:
         finally:
             self.stack.pop()
             self._on_stack.discard(identity)
+        return self._finish(node)
+
+    def _finish(self, node: PlanNode) -> PlanNode:
+        """Key a node whose dependencies are resolved and add it to the plan (or return the node of the
+        same work, see _same_work)."""
+        identity = node.identity
         node.key = self.static_key(node)
         if node.key is not None:
             same = self._by_key.get(node.key)
