@@ -1,0 +1,154 @@
+"""Evaluate the predictor against the FlexBoard-style baseline on the same split.
+
+Splits: ``random`` (80/20, seed 0), ``leave-accelerator-out`` (each accelerator of the table held
+out in turn; variants of one part, e.g. ``-CTS`` or virtualised, are one accelerator) and
+``leave-round-out`` (train on rounds <= v5.0, test on v5.1; when the data has no v5.1, test on its
+latest round trained on the earlier ones, and say so).
+
+The baseline is the legacy FlexBoard regressor: gradient boosting with 100 trees of depth 6 on the
+raw system columns (categories as ordinal codes), target tokens/s per accelerator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flexboard import accelerators
+from flexboard import features as F
+from flexboard import predictor as P
+from flexboard.errors import FlexBoardError
+
+SPLITS = ("random", "leave-accelerator-out", "leave-round-out")
+
+# the raw published columns the legacy FlexBoard regressor was fed (every system/software column)
+BASELINE_COLUMNS = [
+    "model.mlperf_name", "model.name", "model.number_of_parameters", "model.weight_data_types",
+    "software.framework", "software.operating_system", "submission.division", "submission.organization",
+    "submission.scenario", "submission.availability", "system.accelerator.count_per_node",
+    "system.accelerator.memory_capacity", "system.accelerator.memory_config", "system.accelerator.name",
+    "system.accelerator.total_count", "system.accelerator.vendor", "system.cpu.core_count",
+    "system.cpu.count_per_node", "system.cpu.frequency", "system.cpu.model", "system.cpu.vendor",
+    "system.interconnect.accelerator", "system.interconnect.accelerator_host", "system.memory.capacity",
+    "system.number_of_nodes", "system.type", "benchmark.version",
+]
+
+
+@dataclass(frozen=True)
+class Fold:
+    name: str
+    train: Any  # index arrays
+    test: Any
+
+
+def _round_key(v: Any) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in str(v).lstrip("v").split("."))
+    except ValueError:
+        return (0,)
+
+
+def folds(rows, split: str, seed: int = 0) -> tuple[list[Fold], list[str]]:
+    import numpy as np
+
+    notes: list[str] = []
+    n = len(rows)
+    idx = np.arange(n)
+    if split == "random":
+        rng = np.random.default_rng(seed)
+        perm = rng.permutation(n)
+        cut = int(round(n * 0.8))
+        return [Fold("random-80/20", perm[:cut], perm[cut:])], notes
+    if split == "leave-accelerator-out":
+        groups = np.array([accelerators.canonical(a) for a in rows["system.accelerator.name"]])
+        out = [Fold(g, idx[groups != g], idx[groups == g]) for g in sorted(set(groups))]
+        return [f for f in out if len(f.train)], notes
+    if split == "leave-round-out":
+        rounds = rows[F.ROUND].astype(str)
+        present = sorted(set(rounds), key=_round_key)
+        if "5.1" in present:
+            train = idx[rounds.map(lambda r: _round_key(r) <= (5, 0)).to_numpy()]
+            test = idx[(rounds == "5.1").to_numpy()]
+            return [Fold("train<=v5.0/test=v5.1", train, test)], notes
+        if len(present) < 2:
+            raise FlexBoardError(f"--split=leave-round-out: the dataset holds one round ({', '.join(present)}); "
+                                 "import another with `cmx run script --tags=import,mlperf,results`")
+        last = present[-1]
+        notes.append(f"v5.1 is not in the dataset (rounds: {', '.join('v' + r for r in present)}): trained on "
+                     f"the earlier rounds, tested on v{last}; import v5.1 with "
+                     "`cmx run script --tags=import,mlperf,results --url=<the v5.1 results repository>`")
+        train = idx[(rounds != last).to_numpy()]
+        test = idx[(rounds == last).to_numpy()]
+        return [Fold(f"train<v{last}/test=v{last}", train, test)], notes
+    raise FlexBoardError(f"--split={split}: unknown (one of {', '.join(SPLITS)})")
+
+
+def baseline_fit_predict(train_rows, test_rows, seed: int = 0):
+    """The legacy FlexBoard regressor: 100 trees of depth 6 on the raw columns, categories one-hot
+    (an accelerator never seen in training is all zeros), target tokens/s per accelerator."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    cols = [c for c in BASELINE_COLUMNS if c in train_rows.columns]
+    cats = [c for c in cols if not pd.api.types.is_numeric_dtype(train_rows[c])]
+
+    def encode(df):
+        X = df[cols].copy()
+        for c in cols:
+            if c in cats:
+                X[c] = X[c].fillna("").astype(str)
+            else:
+                X[c] = pd.to_numeric(X[c], errors="coerce").fillna(-1).astype(float)
+        return pd.get_dummies(X, columns=cats, dtype=float)
+
+    Xtr = encode(train_rows)
+    Xte = encode(test_rows).reindex(columns=Xtr.columns, fill_value=0.0)
+    m = GradientBoostingRegressor(n_estimators=100, max_depth=6, random_state=seed)
+    m.fit(Xtr, train_rows[F.TARGET].to_numpy(dtype=float))
+    return np.maximum(m.predict(Xte), 1e-6)
+
+
+def evaluate(rows, split: str, settings: P.Settings | None = None, with_baseline: bool = True) -> dict[str, Any]:
+    """MAPE of ours and of the baseline, interval coverage, per fold and pooled."""
+    import numpy as np
+
+    fs, notes = folds(rows, split)
+    y_all, ours, low, high, base, per_fold = [], [], [], [], [], []
+    for f in fs:
+        tr, te = rows.iloc[f.train].reset_index(drop=True), rows.iloc[f.test].reset_index(drop=True)
+        if not len(te):
+            continue
+        pred = P.train(tr, settings).predict_frame(te)
+        y = te[F.TARGET].to_numpy(dtype=float)
+        entry = {"fold": f.name, "train_rows": len(tr), "test_rows": len(te),
+                 "mape": round(P.mape(y, pred["predicted"]), 2),
+                 "coverage_80": round(float(np.mean((y >= pred["low"]) & (y <= pred["high"])) * 100), 1)}
+        if with_baseline:
+            b = baseline_fit_predict(tr, te)
+            entry["baseline_mape"] = round(P.mape(y, b), 2)
+            base.append(b)
+        per_fold.append(entry)
+        y_all.append(y)
+        ours.append(pred["predicted"].to_numpy())
+        low.append(pred["low"].to_numpy())
+        high.append(pred["high"].to_numpy())
+    if not y_all:
+        raise FlexBoardError(f"--split={split}: no test rows")
+    y = np.concatenate(y_all)
+    o, lo, hi = np.concatenate(ours), np.concatenate(low), np.concatenate(high)
+    res: dict[str, Any] = {
+        "split": split, "rows": len(rows), "test_rows": int(len(y)), "folds": len(per_fold),
+        "mape": round(P.mape(y, o), 2),
+        "median_ape": round(float(np.median(np.abs(o - y) / y) * 100), 2),
+        "interval_coverage": round(float(np.mean((y >= lo) & (y <= hi)) * 100), 1),
+        "interval_nominal": 80.0,
+        "interval_median_width_ratio": round(float(np.median(hi / lo)), 2),
+    }
+    if with_baseline:
+        b = np.concatenate(base)
+        res["baseline_mape"] = round(P.mape(y, b), 2)
+        res["baseline_median_ape"] = round(float(np.median(np.abs(b - y) / y) * 100), 2)
+    res["per_fold"] = per_fold
+    res["notes"] = notes
+    return res

@@ -1,0 +1,208 @@
+"""The glue between the FlexBoard recipes (``scripts/*/customize.py``) and this package: read the
+env, call the package, print a short report, put the result in the state; ``CmxError``s become
+the hook's one-line error (no traceback)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from flexboard.errors import FlexBoardError
+from openmlperf.recipes import guarded
+from openmlperf.recipes import value as _raw_value
+
+MODEL_FILE = "flexboard-predictor.pkl"
+
+
+def value(env: dict[str, Any], key: str) -> str:
+    """A flag's value; a placeholder a parent passed down unresolved (``<<<KEY>>>``) is not given."""
+    v = _raw_value(env, key)
+    return "" if v.startswith("<<<") and v.endswith(">>>") else v
+
+
+def data_digest(dataset_dir: Any = None, data_file: Any = None) -> tuple[str, str]:
+    """(sha256 over the dataset's source files' content, the place) - the training data's identity."""
+    from openmlperf.storage import Store
+
+    h = hashlib.sha256()
+    if data_file:
+        p = Path(str(data_file)).expanduser().resolve()
+        if not p.is_file():
+            raise FlexBoardError(f"--data={data_file}: no such file")
+        files, where = [p], str(p)
+    else:
+        store = Store(dataset_dir)
+        files, where = store.source_files(), str(store.root)
+    for f in files:
+        h.update(f.name.encode() + b"\0")
+        with f.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest(), where
+
+
+def _settings(env: dict[str, Any]):
+    from flexboard.predictor import Settings
+
+    kw: dict[str, Any] = {}
+    for flag, typ in (("max_iter", int), ("learning_rate", float), ("max_leaf_nodes", int), ("seed", int)):
+        raw = value(env, f"CMX_FLEXBOARD_{flag.upper()}")
+        if raw:
+            try:
+                kw[flag] = typ(raw)
+            except ValueError:
+                raise FlexBoardError(f"--{flag}={raw}: not a {typ.__name__}") from None
+    return Settings(**kw)
+
+
+def _src(env: dict[str, Any]) -> tuple[Any, Any]:
+    return value(env, "CMX_DATASET_DIR") or None, value(env, "CMX_FLEXBOARD_DATA") or None
+
+
+@guarded
+def detect_data(i: dict[str, Any]) -> dict[str, Any]:
+    env = i["env"]
+    d, f = _src(env)
+    digest, where = data_digest(d, f)
+    env["CMX_FLEXBOARD_DATA_DIGEST"] = digest
+    env["CMX_FLEXBOARD_DATA_PLACE"] = where
+    return {"return": 0}
+
+
+@guarded
+def train(i: dict[str, Any]) -> dict[str, Any]:
+    import time
+
+    from flexboard import features as F
+    from flexboard import predictor as P
+
+    env, state = i["env"], i["state"]
+    d, f = _src(env)
+    t0 = time.perf_counter()
+    rows = F.load_rows(d, f)
+    p = P.train(rows, _settings(env))
+    p.data_digest = value(env, "CMX_FLEXBOARD_DATA_DIGEST")
+    out = Path(i["run_path"]) / MODEL_FILE
+    p.save(out)
+    secs = time.perf_counter() - t0
+    env["CMX_FLEXBOARD_MODEL"] = str(out)
+    state["flexboard_predictor"] = {"rows": len(rows), "seconds": round(secs, 2), "settings": p.settings.as_dict(),
+                                    "data_digest": p.data_digest}
+    print(f"trained on {len(rows)} rows in {secs:.1f} s: {out}", file=sys.stderr)
+    return {"return": 0}
+
+
+def _configs_from(env: dict[str, Any]) -> list[dict[str, Any]]:
+    """Configurations to predict: --input=FILE (JSON list/object or CSV, dataset column names) or flags."""
+    raw = value(env, "CMX_FLEXBOARD_INPUT")
+    if raw:
+        p = Path(raw).expanduser()
+        if not p.is_file():
+            raise FlexBoardError(f"--input={raw}: no such file")
+        if p.suffix.lower() == ".csv":
+            import csv
+
+            with p.open(encoding="utf-8", newline="") as fh:
+                return [dict(r) for r in csv.DictReader(fh)]
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise FlexBoardError(f"--input={raw}: not JSON or CSV ({exc})") from None
+        data = data if isinstance(data, list) else [data]
+        if not all(isinstance(x, dict) for x in data):
+            raise FlexBoardError(f"--input={raw}: expected a JSON object or a list of objects")
+        return data
+    model = value(env, "CMX_FLEXBOARD_MODEL_NAME")
+    acc = value(env, "CMX_FLEXBOARD_ACCELERATOR")
+    if not model or not acc:
+        raise FlexBoardError("give --input=FILE, or --model=NAME|HF-CONFIG and --accelerator=NAME "
+                             "(and optionally --count=8 --nodes=1 --scenario=Offline --dtype=fp8 --framework=vllm)")
+    return [config_row(model, acc, count=value(env, "CMX_FLEXBOARD_COUNT") or "8",
+                       nodes=value(env, "CMX_FLEXBOARD_NODES") or "1",
+                       scenario=value(env, "CMX_FLEXBOARD_SCENARIO") or "Offline",
+                       dtype=value(env, "CMX_FLEXBOARD_DTYPE") or "fp8",
+                       framework=value(env, "CMX_FLEXBOARD_FRAMEWORK") or "")]
+
+
+def config_row(model: str, accelerator: str, count: Any = 8, nodes: Any = 1, scenario: str = "Offline",
+               dtype: str = "fp8", framework: str = "") -> dict[str, Any]:
+    """A dataset-shaped row for a configuration nobody measured."""
+    from flexboard import accelerators, modelgraph
+
+    try:
+        c, n = int(count), int(nodes)
+    except (TypeError, ValueError):
+        raise FlexBoardError(f"--count={count} --nodes={nodes}: whole numbers expected") from None
+    if c < 1 or n < 1:
+        raise FlexBoardError(f"--count={count} --nodes={nodes}: must be at least 1")
+    if accelerators.lookup(accelerator) is None:
+        known = ", ".join(a.key for _p, a in accelerators.table())
+        raise FlexBoardError(f"--accelerator={accelerator}: not in flexboard/data/accelerators.csv (known: {known})")
+    graph = modelgraph.resolve_model(model)
+    return {"model.name": model, "model.mlperf_name": model, "_graph": graph,
+            "model.weight_data_types": dtype, "system.accelerator.name": accelerator,
+            "system.accelerator.count_per_node": c, "system.number_of_nodes": n,
+            "system.accelerator.total_count": c * n, "submission.scenario": scenario,
+            "software.framework": framework}
+
+
+def _model_path(i: dict[str, Any]) -> Path:
+    env = i["env"]
+    raw = value(env, "CMX_FLEXBOARD_MODEL")
+    if not raw:
+        raise FlexBoardError("no trained model: the train,flexboard,predictor dependency gave none")
+    return Path(raw)
+
+
+@guarded
+def predict(i: dict[str, Any]) -> dict[str, Any]:
+    import time
+
+    from flexboard import predictor as P
+
+    env, state = i["env"], i["state"]
+    configs = _configs_from(env)
+    p = P.load(_model_path(i))
+    t0 = time.perf_counter()
+    pred = p.predict_frame(configs)
+    secs = time.perf_counter() - t0
+    out = []
+    for cfg, (_, r) in zip(configs, pred.iterrows()):
+        total = float(cfg.get("system.accelerator.total_count") or 1)
+        shown = {k: v for k, v in cfg.items() if not k.startswith("_")}
+        out.append({"config": shown, "tokens_per_s_per_accelerator": round(r["predicted"], 2),
+                    "interval_80": [round(r["low"], 2), round(r["high"], 2)],
+                    "tokens_per_s_system": round(r["predicted"] * total, 2)})
+        print(f"{shown.get('model.name')} on {shown.get('system.accelerator.total_count', '?')}x "
+              f"{shown.get('system.accelerator.name')} ({shown.get('submission.scenario')}): "
+              f"{r['predicted']:.0f} tokens/s per accelerator (80%: {r['low']:.0f}-{r['high']:.0f})")
+    state["predictions"] = out
+    state["predict_seconds"] = round(secs, 4)
+    env["CMX_FLEXBOARD_PREDICTIONS"] = str(len(out))
+    return {"return": 0}
+
+
+@guarded
+def evaluate(i: dict[str, Any]) -> dict[str, Any]:
+    from flexboard import evaluate as E
+    from flexboard import features as F
+
+    env, state = i["env"], i["state"]
+    split = value(env, "CMX_FLEXBOARD_SPLIT") or "leave-accelerator-out"
+    if split not in E.SPLITS:
+        raise FlexBoardError(f"--split={split}: unknown (one of {', '.join(E.SPLITS)})")
+    d, f = _src(env)
+    rows = F.load_rows(d, f)
+    res = E.evaluate(rows, split, _settings(env))
+    state.update(res)
+    env["CMX_FLEXBOARD_MAPE"] = str(res["mape"])
+    env["CMX_FLEXBOARD_BASELINE_MAPE"] = str(res["baseline_mape"])
+    env["CMX_FLEXBOARD_COVERAGE"] = str(res["interval_coverage"])
+    print(f"{split}: {res['test_rows']} test rows in {res['folds']} fold(s); MAPE ours {res['mape']}% "
+          f"vs baseline {res['baseline_mape']}%; 80% interval coverage {res['interval_coverage']}%")
+    for n in res["notes"]:
+        print(f"  note: {n}")
+    return {"return": 0}

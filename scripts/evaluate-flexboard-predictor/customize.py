@@ -1,0 +1,3 @@
+"""evaluate-flexboard-predictor: our MAPE vs the baseline's, and interval coverage (docs/flexboard.md)."""
+
+from flexboard.recipes import evaluate as preprocess  # noqa: F401

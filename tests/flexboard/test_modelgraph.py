@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flexboard import modelgraph
+from flexboard.errors import FlexBoardError
+
+
+@pytest.mark.parametrize("name,total_b,active_b", [
+    ("llama2-70b-99", 69.0, 69.0),          # Meta: 70B (68.98B counted from config.json)
+    ("gptj-99.9", 6.05, 6.05),              # EleutherAI: 6,053,381,344 parameters
+    ("mixtral-8x7b", 46.7, 12.9),           # Mistral: 46.7B total, 12.9B active per token
+    ("llama3_1-405b", 405.9, 405.9),        # Meta: 405B
+    ("deepseek-v3", 671.0, 37.5),           # DeepSeek: 671B total, 37B active
+])
+def test_parameter_counts_of_the_mlperf_models_match_their_publishers(name, total_b, active_b):
+    g = modelgraph.graph_for(name)
+    assert g is not None
+    assert g.params_total / 1e9 == pytest.approx(total_b, rel=0.01)
+    assert g.params_active / 1e9 == pytest.approx(active_b, rel=0.02)
+    assert g.source.startswith("https://huggingface.co/")
+
+
+def test_a_local_config_folder_is_read(tmp_path):
+    cfg = {"model_type": "llama", "num_hidden_layers": 30, "hidden_size": 576, "num_attention_heads": 9,
+           "num_key_value_heads": 3, "intermediate_size": 1536, "vocab_size": 49152, "tie_word_embeddings": True,
+           "torch_dtype": "bfloat16"}  # SmolLM2-135M's config.json
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    g = modelgraph.resolve_model(str(tmp_path))
+    assert g.params_total / 1e6 == pytest.approx(134.5, rel=0.01)  # 134,515,008 published
+    assert g.config_dtype_bytes == 2.0
+
+
+def test_a_config_without_layers_is_a_clear_error(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    with pytest.raises(FlexBoardError, match="num_hidden_layers"):
+        modelgraph.resolve_model(str(tmp_path))
+
+
+def test_a_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FlexBoardError, match="no such folder"):
+        modelgraph.resolve_model(str(tmp_path / "nope" / "x"))
