@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from cmx import lockfile
 from cmx_slurm import submit
 from cmx_slurm.job import run_cmx
 from cmx_slurm.options import SlurmOptions
@@ -41,7 +42,11 @@ def run_points(planned: list[PlannedPoint], exp: ExperimentDir, settings: RunSet
     folder.mkdir(parents=True, exist_ok=True)
     ex = submit.executor(folder, opts, f"cmx-exp-{planned[0].recipe}")
     home = str(exp.home_root)
-    args = [argv_for(p, settings.passthrough)[3:] for p in todo]  # after "python -m cmx.cli.main"
+    locks = folder / "locks"
+    args = []
+    for p in todo:  # each task runs its point from the plan made here, and refuses a changed recipe
+        lockfile.write(locks / f"{p.point_id}.lock", p.lock)
+        args.append(argv_for(p, settings.passthrough)[3:-1] + ["--frozen", str(locks / f"{p.point_id}.lock"), "-j"])
     logs = [str(exp.log_path(p.point_id)) for p in todo]
     jobs = ex.map_array(run_cmx, args, [home] * len(todo), logs)
     array_id = str(jobs[0].job_id).split("_")[0]

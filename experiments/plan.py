@@ -48,6 +48,7 @@ class PlannedPoint:
     root_key: str | None  # the root's cache key when it is known before running (cached recipes)
     exclusive: bool
     nodes: list[dict[str, Any]] = field(default_factory=list)  # status_json rows of its plan
+    lock: dict[str, Any] = field(default_factory=dict, compare=False)  # its plan as a lockfile (cmx_slurm ships it)
 
     @property
     def point_id(self) -> str:
@@ -155,7 +156,8 @@ def _plan_one(req: PointRequest, engine: Any, ctx: Any, script: Any) -> PlannedP
     root = plan.root
     root_status = next(s for s in statuses if s.node is root)
     return PlannedPoint(req, root.alias, root_status.key if root.cached else None,
-                        bool(root.recipe.meta.get("exclusive")), status_json(statuses))
+                        bool(root.recipe.meta.get("exclusive")), status_json(statuses),
+                        engine.lock_for(plan, statuses, {}))
 
 
 def merged_plan(planned: list[PlannedPoint]) -> list[dict[str, Any]]:

@@ -150,3 +150,24 @@ def test_a_recipe_changed_after_planning_fails_the_job_clearly(repo, home):
         time.sleep(0.2)
     assert "edited: recipe content changed" in log.read_text()
     assert store_entries(home) == []
+
+
+def test_an_experiment_task_runs_its_point_from_the_submitted_plan(repo, home):
+    """Each array task gets its point's lock: a recipe edited after submission fails the task, by name."""
+    d = repo.add("edited", "tags: [edited]\ncache: true\ninput_mapping:\n  n: EDITED_N\nnew_env_keys: [E]\n",
+                 'echo "E=$EDITED_N" >> tmp-run-env.out\n')
+    sub = run_cmx("run", "experiment", "--tags=edited", "--explore.n=1,2", "--executor=slurm", "--detach",
+                  "--slurm.extra=--hold", "-j", home=home)
+    assert sub.code == 0, sub.err
+    array = sub.json["points"][0]["slurm_job_id"].split("_")[0]
+    (d / "run.sh").write_text('echo "E=changed" >> tmp-run-env.out\n')
+    subprocess.run(["scontrol", "release", array], check=True)
+    logs = [Path(sub.json["experiment"]) / "logs" / f"{p['point_id']}.log" for p in sub.json["points"]]
+    deadline = time.monotonic() + 120
+    while not all(p.exists() and "recipe content changed" in p.read_text() for p in logs):
+        assert time.monotonic() < deadline, [p.read_text() if p.exists() else "no log" for p in logs]
+        time.sleep(0.2)
+    assert store_entries(home) == []
+    again = run_cmx("run", "experiment", "--tags=edited", "--explore.n=1,2", "--executor=slurm", "-j", home=home)
+    assert again.code == 0, again.err  # re-planned now: the points run with the edited recipe
+    assert sorted(p["new_env"]["E"] for p in again.json["points"]) == ["changed", "changed"]
