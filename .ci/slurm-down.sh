@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stop the cluster started by .ci/slurm-up.sh, by PID (slurmd, slurmctld, munged).
 set -uo pipefail
-DIR="${CMX_SLURM_DIR:-/var/tmp/cmx-slurm}"
+DIR="${CMX_SLURM_DIR:-$(dirname "$(mktemp -u)")/cmx-slurm}"  # default: in the temp folder
 for name in slurmd slurmctld munged; do
     pidfile="$DIR/$name.pid"
     [ -f "$pidfile" ] || continue

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start a real single-node Slurm cluster (munged, slurmctld, slurmd) on this machine, for the
 # tests and benchmarks of `--executor=slurm` (docs/slurm.md). No systemd, no cgroups: works in a
-# container as root. State lives under $CMX_SLURM_DIR (default: a folder under /var/tmp); the
+# container as root. State lives under $CMX_SLURM_DIR (default: cmx-slurm in the temp folder); the
 # daemons are stopped by PID with .ci/slurm-down.sh.
 #
 #   .ci/slurm-up.sh            install (apt-get, when the packages are missing) and start
@@ -10,7 +10,7 @@
 # Exit 0: Slurm is up (sinfo answers). Exit 3: Slurm cannot be set up here (the reason on stderr).
 set -euo pipefail
 
-DIR="${CMX_SLURM_DIR:-/var/tmp/cmx-slurm}"
+DIR="${CMX_SLURM_DIR:-$(dirname "$(mktemp -u)")/cmx-slurm}"  # default: in the temp folder
 say() { echo "slurm-up: $*" >&2; }
 unavailable() { say "$*"; mkdir -p "$DIR" && echo "$*" > "$DIR/unavailable"; exit 3; }
 

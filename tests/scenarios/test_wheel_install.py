@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import ROOT
 
 SOURCES = ("setup.py", "setup.cfg", "pyproject.toml", "MANIFEST.in", "README.md",
-           "cmx", "flexbench", "openmlperf", "scripts", "automations", "docs")
+           "cmx", "cmx_slurm", "experiments", "flexbench", "openmlperf", "scripts", "automations", "docs")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_the_wheel_ships_recipes_and_automations_under_cmx(installed):
     import zipfile
 
     names = zipfile.ZipFile(installed["wheel"]).namelist()
-    assert {n.split("/")[0] for n in names} == {"cmx", "flexbench", "openmlperf", f"{installed['wheel'].name.split('-py')[0]}.dist-info"}
+    assert {n.split("/")[0] for n in names} == {"cmx", "cmx_slurm", "experiments", "flexbench", "openmlperf", f"{installed['wheel'].name.split('-py')[0]}.dist-info"}
     assert "cmx/_builtin/scripts/detect-os/meta.yaml" in names
     assert "cmx/_builtin/automations/script/module.py" in names
     assert not (installed["purelib"] / "automations").exists() and not (installed["purelib"] / "scripts").exists()
