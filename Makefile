@@ -23,13 +23,13 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e . $(EDITABLE)
+	$(BIN)/python -m pip install -q -e '.[flexboard]' $(EDITABLE)
 	touch $@
 
 install-test: $(TEST_STAMP)
 
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install -q -e '.[test]' $(EDITABLE)
+	$(BIN)/python -m pip install -q -e '.[test,flexboard]' $(EDITABLE)
 	touch $@
 
 # The main job: FlexBench on the embedded default (SmolLM2-135M, the mini dataset,
@@ -39,7 +39,7 @@ run: install
 	$(BIN)/cmx run script --tags=run,flexbench
 
 test: install-test
-	$(BIN)/python -m pytest -q -m "not slow" tests
+	$(BIN)/python -m pytest -q -rs -m "not slow" tests
 
 test-slow: install-test
 	$(BIN)/python -m pytest -q -m slow tests

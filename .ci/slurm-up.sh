@@ -21,7 +21,10 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
     if ! command -v apt-get >/dev/null; then unavailable "apt-get is not available to install slurm-wlm and munge"; fi
     if [ "$(id -u)" != 0 ]; then unavailable "installing slurm-wlm and munge needs root (apt-get)"; fi
     say "installing slurm-wlm and munge (apt-get)"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge >"$DIR/apt.log" 2>&1; then
+    # a new machine may have no package lists yet: refresh them once when the install cannot find the packages
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge >"$DIR/apt.log" 2>&1 \
+       && ! { apt-get update -q >>"$DIR/apt.log" 2>&1 \
+              && DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge >>"$DIR/apt.log" 2>&1; }; then
         unavailable "apt-get install slurm-wlm munge failed (see $DIR/apt.log)"
     fi
 fi
