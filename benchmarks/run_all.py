@@ -7,7 +7,10 @@
 * ``slurm_bench.py``: ``--executor=slurm`` per-job overhead vs bare ``sbatch``, and a 1,000-point
   experiment planned and submitted as one job array (skipped, with the reason, without Slurm);
 * ``dataset_bench.py``: importing a synthetic MLPerf round, a group-by over 100,000 rows
-  (DuckDB vs pandas), peak memory of an import.
+  (DuckDB vs pandas), peak memory of an import;
+* ``client_bench.py``: FlexBench's ``_openai`` client vs ``aiperf`` against a loopback mock SSE server
+  (requests/s, CPU per request at concurrency 1/16/64/256; TTFT/TPOT vs the server's timestamps);
+  the peer is skipped, with the reason, if it cannot be installed.
 
 Each prints its own report (to stderr with ``--json``), then this prints a table
 of medians, spreads and side-by-side ratios. Targets from the issue are shown
@@ -27,6 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cached_run  # noqa: E402
+import client_bench  # noqa: E402
 import dataset_bench  # noqa: E402
 import find_1k  # noqa: E402
 import plan_10k  # noqa: E402
@@ -34,7 +38,7 @@ import plan_layered  # noqa: E402
 import slurm_bench  # noqa: E402
 from _common import machine  # noqa: E402
 
-NAMES = ("cached_run", "plan_10k", "plan_layered", "find_1k", "dataset", "slurm")
+NAMES = ("cached_run", "plan_10k", "plan_layered", "find_1k", "dataset", "slurm", "client")
 
 
 def _spread(series: dict[str, Any]) -> str:
@@ -111,6 +115,18 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
                          "<= 1.5x"])
             rows.append(["  1,000 points: plan + array submit", _fmt(r["array_1000_s"] * 1000), "one run", "1", "", "",
                          "<= 5 s"])
+    if "client" in results:
+        r = results["client"]
+        for pt in r["points"]:
+            o, pe = pt["ours"], pt.get("peer")
+            rows.append([f"_openai client, concurrency {pt['concurrency']}", f"{o['cpu_ms_per_req']:.2f} ms CPU/req",
+                         f"{o['rps']:.0f} req/s", str(pt["requests"][1]),
+                         f"aiperf {pe['cpu_ms_per_req']:.2f} ms CPU/req" if pe else f"peer skipped: {r['peer_skipped']}",
+                         f"{o['cpu_ms_per_req'] / pe['cpu_ms_per_req']:.2f}x aiperf" if pe and pe["cpu_ms_per_req"] > 0
+                         else "-", "<= best peer"])
+        t = r["latency"]["ttft_diff_ms"]
+        rows.append(["  TTFT ours - server (c=1)", f"{t['median']:.2f} ms", f"p90 {t['p90']:.2f}", "", "", "",
+                     "within 1 ms"])
     return rows
 
 
@@ -151,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     if "slurm" in a.only:
         results["slurm"] = slurm_bench.measure(**kw)
         print("\n".join(slurm_bench.report_lines(results["slurm"])) + "\n", file=out, flush=True)
+    if "client" in a.only:
+        results["client"] = client_bench.measure()
+        print("\n".join(client_bench.report_lines(results["client"])) + "\n", file=out, flush=True)
     m = machine()
     head = (f"summary  [{m['cpus']} cpus, {m['python']}, {m['platform']}, cmx {m['cmx_commit']}, "
             f"load avg (1 min) {m['loadavg_1m']}]")

@@ -9,6 +9,7 @@ the model's own tokenizer (loaded locally), applied to the streamed text.
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
@@ -33,6 +34,7 @@ class OpenAIBackend:
         self.api_key = config.get("api_key_env")
         self.tokenizer: Any = None
         self.session: Any = None
+        self.headers: dict[str, str] = {}
 
     def load(self) -> dict[str, float]:
         t0 = time.perf_counter()
@@ -45,6 +47,15 @@ class OpenAIBackend:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        # the environment's proxies and CA bundle, read once: with trust_env requests re-reads the whole
+        # environment for every request (the client's main CPU cost per request against a fast server)
+        env = self.session.merge_environment_settings(self.base_url, {}, None, None, None)
+        self.session.proxies.update(env.get("proxies") or {})
+        self.session.verify = env.get("verify", True)
+        self.session.trust_env = False
+        self.headers = {"Accept": "text/event-stream"}
+        if self.api_key and os.environ.get(str(self.api_key)):
+            self.headers["Authorization"] = f"Bearer {os.environ[str(self.api_key)]}"
         if self.tokenizer_path:
             from transformers import AutoTokenizer
 
@@ -84,15 +95,10 @@ class OpenAIBackend:
 
     def _one(self, row: int, prompt: str, on_first: FirstCallback, on_done: DoneCallback) -> None:
         url, body = self._request(prompt)
-        headers = {"Accept": "text/event-stream"}
-        import os
-
-        if self.api_key and os.environ.get(str(self.api_key)):
-            headers["Authorization"] = f"Bearer {os.environ[str(self.api_key)]}"
         text = ""
         first_sent = False
         try:
-            with self.session.post(url, json=body, stream=True, timeout=self.timeout, headers=headers) as r:
+            with self.session.post(url, json=body, stream=True, timeout=self.timeout, headers=self.headers) as r:
                 if r.status_code != 200:
                     raise BackendError(f"{url} answered HTTP {r.status_code}: {r.text[:300]}")
                 for raw in r.iter_lines(decode_unicode=True):
@@ -100,6 +106,8 @@ class OpenAIBackend:
                         continue
                     data = raw[5:].strip()
                     if data == "[DONE]":
+                        # stop here: some servers (`transformers serve`) do not end the body after [DONE].
+                        # The unread rest closes the connection, so the next request opens a new one.
                         break
                     chunk = json.loads(data)
                     choice = (chunk.get("choices") or [{}])[0]

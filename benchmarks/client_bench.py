@@ -1,0 +1,363 @@
+"""Client performance: FlexBench's ``_openai`` backend vs a peer client, against one loopback mock server.
+
+The server is ``mock_openai_server.py`` (raw asyncio, its own process, streaming SSE, one word per
+token, server-side timestamps of every token). Side by side, in one run:
+
+* requests/s and client CPU time per request at concurrency 1/16/64/256, for our backend (driven
+  directly through its Python API: ``OpenAIBackend.generate([prompt], on_first, on_done)`` from N
+  worker threads, a closed loop as the concurrency mode's SUT workers do; not the LoadGen harness)
+  and for ``aiperf`` (PyPI, installed into its own venv under cache/bench/), with the same load
+  (chat, streaming, same output length, same word-level tokenizer).
+  CPU per request is measured the same way for both: two runs of K and 3K requests, CPU of the
+  client's whole process tree (psutil, polled) differenced, divided by 2K; this cancels start-up
+  and imports. Requests/s is each client's own figure for its 3K run (ours: requests over the
+  wall time of the load loop; aiperf: ``request_throughput`` of its JSON export).
+* TTFT and TPOT of our backend at concurrency 1 vs the server's own timestamps of the same requests
+  (server: first token written - request read; client: first token reported - request sent).
+
+Prints a table with ratios (ours / peer); nothing passes or fails on time. The peer is skipped with
+the reason if it cannot be installed (no PyPI) or does not run.
+
+Run: ``python benchmarks/client_bench.py [--tokens 16] [--concurrency 1 16 64 256] [--no-peer] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import BENCH_WORKDIR, ROOT, machine  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+PEER = "aiperf"
+PEER_VERSION = "0.13.0"
+PEER_VENV = BENCH_WORKDIR / "aiperf-venv"
+CONCURRENCY = (1, 16, 64, 256)
+
+
+# --- the mock server ---------------------------------------------------------------------------
+
+class Server:
+    """The mock server in its own process on an ephemeral port of 127.0.0.1."""
+
+    def __init__(self, delay_ms: float = 0.0) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "mock_openai_server.py"), "--port", "0",
+                                      "--delay-ms", str(delay_ms)], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            raise RuntimeError(f"mock server did not start: {line!r}")
+        self.url = f"http://127.0.0.1:{int(line.split()[1])}"
+
+    def call(self, path: str, method: str = "GET") -> Any:
+        req = urllib.request.Request(self.url + path, method=method, data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --- our client, in its own process -------------------------------------------------------------
+
+def ours_client(url: str, concurrency: int, requests: int, tokens: int, tokenizer: str | None) -> dict[str, Any]:
+    """Run in the client process: `requests` requests, `concurrency` in flight; timings per request."""
+    import psutil
+
+    from flexbench.backends.openai import OpenAIBackend
+
+    be = OpenAIBackend({"api_base": url, "api_model": "mock", "concurrency": concurrency,
+                        "max_output_tokens": tokens, "tokenizer_path": tokenizer, "api_chat": True})
+    be.load()
+    prompt = be.prompt_for("Say hello to the benchmark.", "")
+    lock = threading.Lock()
+    next_i = [0]
+    rows: list[tuple[float, float, float, int]] = []
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if next_i[0] >= requests:
+                    return
+                next_i[0] += 1
+            clock: dict[str, float] = {}
+            n_tok = [0]
+
+            def on_first(row: int, tok: Sequence[int]) -> None:
+                clock["first"] = time.perf_counter()
+
+            def on_done(row: int, tok: Sequence[int]) -> None:
+                clock["done"] = time.perf_counter()
+                n_tok[0] = len(tok)
+
+            sent = time.perf_counter()
+            be.generate([prompt], on_first, on_done)
+            with lock:
+                rows.append((sent, clock["first"], clock["done"], n_tok[0]))
+
+    me = psutil.Process()
+    c0, t0 = me.cpu_times(), time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    c1, t1 = me.cpu_times(), time.perf_counter()
+    return {"requests": len(rows), "wall_s": t1 - t0, "cpu_s": (c1.user + c1.system) - (c0.user + c0.system),
+            "rows": rows}
+
+
+# --- running a client process and measuring its tree's CPU --------------------------------------
+
+def _tree_cpu_run(argv: list[str], env: dict[str, str], cwd: Path | None = None,
+                  timeout: float = 600) -> tuple[float, float, str, int]:
+    """Wall s, CPU s (user+system of the process and all its descendants), stdout (+ stderr if it failed),
+    return code."""
+    import psutil
+
+    seen: dict[int, float] = {}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out: list[str] = []
+    err: list[str] = []
+    readers = [threading.Thread(target=lambda: out.append(proc.stdout.read() if proc.stdout else "")),
+               threading.Thread(target=lambda: err.append(proc.stderr.read() if proc.stderr else ""))]
+    for r in readers:
+        r.start()
+    root = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    ct = p.cpu_times()
+                    seen[p.pid] = ct.user + ct.system + (ct.children_user + ct.children_system if p is root else 0)
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        if time.perf_counter() - t0 > timeout:
+            proc.kill()
+        time.sleep(0.05)
+    wall = time.perf_counter() - t0
+    for r in readers:
+        r.join()
+    rc = proc.returncode if proc.returncode is not None else -1
+    text = (out[0] if out else "") + ((err[0] if err else "") if rc else "")
+    return wall, sum(seen.values()), text, rc
+
+
+def _pyenv(python: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "CMX_HOME")}
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def run_ours(python: Path, url: str, concurrency: int, requests: int, tokens: int,
+             tokenizer: str | None) -> dict[str, Any]:
+    argv = [str(python), str(Path(__file__).resolve()), "--_client", url, str(concurrency), str(requests),
+            str(tokens), tokenizer or ""]
+    wall, cpu, out, rc = _tree_cpu_run(argv, _pyenv(python))
+    if rc != 0:
+        raise RuntimeError(f"our client exited {rc}")
+    inner = json.loads(out)
+    return {"wall_s": wall, "cpu_s": cpu, "inner": inner}
+
+
+def run_peer(url: str, concurrency: int, requests: int, tokens: int, tokenizer: str, art: Path) -> dict[str, Any]:
+    exe = PEER_VENV / "bin" / "aiperf"
+    art.mkdir(parents=True, exist_ok=True)
+    argv = [str(exe), "profile", "--model", "mock", "--url", url, "--endpoint-type", "chat", "--streaming",
+            "--concurrency", str(concurrency), "--request-count", str(requests),
+            "--tokenizer", tokenizer, "--synthetic-input-tokens-mean", "8", "--synthetic-input-tokens-stddev", "0",
+            "--output-tokens-mean", str(tokens), "--output-tokens-stddev", "0",
+            "--artifact-dir", str(art), "--ui-type", "none"]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "CMX_HOME")}
+    for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):  # aiperf's offline mode wants a hub cache, not a path
+        env.pop(k, None)
+    wall, cpu, out, rc = _tree_cpu_run(argv, env, cwd=art)
+    if rc != 0:
+        raise RuntimeError(f"aiperf exited {rc}: {out[-400:]}")
+    export = json.loads((art / "profile_export_aiperf.json").read_text())
+    return {"wall_s": wall, "cpu_s": cpu, "rps": float(export["request_throughput"]["avg"])}
+
+
+# --- the peer's venv and the shared tokenizer ---------------------------------------------------
+
+def ensure_peer() -> str | None:
+    """Install the peer into its own venv (once); None when ready, else why it is skipped."""
+    py = PEER_VENV / "bin" / "python"
+    if (PEER_VENV / "bin" / "aiperf").exists():
+        return None
+    try:
+        if not py.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True, capture_output=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", f"{PEER}=={PEER_VERSION}", "psutil", "requests"], check=True,
+                       capture_output=True, timeout=1800)
+    except (subprocess.SubprocessError, OSError) as exc:
+        return f"{PEER}=={PEER_VERSION} could not be installed into {PEER_VENV.name}: {type(exc).__name__}"
+    return None
+
+
+_TOKENIZER_CODE = """
+import sys
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import PreTrainedTokenizerFast
+words = ["[UNK]", "</s>", "tok"] + [w for w in (
+    "the a and of to in is you that it he was for on are as with his they at be this have from or one "
+    "had by word but not what all were we when your can said there use an each which she do how their "
+    "if will up other about out many then them these so some her would make like him into time has look "
+    "two more write go see number no way could people my than first water been call who oil its now find "
+    "say hello benchmark").split()]
+t = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+t.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+PreTrainedTokenizerFast(tokenizer_object=t, unk_token="[UNK]", eos_token="</s>").save_pretrained(sys.argv[1])
+"""
+
+
+def make_tokenizer(python: Path, dest: Path) -> str | None:
+    """A small word-level tokenizer (no download), used by both clients; None if it cannot be built."""
+    r = subprocess.run([str(python), "-c", _TOKENIZER_CODE, str(dest)], capture_output=True, text=True)
+    return str(dest) if r.returncode == 0 else None
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+def _q(xs: list[float], p: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(round(p * (len(s) - 1))))]
+
+
+def latency_check(python: Path, tokens: int, tokenizer: str | None, n: int = 40,
+                  delay_ms: float = 2.0) -> dict[str, Any]:
+    """TTFT/TPOT of our backend at concurrency 1 vs the server's timestamps of the same requests."""
+    with Server(delay_ms=delay_ms) as srv:
+        res = run_ours(python, srv.url, 1, n, tokens, tokenizer)
+        recs = srv.call("/stats")["requests"]
+    rows = res["inner"]["rows"]
+    d_ttft, d_tpot = [], []
+    for (sent, first, done, _), rec in zip(rows, recs):
+        stamps = rec["token_ns"]
+        s_ttft = (stamps[0] - rec["recv_ns"]) / 1e6
+        s_tpot = (stamps[-1] - stamps[0]) / 1e6 / max(1, len(stamps) - 1)
+        c_ttft = (first - sent) * 1000
+        c_tpot = (done - first) * 1000 / max(1, len(stamps) - 1)
+        d_ttft.append(c_ttft - s_ttft)
+        d_tpot.append(c_tpot - s_tpot)
+    return {"requests": len(d_ttft), "delay_ms": delay_ms, "tokens": tokens,
+            "ttft_diff_ms": {"median": statistics.median(d_ttft), "p90": _q(d_ttft, 0.9), "max": max(d_ttft)},
+            "tpot_diff_ms": {"median": statistics.median(d_tpot), "p90": _q(d_tpot, 0.9), "max": max(d_tpot)}}
+
+
+def _requests_for(c: int, base: int) -> int:
+    return max(base, 2 * c)
+
+
+def measure(concurrency: Sequence[int] = CONCURRENCY, tokens: int = 16, base_requests: int = 200,
+            peer: bool = True) -> dict[str, Any]:
+    skipped = ensure_peer() if peer else "--no-peer"
+    peer_py = PEER_VENV / "bin" / "python"
+    # both clients run under the same interpreter and tokenizer when the peer's venv is there
+    client_py = peer_py if skipped is None else Path(sys.executable)
+    tmp = Path(tempfile.mkdtemp(prefix="cmx-clientbench-"))
+    tokenizer = make_tokenizer(client_py, tmp / "tokenizer")
+    if skipped is None and tokenizer is None:
+        skipped = "could not build the word-level tokenizer in the peer's venv"
+    points: list[dict[str, Any]] = []
+    with Server() as srv:
+        for c in concurrency:
+            k = _requests_for(c, base_requests)
+            point: dict[str, Any] = {"concurrency": c, "requests": [k, 3 * k]}
+            a, b = (run_ours(client_py, srv.url, c, n, tokens, tokenizer) for n in (k, 3 * k))
+            point["ours"] = {"rps": b["inner"]["requests"] / b["inner"]["wall_s"],
+                             "cpu_ms_per_req": (b["cpu_s"] - a["cpu_s"]) * 1000 / (2 * k),
+                             "inproc_cpu_ms_per_req": b["inner"]["cpu_s"] * 1000 / b["inner"]["requests"]}
+            if skipped is None:
+                try:
+                    pa, pb = (run_peer(srv.url, c, n, tokens, str(tokenizer), tmp / f"aiperf-{c}-{n}")
+                              for n in (k, 3 * k))
+                    point["peer"] = {"rps": pb["rps"],
+                                     "cpu_ms_per_req": (pb["cpu_s"] - pa["cpu_s"]) * 1000 / (2 * k)}
+                except RuntimeError as exc:
+                    skipped = f"{PEER} failed: {exc}"
+            points.append(point)
+            print(f"client_bench: concurrency {c} done", file=sys.stderr, flush=True)
+    lat = latency_check(client_py, tokens, tokenizer)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return {"peer": f"{PEER} {PEER_VERSION}", "peer_skipped": skipped, "tokens": tokens,
+            "tokenizer": "word-level (built locally)" if tokenizer else "none (word count)",
+            "driver": "our backend through its Python API (N threads calling generate()), not the LoadGen harness",
+            "points": points, "latency": lat}
+
+
+def report_lines(r: dict[str, Any]) -> list[str]:
+    lines = [f"client_bench: mock SSE server (asyncio, own process), {r['tokens']} tokens per answer, "
+             f"tokenizer {r['tokenizer']}", f"  driver: {r['driver']}",
+             "  CPU/request: difference of two runs (K and 3K requests), whole process tree (psutil);",
+             "  req/s: each client's own figure for its 3K run (ours: requests / wall of the load loop; "
+             "aiperf: request_throughput of its export)"]
+    if r.get("peer_skipped"):
+        lines.append(f"  peer skipped: {r['peer_skipped']}")
+    rows = [["concurrency", "ours req/s", "ours CPU ms/req", "(in-proc CPU ms/req)",
+             f"{PEER} req/s", f"{PEER} CPU ms/req", "CPU ratio ours/peer", "req/s ratio ours/peer"]]
+    for p in r["points"]:
+        o, pe = p["ours"], p.get("peer")
+        rows.append([str(p["concurrency"]), f"{o['rps']:.0f}", f"{o['cpu_ms_per_req']:.2f}",
+                     f"{o['inproc_cpu_ms_per_req']:.2f}",
+                     f"{pe['rps']:.0f}" if pe else "-", f"{pe['cpu_ms_per_req']:.2f}" if pe else "-",
+                     f"{o['cpu_ms_per_req'] / pe['cpu_ms_per_req']:.2f}x" if pe and pe["cpu_ms_per_req"] > 0 else "-",
+                     f"{o['rps'] / pe['rps']:.2f}x" if pe and pe["rps"] > 0 else "-"])
+    widths = [max(len(x[i]) for x in rows) for i in range(len(rows[0]))]
+    lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(x, widths)).rstrip() for x in rows]
+    lat = r["latency"]
+    t, p = lat["ttft_diff_ms"], lat["tpot_diff_ms"]
+    lines.append(f"  TTFT ours - server, concurrency 1, {lat['requests']} requests, {lat['delay_ms']} ms/token: "
+                 f"median {t['median']:.3f} ms, p90 {t['p90']:.3f} ms, max {t['max']:.3f} ms (goal: within 1 ms)")
+    lines.append(f"  TPOT ours - server: median {p['median']:.3f} ms, p90 {p['p90']:.3f} ms, max {p['max']:.3f} ms")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--_client":  # the client process of one run (internal)
+        url, c, n, tokens, tok = argv[1:6]
+        print(json.dumps(ours_client(url, int(c), int(n), int(tokens), tok or None)))
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
+    ap.add_argument("--tokens", type=int, default=16, help="tokens per streamed answer")
+    ap.add_argument("--requests", type=int, default=200, help="K: the smaller run's requests (at least 2x concurrency)")
+    ap.add_argument("--no-peer", action="store_true", help=f"measure only our backend (no {PEER} venv)")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    r = measure(a.concurrency, a.tokens, a.requests, peer=not a.no_peer)
+    m = machine()
+    out = sys.stderr if a.json else sys.stdout
+    print(f"[{m['cpus']} cpus, cmx {m['cmx_commit']}, load avg (1 min) {m['loadavg_1m']}]", file=out)
+    print("\n".join(report_lines(r)), file=out)
+    if a.json:
+        print(json.dumps({"machine": m, "result": r}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
