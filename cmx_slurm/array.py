@@ -14,8 +14,8 @@ from cmx import lockfile
 from cmx_slurm import submit
 from cmx_slurm.job import run_cmx
 from cmx_slurm.options import SlurmOptions
-from experiments.plan import PlannedPoint, is_current
-from experiments.runner import RunSettings, _label, argv_for, record_from
+from experiments.plan import PlannedPoint
+from experiments.runner import RunSettings, _label, argv_for, record_from, split_finished
 from experiments.store import ExperimentDir
 
 
@@ -24,16 +24,7 @@ def run_points(planned: list[PlannedPoint], exp: ExperimentDir, settings: RunSet
                i: dict[str, Any]) -> list[dict[str, Any]]:
     """As experiments.runner.run_points, with the points to run submitted as one job array."""
     opts = SlurmOptions.from_input(i)
-    records: dict[int, dict[str, Any]] = {}
-    todo: list[PlannedPoint] = []
-    for p in planned:
-        done = None if settings.restart else exp.finished(p.point_id)
-        if done is not None and is_current(p, done):
-            rec = dict(done, index=p.request.point.index, cached=True)
-            records[p.request.point.index] = rec
-            on_done(rec)
-        else:
-            todo.append(p)
+    records, todo = split_finished(planned, exp, settings, on_done)
     if not todo:
         say(f"experiment: all {len(planned)} points already done; nothing submitted")
         return [records[p.request.point.index] for p in planned]

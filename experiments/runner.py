@@ -53,9 +53,10 @@ def _flags(key: str, value: Any) -> list[str]:
     return [f"--{key}={value}"]
 
 
-def run_points(planned: list[PlannedPoint], exp: ExperimentDir, settings: RunSettings,
-               on_done: Callable[[dict[str, Any]], None], say: Callable[[str], None]) -> list[dict[str, Any]]:
-    """Run (or skip) every point; returns the records in point order."""
+def split_finished(planned: list[PlannedPoint], exp: ExperimentDir, settings: RunSettings,
+                   on_done: Callable[[dict[str, Any]], None]) -> tuple[dict[int, dict[str, Any]], list[PlannedPoint]]:
+    """The records of the points that finished with the same resolved inputs (reported through
+    ``on_done`` as cached), and the points still to run."""
     records: dict[int, dict[str, Any]] = {}
     todo: list[PlannedPoint] = []
     for p in planned:
@@ -66,6 +67,13 @@ def run_points(planned: list[PlannedPoint], exp: ExperimentDir, settings: RunSet
             on_done(rec)
         else:
             todo.append(p)
+    return records, todo
+
+
+def run_points(planned: list[PlannedPoint], exp: ExperimentDir, settings: RunSettings,
+               on_done: Callable[[dict[str, Any]], None], say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Run (or skip) every point; returns the records in point order."""
+    records, todo = split_finished(planned, exp, settings, on_done)
     if todo:
         say(f"experiment: {len(planned) - len(todo)} of {len(planned)} points already done, "
             f"running {len(todo)}" + (f" ({settings.jobs} at a time)" if settings.jobs > 1 else ""))
