@@ -38,6 +38,7 @@ class FakePowercap:
         self.step_s = step_s
         self.t0 = time.time()
         self.writes = 0
+        self.last_write_t = self.t0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         for z in zones:
@@ -66,6 +67,7 @@ class FakePowercap:
             tmp.write_text(f"{self.counter(z, t)}\n")
             os.replace(tmp, path)
         self.writes += 1
+        self.last_write_t = t
 
     def _loop(self) -> None:
         while not self._stop.wait(self.step_s):

@@ -28,21 +28,28 @@ def test_no_package_zone_says_what_it_found(tmp_path):
 
 
 def test_sampler_unwraps_and_sums_packages(tmp_path):
-    # package-0 wraps every 40 ms at 25 W (1 J range); the sampler reads every 10 ms
-    zones = (ZoneSpec("intel-rapl:0", "package-0", 25.0, 1_000_000),
+    # package-0 wraps every 100 ms at 25 W (2.5 J range); the sampler reads every 10 ms, so
+    # a wrap is only missed if its thread stalls for 90 ms. The first reading (taken by
+    # start()) sees the counters of t0 and the last (taken by stop()) those of the fake's last
+    # write, so the energy the sampler reports is exact whatever the scheduling was.
+    zones = (ZoneSpec("intel-rapl:0", "package-0", 25.0, 2_500_000),
              ZoneSpec("intel-rapl:0/intel-rapl:0:0", "core", 20.0, 1_000_000),
              ZoneSpec("intel-rapl:1", "package-1", 15.0, 262_143_328_850))
-    with FakePowercap(tmp_path, zones, step_s=0.001) as fake:
-        sampler = RaplSampler(tmp_path, 0.01)
-        sampler.start()
-        time.sleep(0.5)  # the "workload"
-        res = sampler.stop()
+    fake = FakePowercap(tmp_path, zones, step_s=0.001)
+    sampler = RaplSampler(tmp_path, 0.01)
+    sampler.start()
+    with fake:
+        time.sleep(0.8)  # the "workload"
+    res = sampler.stop()
     s = res.series.samples
     assert res.zones == ("intel-rapl:0", "intel-rapl:1") and res.series.source == "rapl:package-0+package-1"
-    assert res.wraps["intel-rapl:0(package-0)"] >= 5 and res.wraps["intel-rapl:1(package-1)"] == 0
-    w = Window(s[0].t + 0.05, s[-1].t - 0.05)
-    e = integrate(res.series, w)
-    assert e.avg_w == pytest.approx(fake.package_watts, rel=0.05)  # 40 W: core is not added
+    p0 = zones[0]
+    assert res.wraps["intel-rapl:0(package-0)"] == fake.wraps_until(p0, fake.last_write_t) >= 5
+    assert res.wraps["intel-rapl:1(package-1)"] == 0
+    expected_j = fake.package_watts * (fake.last_write_t - fake.t0)  # 40 W: core is not added
+    assert s[-1].value - s[0].value == pytest.approx(expected_j, abs=1e-5 * len(zones))
+    e = integrate(res.series, Window(s[0].t, s[-1].t))
+    assert e.energy_j == pytest.approx(expected_j, abs=1e-5 * len(zones))
     assert fake.package_watts == 40.0
 
 
