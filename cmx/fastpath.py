@@ -22,6 +22,7 @@ import zlib
 from typing import TYPE_CHECKING
 
 from cmx import clock
+from cmx.host import host_id
 
 if TYPE_CHECKING:
     from typing import Any
@@ -59,7 +60,9 @@ def _home() -> str:
 
 
 def memo_path(argv: list[str]) -> str:
-    digest = zlib.crc32("\0".join(argv).encode()) & 0xFFFFFFFF
+    # per machine: a run's probes, and so its answer, are the machine's own (cmx/host.py); machines sharing
+    # a store keep their own memos
+    digest = zlib.crc32("\0".join([host_id(), *argv]).encode()) & 0xFFFFFFFF
     return os.path.join(_home(), "cache", ".index", "memo", f"{digest:08x}.json")
 
 
@@ -82,7 +85,9 @@ def code_files() -> list[str]:
 
 
 def _plan_env() -> dict[str, str]:
-    return {k: os.environ[k] for k in PLAN_ENV if k in os.environ}
+    out = {k: os.environ[k] for k in PLAN_ENV if k in os.environ}
+    out["host"] = host_id()  # a memo made on another machine (a shared store) is not replayed here
+    return out
 
 
 def try_replay(argv: list[str]) -> int | None:

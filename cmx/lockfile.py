@@ -5,6 +5,10 @@ request, and per node the recipe (alias, uid, content digest), variations,
 version, the env that enters its key, its dependencies and its key, plus a
 short machine description. ``--frozen LOCK`` re-plans and fails, listing the
 differences, when anything would resolve differently.
+
+The keys of probes and of the nodes built on them hold the facts of the machine (cmx/host.py):
+on another machine than the lock's (a Slurm compute node running a plan made on the login
+node, docs/slurm.md) they are decided there, and only the rest of the plan is compared.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 from cmx.envutil import public_inputs, redact_env
 from cmx.errors import FrozenMismatch, UsageError
+from cmx.host import host_id
 from cmx.plan.node import Plan, PlanNode
 
 LOCK_FORMAT = 1
@@ -30,6 +35,7 @@ def machine() -> dict[str, Any]:
         "machine": u.machine,
         "python": ".".join(str(v) for v in sys.version_info[:3]),
         "cpus": os.cpu_count(),
+        "host": host_id(),  # the machine its probes ran on
     }
 
 
@@ -44,6 +50,7 @@ def _node(n: PlanNode, key: str | None) -> dict[str, Any]:
         "env": redact_env(n.key_env),
         "inputs": public_inputs(n.inputs),
         "key": key,
+        "probe": n.probe,
         "deps": [[e.phase, e.child.index] + ([e.condition] if e.condition else []) for e in n.edges],
     }
 
@@ -107,9 +114,31 @@ def read(path: Path) -> dict[str, Any]:
     return data
 
 
+def machine_keyed(lock: dict[str, Any], probes: Collection[str] = ()) -> set[str]:
+    """The node ids of ``lock`` whose key holds machine facts: probes (marked in the lock, or
+    named in ``probes`` by their labels) and every node built on one."""
+    nodes = lock.get("nodes") or {}
+    out: set[str] = set()
+    for nid in sorted(nodes, key=lambda k: (len(k), k)):  # ids are plan orders: dependencies first
+        n = nodes[nid]
+        if n.get("probe") or _label(n) in probes or any(str(d[1]) in out for d in n.get("deps") or []):
+            out.add(nid)
+    return out
+
+
+def _label(n: dict[str, Any]) -> str:
+    return str(n.get("recipe")) + "".join(f",_{v}" for v in n.get("variations") or [])
+
+
 def compare(path: Path, locked: dict[str, Any], current: dict[str, Any]) -> None:
-    """Raise FrozenMismatch listing every difference between two locks."""
+    """Raise FrozenMismatch listing every difference between two locks. On another machine than
+    the lock's, the keys made of probe outputs are not compared: they are that machine's facts."""
     diffs: list[str] = []
+    other_machine = (locked.get("machine") or {}).get("host") != (current.get("machine") or {}).get("host")
+    skip_keys: set[str] = set()
+    if other_machine:
+        probes = {_label(n) for n in current["nodes"].values() if n.get("probe")}
+        skip_keys = {_label(locked["nodes"][i]) for i in machine_keyed(locked, probes)}
     old_nodes = {(n["recipe"], tuple(n["variations"])): n for n in locked["nodes"].values()}
     new_nodes = {(n["recipe"], tuple(n["variations"])): n for n in current["nodes"].values()}
     for ident in sorted(set(old_nodes) | set(new_nodes)):
@@ -123,7 +152,7 @@ def compare(path: Path, locked: dict[str, Any], current: dict[str, Any]) -> None
             continue
         for field in ("uid", "digest", "version", "env", "inputs", "key"):
             if a.get(field) != b.get(field):
-                if field == "key" and (a.get(field) is None or b.get(field) is None):
+                if field == "key" and (a.get(field) is None or b.get(field) is None or label in skip_keys):
                     continue
                 if field == "env":
                     ka, kb = a.get("env") or {}, b.get("env") or {}

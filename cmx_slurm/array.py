@@ -7,10 +7,12 @@ the records are written here as the tasks finish, so an interrupted wait loses n
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable
 
 from cmx import lockfile
+from cmx.host import HOST_ENV
 from cmx_slurm import submit
 from cmx_slurm.job import run_cmx
 from cmx_slurm.options import SlurmOptions
@@ -39,7 +41,7 @@ def run_points(planned: list[PlannedPoint], exp: ExperimentDir, settings: RunSet
         lockfile.write(locks / f"{p.point_id}.lock", p.lock)
         args.append(argv_for(p, settings.passthrough)[3:-1] + ["--frozen", str(locks / f"{p.point_id}.lock"), "-j"])
     logs = [str(exp.log_path(p.point_id)) for p in todo]
-    jobs = ex.map_array(run_cmx, args, [home] * len(todo), logs)
+    jobs = ex.map_array(run_cmx, args, [home] * len(todo), logs, [os.environ.get(HOST_ENV)] * len(todo))
     array_id = str(jobs[0].job_id).split("_")[0]
     say(f"experiment: {len(planned) - len(todo)} of {len(planned)} points already done; submitted "
         f"{len(todo)} as Slurm job array {array_id}")

@@ -4,6 +4,10 @@ A job runs one ``cmx run script`` process from an argv list (never a shell), wit
 pointing at the shared store, and hands back its exit code, its JSON and the tail of its stderr.
 The process is a child, so cmx's own process groups and watchdog work as in a local run: a job
 cancelled by ``scancel`` stops the build, and the store publishes nothing half-built.
+
+The job's probes are the compute node's (cmx/host.py): a ``CMX_HOST_ID`` merely inherited from the
+submitting machine (sbatch exports its environment) is dropped; one given to the job itself, with
+another value (``--slurm.extra=--export=ALL,CMX_HOST_ID=...``), is kept.
 """
 
 from __future__ import annotations
@@ -16,10 +20,15 @@ import sys
 import time
 from typing import Any
 
+from cmx.host import HOST_ENV
 
-def run_cmx(args: list[str], home: str, log: str | None = None) -> dict[str, Any]:
-    """Run ``python -m cmx.cli.main ARGS`` with CMX_HOME=home; stderr goes to this job's log."""
+
+def run_cmx(args: list[str], home: str, log: str | None = None, submitter_host: str | None = None) -> dict[str, Any]:
+    """Run ``python -m cmx.cli.main ARGS`` with CMX_HOME=home; stderr goes to this job's log.
+    ``submitter_host``: the submitting machine's CMX_HOST_ID, if it had one."""
     env = dict(os.environ, CMX_HOME=home)
+    if submitter_host is not None and env.get(HOST_ENV) == submitter_host:
+        del env[HOST_ENV]  # the submitter's identity, not this node's
     started = time.time()
     t0 = time.perf_counter()
     with open(log, "ab") if log else open(os.devnull, "wb") as err:
@@ -30,5 +39,5 @@ def run_cmx(args: list[str], home: str, log: str | None = None) -> dict[str, Any
         out = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError:
         out = {}
-    return {"exit_code": proc.returncode, "json": out, "host": socket.gethostname(), "started": started,
+    return {"exit_code": proc.returncode, "json": out, "host": env.get(HOST_ENV) or socket.gethostname(), "started": started,
             "duration_s": round(time.perf_counter() - t0, 3)}

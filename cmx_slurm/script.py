@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cmx import lockfile
+from cmx.host import HOST_ENV
 from cmx_slurm import submit
 from cmx_slurm.options import SlurmOptions
 
@@ -61,7 +62,7 @@ def run_script(i: dict[str, Any], ctx: Any, lock: dict[str, Any], root_label: st
     from cmx_slurm.job import run_cmx
 
     ex = submit.executor(folder, opts, f"cmx-{root_label}")
-    job = ex.submit(run_cmx, args, str(engine.home.root))
+    job = ex.submit(run_cmx, args, str(engine.home.root), None, os.environ.get(HOST_ENV))
     rerun = submit.rerun_command(["run", "script", *cli_flags(i), "--executor=slurm",
                                   *(f"--slurm.{k}={v}" for k, v in sorted((i.get("slurm") or {}).items()))])
     if i.get("detach"):

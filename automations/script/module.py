@@ -300,7 +300,9 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         return out
     if explain:
         _print_explain(statuses, ctx)
-    if executor == "slurm" and any(s.needed and not s.reason.hit for s in statuses):  # planned here, run there from this plan (cmx_slurm/, docs/slurm.md)
+    # planned here, run there from this plan (cmx_slurm/, docs/slurm.md); a probe's hit here says nothing
+    # about the compute node (probes are keyed by machine, cmx/host.py): a plan with one runs there too
+    if executor == "slurm" and any(s.needed and (not s.reason.hit or s.node.probe) for s in statuses):
         from cmx_slurm.script import run_script
 
         return run_script(i, ctx, engine.lock_for(plan, statuses, info), plan.root.alias)

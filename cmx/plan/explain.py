@@ -70,6 +70,8 @@ def diff_material(new: dict[str, Any], old: dict[str, Any], new_files: dict[str,
         files = sorted(set(new_files) | set(old_files))
         changed = [f for f in files if new_files.get(f) != old_files.get(f)]
         changes.append("recipe content changed" + (f" ({', '.join(changed)})" if changed else ""))
+    if new.get("host") != old.get("host"):  # a probe: its entry is per machine (cmx/host.py)
+        changes.append(f"probe ran on another machine ({old.get('host')} -> {new.get('host')})")
     if new.get("variations") != old.get("variations"):
         changes.append(f"variations {old.get('variations')} -> {new.get('variations')}")
     if new.get("version") != old.get("version"):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from cmx.envutil import Env, public_inputs, redact_env
+from cmx.host import host_id
 from cmx.plan.keys import digest
 from cmx.recipe import Recipe
 from cmx.versions import VersionRequest
@@ -91,8 +92,9 @@ class PlanNode:
                 yield e
 
     def key_material(self, child_keys: list[str]) -> dict[str, Any]:
-        """Everything the cache key is a hash of (also stored for `explain`)."""
-        return {
+        """Everything the cache key is a hash of (also stored for `explain`). A probe's key also
+        holds the machine it runs on (cmx/host.py): another machine runs its own probe."""
+        material = {
             "recipe": {"uid": self.recipe.uid, "digest": self.recipe.digest},
             "variations": list(self.variations),
             "version": self.version,
@@ -103,6 +105,9 @@ class PlanNode:
                 for e, ck in zip(self.edges, child_keys)
             ],
         }
+        if self.recipe.probe:
+            material["host"] = host_id()
+        return material
 
     def compute_key(self, child_keys: list[str]) -> str:
         return digest(self.key_material(child_keys))

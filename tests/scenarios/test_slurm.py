@@ -171,3 +171,38 @@ def test_an_experiment_task_runs_its_point_from_the_submitted_plan(repo, home):
     again = run_cmx("run", "experiment", "--tags=edited", "--explore.n=1,2", "--executor=slurm", "-j", home=home)
     assert again.code == 0, again.err  # re-planned now: the points run with the edited recipe
     assert sorted(p["new_env"]["E"] for p in again.json["points"]) == ["changed", "changed"]
+
+
+def test_a_compute_node_runs_its_own_probes(repo, home, tmp_path):
+    """Probes are keyed by machine (cmx/host.py): a plan made on the login node does not reuse the
+    login node's probe entries on the compute node. The cluster has one node, so the job is made
+    another machine with another fact through sbatch's own --export (the real job environment)."""
+    probes, builds = tmp_path / "probes", tmp_path / "builds"
+    repo.add("probe", "tags: [myprobe]\nprobe: true\ncache: true\nnew_env_keys: [FACT]\n",
+             f'echo "$CMX_HOST_ID" >> "{probes}"\necho "FACT=${{TEST_NODE_FACT:-cpu}}" >> tmp-run-env.out\n')
+    repo.add("user", "tags: [user]\ncache: true\ndeps: [{tags: myprobe}]\nnew_env_keys: [SAW]\n",
+             f'echo built >> "{builds}"\necho "SAW=$FACT" >> tmp-run-env.out\n')
+    login = {"CMX_HOST_ID": "login"}
+    gpu_node = "--slurm.extra=--export=ALL,CMX_HOST_ID=node-b,TEST_NODE_FACT=gpu"
+
+    def counts() -> tuple[int, int]:
+        return tuple(len(p.read_text().splitlines()) if p.exists() else 0 for p in (probes, builds))  # type: ignore[return-value]
+
+    local = run_cmx("run", "script", "--tags=user", "-j", home=home, env=login)
+    assert local.code == 0 and local.json["new_env"]["SAW"] == "cpu" and counts() == (1, 1), local.err
+    # everything is a hit on the login node, but its probe says nothing about the compute node: submitted
+    node = run_cmx("run", "script", "--tags=user", "--executor=slurm", gpu_node, "-j", home=home, env=login)
+    assert node.code == 0, node.err
+    assert "1 done, 0 failed (of 1)" in node.err
+    assert node.json["new_env"]["SAW"] == "gpu" and not node.json["cached"] and counts() == (2, 2)
+    # again on that node: its own probe entry and what was built on it, under the plan locked on the login node
+    again = run_cmx("run", "script", "--tags=user", "--executor=slurm", gpu_node, "-j", home=home, env=login)
+    assert again.code == 0, again.err
+    assert again.json["new_env"]["SAW"] == "gpu" and again.json["cached"] and counts() == (2, 2)
+    # the login node's CMX_HOST_ID, merely inherited by the job, is not the node's identity: the node probes
+    plain = run_cmx("run", "script", "--tags=user", "--executor=slurm", "-j", home=home, env=login)
+    assert plain.code == 0, plain.err
+    assert plain.json["new_env"]["SAW"] == "cpu" and plain.json["cached"] and counts() == (3, 2)
+    assert probes.read_text().splitlines() == ["login", "node-b", ""]  # run.sh sees the job's environment
+    back = run_cmx("run", "script", "--tags=user", "-j", home=home, env=login)
+    assert back.code == 0 and back.json["new_env"]["SAW"] == "cpu" and back.json["cached"] and counts() == (3, 2)
