@@ -8,6 +8,7 @@ deadlock this: a thread only waits on nodes that do not depend on it.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import shlex
 import sys
@@ -18,11 +19,11 @@ from typing import Any, Callable
 
 from cmx import clock, envutil
 from cmx.cache.store import ENTRY_FILE, BadEntry, Holds, Store, parse_duration
-from cmx.errors import RecipeFailed
+from cmx.errors import CmxError, RecipeFailed
 from cmx.execute.result import NodeResult, Reporter, RunOptions
 from cmx.home import Home
 from cmx.plan.keys import digest
-from cmx.plan.node import Plan, PlanNode
+from cmx.plan.node import LateDep, Plan, PlanNode, conditional_key
 from cmx.plan.status import NodeStatus
 
 
@@ -41,7 +42,8 @@ def _allow_depth(plan: Plan) -> None:
 
 class Executor:
     def __init__(self, plan: Plan, statuses: list[NodeStatus], store: Store, home: Home,
-                 options: RunOptions, reporter: Reporter, api: Any) -> None:
+                 options: RunOptions, reporter: Reporter, api: Any,
+                 outer: "tuple[frozenset[str], dict[str, NodeResult]] | None" = None) -> None:
         self.plan = plan
         self.status = {s.node.index: s for s in statuses}
         self.store = store
@@ -56,6 +58,9 @@ class Executor:
         self.cond = threading.Condition()
         self.stop = False
         self.noted_bad: set[str] = set()
+        # for a plan made at run time (a conditional dependency, see run_late): the identities of the nodes
+        # running around it (a cycle if it needs one of them), and the results of the outer plans' nodes
+        self.active, self.inherited = outer or (frozenset(), {})
 
     # -- public ---------------------------------------------------------------------
     def run(self) -> NodeResult:
@@ -185,9 +190,11 @@ class Executor:
                 continue
             if not ready:
                 stack.append((n, True))
-                stack += [(e.child, False) for e in n.edges if not e.child.probe and e.child.index not in self.keys]
+                stack += [(e.child, False) for e in n.edges
+                          if e.condition is None and not e.child.probe and e.child.index not in self.keys]
                 continue
-            child_keys = ["probe:" + self.ensure(e.child).output_digest if e.child.probe else self.keys[e.child.index]
+            child_keys = ["if:" + conditional_key(e.child) if e.condition is not None else
+                          "probe:" + self.ensure(e.child).output_digest if e.child.probe else self.keys[e.child.index]
                           for e in n.edges]
             key = n.compute_key(child_keys)
             with self.cond:
@@ -211,6 +218,14 @@ class Executor:
             raise error from None
 
     def _execute(self, node: PlanNode) -> NodeResult:
+        known = self.inherited.get(node.identity)
+        if known is not None:  # the same node already ran in the plan around this one
+            return known
+        if node.identity in self.active:  # a dependency planned at run time needs a node that waits on it
+            error = RecipeFailed(node.label, "a dependency cycle at run time: it is already running, waiting on "
+                                 "a conditional dependency that needs it again", chain=node.chain())
+            self.reporter.node_failed(node, error)
+            raise error
         t0 = time.monotonic()
         forced = self.options.new and node is self.plan.root
         cacheable = node.cached and not self.options.skip_cache
@@ -256,6 +271,31 @@ class Executor:
                             r.get("version"), r["output_digest"], time.monotonic() - t0)
         self.reporter.node_finished(node, result)
         return result
+
+    # -- dependencies planned at run time ------------------------------------------------
+    def run_late(self, node: PlanNode, late: LateDep, env: dict[str, Any]) -> NodeResult:
+        """Plan a conditional dependency of ``node`` on the env its step has now and run it, with its own
+        dependencies (a deferred dependency whose condition holds, or one whose tags or env read what an
+        earlier step produced). A planning error is a CmxError for the caller to report."""
+        from cmx.plan.status import plan_status
+
+        if self.plan.planner is None:
+            raise CmxError("this plan cannot plan dependencies at run time")
+        sub = self.plan.planner().plan_late(node, late, env)
+        active = set(self.active)
+        stack = [node]
+        while stack:  # the node and everything waiting on it
+            n = stack.pop()
+            if n.identity not in active:
+                active.add(n.identity)
+                stack += [p for p, _ in n.parents]
+        with self.cond:
+            done = {n.identity: self.results[n.index] for n in self.plan.nodes if n.index in self.results}
+        statuses = plan_status(sub, self.store, skip_cache=self.options.skip_cache)
+        options = dataclasses.replace(self.options, new=False, jobs=1)
+        inner = Executor(sub, statuses, self.store, self.home, options, self.reporter, self.api,
+                         outer=(frozenset(active), {**self.inherited, **done}))
+        return inner.ensure(sub.root)
 
     def _hold_children(self, node: PlanNode, holds: Holds) -> str:
         """Hold the cache entries this node's finished dependencies came from, so that `cmx rm
@@ -340,7 +380,8 @@ class Executor:
         try:
             final = self.store.entry_path(key) if failed_dir is not None else None
             self._write_provenance(node, work)  # before the run, so a recipe can embed it in its results
-            outcome = run_phases(node, work, self.ensure, log_path, echo, self.api, dict(node.inputs), final)
+            outcome = run_phases(node, work, self.ensure, log_path, echo, self.api, dict(node.inputs), final,
+                                 self.run_late)
             if outcome.version and not node.version_req.admits(outcome.version):
                 raise PhaseFailure(
                     f"detected version {outcome.version} does not satisfy {node.version_req.describe()} "
@@ -368,7 +409,8 @@ class Executor:
     def _record(self, node: PlanNode, key: str, outcome: Any) -> dict[str, Any]:
         now = clock.now()
         expiration = node.effective.get("cache_expiration")
-        child_keys = [self.keys.get(e.child.index) if not e.child.probe else
+        child_keys = ["if:" + conditional_key(e.child) if e.condition is not None else
+                      self.keys.get(e.child.index) if not e.child.probe else
                       "probe:" + self.results[e.child.index].output_digest if e.child.index in self.results else None
                       for e in node.edges]
         new_env = envutil.scrub(outcome.new_env)

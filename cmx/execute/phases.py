@@ -81,6 +81,7 @@ def run_phases(
     api: Any,
     inputs: dict[str, Any],
     final_dir: Path | None = None,
+    run_late: Callable[[PlanNode, Any, Env], NodeResult] | None = None,
 ) -> Outcome:
     env: Env = copy.deepcopy(node.env)
     state: dict[str, Any] = copy.deepcopy(node.state)
@@ -88,25 +89,51 @@ def run_phases(
 
     foreign = node.recipe.path.parent.name == "script"  # a CM/MLC recipe (cmx.compat.hooks.is_foreign)
 
+    def take(result: NodeResult) -> None:
+        merge_dep_outputs(env, state, result)
+        if foreign:  # CM_/MLC_/CMX_ names side by side
+            from cmx.compat.envmap import mirror
+
+            mirror(env, result.new_env)
+
+    def planned_late(what: str, late: Any) -> NodeResult:
+        """A conditional dependency planned now, on the env this step has now (see Executor.run_late)."""
+        from cmx.errors import CmxError, RecipeFailed
+
+        if late is None or run_late is None:
+            raise PhaseFailure(f"the conditional dependency {what} holds, but it cannot be planned at run time")
+        try:
+            return run_late(node, late, env)
+        except RecipeFailed:
+            raise
+        except CmxError as exc:
+            raise PhaseFailure(f"the conditional dependency {what} holds, but it cannot be planned on the env "
+                               f"of this step: {str(exc).splitlines()[0]}") from exc
+
     def run_deps(phase: str) -> None:
         from cmx.errors import RecipeFailed
+        from cmx.plan.planner import late_request
 
-        for deferred in node.deferred:  # decided now that the env it reads is known
-            if deferred.phase == phase and envutil.dep_enabled(deferred.condition, env):
-                raise PhaseFailure(f"the conditional dependency {deferred.describe()} holds, but it could not "
-                                   f"be planned: {deferred.reason}")
-        for edge in node.children(phase):
-            if _edge_enabled(edge, env):
-                try:
-                    result = ensure(edge.child)
-                    merge_dep_outputs(env, state, result)
-                    if foreign:  # CM_/MLC_/CMX_ names side by side
-                        from cmx.compat.envmap import mirror
-
-                        mirror(env, result.new_env)
-                except RecipeFailed:
-                    if not edge.continue_on_error:
-                        raise
+        deferred = [d for d in node.deferred if d.phase == phase]  # decided now that the env it reads is known
+        edges = list(node.children(phase))
+        for position in range(len(edges) + 1):
+            for d in deferred:
+                if d.after == position and envutil.dep_enabled(d.condition, env):
+                    take(planned_late(d.describe(), d.late))
+            if position == len(edges):
+                break
+            edge = edges[position]
+            if not _edge_enabled(edge, env):
+                continue
+            try:
+                if edge.late is not None and late_request(edge.late, env) != edge.late.request:
+                    # its tags, env or inputs read what an earlier step produced: planned again on that
+                    take(planned_late(f"{phase} '{edge.late.request[0]}' at {edge.source}", edge.late))
+                else:
+                    take(ensure(edge.child))
+            except RecipeFailed:
+                if not edge.continue_on_error:
+                    raise
         envutil.merge_env(env, node.pinned)  # the user's --env/--const and the recipe's const win over dep outputs
 
     run_deps("deps")

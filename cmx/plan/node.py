@@ -5,7 +5,7 @@ version, input env and dependency edges, and (when computable) its cache key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from cmx.envutil import Env, public_inputs, redact_env
 from cmx.host import host_id
@@ -16,6 +16,20 @@ from cmx.versions import VersionRequest
 PHASES = ("deps", "prehook_deps", "posthook_deps", "post_deps")
 
 
+@dataclass(frozen=True, eq=False)
+class LateDep:
+    """What is needed to plan a conditional dependency again at run time, on the env its step has then:
+    the entry (with the patches that applied to it, without its condition), where it is declared, the
+    patches passed down, and the request it made on the env known at planning (tags, env, inputs)."""
+
+    phase: str
+    dep: Mapping[str, Any]
+    path: str
+    adr: Mapping[str, Any]
+    ad: Mapping[str, Any]
+    request: tuple[str, str, str]
+
+
 @dataclass(frozen=True, slots=True)  # slots: a plan has an edge per dependency entry (20k in a large one)
 class Edge:
     phase: str
@@ -24,6 +38,7 @@ class Edge:
     source: str  # file:line of the dependency entry
     condition: dict[str, Any] | None = None  # evaluated at run time when set
     continue_on_error: bool = False
+    late: LateDep | None = None  # a conditional edge: planned again at run time if its request changed
 
     def describe_condition(self) -> str:
         if not self.condition:
@@ -35,14 +50,16 @@ class Edge:
 class DeferredEdge:
     """A conditional dependency that could not be planned (it closes a dependency cycle, or, in a CM/MLC
     recipe, cannot be selected): it is decided when its condition can be evaluated, at run time. If the
-    condition holds then, the step fails with ``reason``; a run that succeeds never needed it, so the
-    node's key (which covers the recipe's meta) stays exact."""
+    condition holds then, it is planned on the env the step has then and run with its own dependencies
+    (``late``); ``reason`` says why it could not be planned up front."""
 
     phase: str
     source: str  # file:line of the dependency entry
     tags: str
     condition: dict[str, Any]
     reason: str
+    after: int = 0  # how many planned edges of its phase come before it (run order)
+    late: LateDep | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         cond = " ".join(f"{k}={v}" for k, v in self.condition.items())
@@ -68,6 +85,7 @@ class PlanNode:
     parents: list[tuple["PlanNode", str]] = field(default_factory=list)
     key: str | None = None
     deferred: list[DeferredEdge] = field(default_factory=list)  # conditional deps planned at run time
+    plan_key: str | None = None  # see conditional_key (memo)
 
     @property
     def alias(self) -> str:
@@ -124,11 +142,33 @@ class PlanNode:
         return out
 
 
+def conditional_key(node: PlanNode) -> str:
+    """What a dependency behind a run-time condition contributes to its dependent's key: a key of the plan
+    alone, in which a probe counts by what it is (its recipe, variations, env) rather than by its output.
+    Computing a key then never runs a dependency that the condition may leave out (a probe of the
+    built-in get-python3 behind CM's install-python-src)."""
+    if node.plan_key is not None:
+        return node.plan_key
+    stack: list[tuple[PlanNode, bool]] = [(node, False)]
+    while stack:  # dependencies first, without recursion (a chain of any depth)
+        n, ready = stack.pop()
+        if n.plan_key is not None:
+            continue
+        if not ready:
+            stack.append((n, True))
+            stack += [(e.child, False) for e in n.edges if e.child.plan_key is None]
+            continue
+        n.plan_key = n.compute_key([("if:" if e.condition is not None else "") + str(e.child.plan_key) for e in n.edges])
+    return str(node.plan_key)
+
+
 @dataclass
 class Plan:
     root: PlanNode
     nodes: list[PlanNode]  # topological: dependencies before dependents
     notes: list[str] = field(default_factory=list)
+    # a new planner with the same index and user env, for the dependencies planned at run time
+    planner: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> list[dict[str, Any]]:
         return [

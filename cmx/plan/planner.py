@@ -20,7 +20,7 @@ from cmx.errors import CmxError, CycleError, ResolutionImpossible, SelectionErro
 from cmx.index import RecipeIndex
 from cmx.plan import variations as variations_mod
 from cmx.plan.inputs import check as check_declared_inputs
-from cmx.plan.node import PHASES, DeferredEdge, Edge, Plan, PlanNode
+from cmx.plan.node import PHASES, DeferredEdge, Edge, LateDep, Plan, PlanNode, conditional_key
 from cmx.recipe import Recipe
 from cmx.selector import Selector, parse
 from cmx.versions import VersionRequest, compare
@@ -33,6 +33,7 @@ _DEP_CONTROL = {
     "skip_inherit_variation_groups", "extra_cache_tags", "force_cache", "dynamic", "continue_on_error",
     "skip_if_fake_run", "reuse_version", "tags_help", "comment", "_line",
 }
+_CONDITIONS = ("enable_if_env", "skip_if_env", "enable_if_any_env", "skip_if_any_env")
 # meta keys _choose_version reads
 _VERSION_KEYS = ("version_min", "version_max", "version_max_usable", "default_version", "versions")
 
@@ -175,7 +176,7 @@ class Planner:
             direct_ad={k: {**v, "_source": f"--ad.{k} (the command line)"} for k, v in req.ad.items()},
         )
         root = self._resolve(ctx, parent=None, root=True)
-        return Plan(root=root, nodes=self.order, notes=self.notes)
+        return Plan(root=root, nodes=self.order, notes=self.notes, planner=self.fresh)
 
     # -- selection --------------------------------------------------------------------
     def select(self, selector: Selector, name: str | None, source: str) -> Recipe:
@@ -245,7 +246,10 @@ class Planner:
         first = self._lookup(ctx, parent, root)
         if first.__class__ is PlanNode:
             return first  # type: ignore[return-value]
-        work: list[_Pending] = [first]  # type: ignore[list-item]
+        return self._drive([first])  # type: ignore[list-item]
+
+    def _drive(self, work: list[_Pending]) -> PlanNode:
+        """Run the pending resolutions of ``work`` (the last one first) to the node of the first."""
         value: PlanNode | None = None
         error: Exception | None = None
         while True:
@@ -461,6 +465,9 @@ class Planner:
         """The key, if every dependency's contribution is known without running."""
         child_keys = []
         for e in node.edges:
+            if e.condition is not None:  # decided at run time: never waits for a probe (see conditional_key)
+                child_keys.append("if:" + conditional_key(e.child))
+                continue
             if e.child.key is None or e.child.probe:
                 return None
             child_keys.append(e.child.key)
@@ -625,15 +632,16 @@ class Planner:
                 condition = condition_fields
             elif not envutil.dep_enabled(dep, node.env):
                 return None
-        tag_text = ",".join(_tag_list(envutil.substitute(dep.get("tags"), node.env)))
-        for prefix, keys in (dep.get("update_tags_from_env_with_prefix") or {}).items():
-            for k in keys:
-                if node.env.get(k) not in (None, ""):
-                    tag_text += f",{prefix}{node.env[k]}"
-        for k in dep.get("update_tags_from_env") or []:
-            if node.env.get(k) not in (None, ""):
-                tag_text += f",{node.env[k]}"
-        selector = parse(tag_text)
+        tag_text, child_env, inputs = dep_request(dep, node.env)
+        try:
+            selector = parse(tag_text)
+        except CmxError as exc:  # a placeholder of env not known yet (<<<CM_X>>> that preprocess sets)
+            if condition is None or recipe.path.parent.name != "script":
+                raise
+            after = sum(1 for e in node.edges if e.phase == phase)
+            node.deferred.append(DeferredEdge(phase, source, tag_text, condition, str(exc).split("\n")[0], after,
+                                              self._late(phase, dep, path, adr, ad, tag_text, child_env, inputs)))
+            return None
         var_sources = [(v, f"{source}") for v in selector.variations]
         if dep.get("inherit_variation_tags"):
             skip = set(dep.get("skip_inherit_variation_groups") or [])
@@ -643,11 +651,6 @@ class Planner:
                 if group not in skip and (v, source) not in var_sources:
                     var_sources.append((v, f"inherited from {node.label}"))
             selector = selector.with_variations(tuple(v for v, _ in var_sources))
-        child_env = envutil.substitute(dict(dep.get("env") or {}), node.env)
-        for pattern in dep.get("force_env_keys") or []:
-            for k, v in node.env.items():
-                if envutil.key_matches(k, [pattern]):
-                    child_env.setdefault(k, v)
         version_req = VersionRequest().merged(
             exact=_opt(dep.get("version")), minimum=_opt(dep.get("version_min")),
             maximum=_opt(dep.get("version_max")), max_usable=_opt(dep.get("version_max_usable")), source=source,
@@ -660,7 +663,6 @@ class Planner:
             )
         if dep.get("reuse_version") and node.version:
             version_req = version_req.merged(exact=node.version, source=f"reuse_version from {node.label}")
-        inputs = {k: envutil.substitute(v, node.env) for k, v in dep.items() if k not in _DEP_CONTROL}
         ctx = _Context(
             selector=selector, variation_sources=var_sources, env=child_env, inputs=inputs,
             version_req=version_req, adr=adr, source=source,
@@ -675,10 +677,79 @@ class Planner:
             # recipe's dependency cannot be selected. It is decided when the env is known.
             if condition is None or not (isinstance(exc, CycleError) or recipe.path.parent.name == "script"):
                 raise
-            node.deferred.append(DeferredEdge(phase, source, tag_text, condition, str(exc).split("\n")[0]))
+            after = sum(1 for e in node.edges if e.phase == phase)
+            node.deferred.append(DeferredEdge(phase, source, tag_text, condition, str(exc).split("\n")[0], after,
+                                              self._late(phase, dep, path, adr, ad, tag_text, child_env, inputs)))
             return None
+        late = None if condition is None else self._late(phase, dep, path, adr, ad, tag_text, child_env, inputs)
         return Edge(phase=phase, child=child, names=names, source=source, condition=condition,
-                    continue_on_error=bool(dep.get("continue_on_error")))
+                    continue_on_error=bool(dep.get("continue_on_error")), late=late)
+
+    @staticmethod
+    def _late(phase: str, dep: dict[str, Any], path: str, adr: dict[str, dict[str, Any]],
+              ad: dict[str, dict[str, Any]], tags: str, env: Env, inputs: dict[str, Any]) -> LateDep:
+        # the entry as patched (applying the adr patches again at run time changes nothing; ad was direct)
+        plain = {k: v for k, v in dep.items() if k not in _CONDITIONS}
+        return LateDep(phase, plain, path, adr, {}, _signature(tags, env, inputs))
+
+    # -- dependencies decided at run time ----------------------------------------------
+    def plan_late(self, node: PlanNode, late: LateDep, env: Env) -> Plan:
+        """Plan a conditional dependency of ``node`` whose condition holds now, on the env its step has now
+        (outputs of earlier steps, what preprocess set): the dependency is the root of the plan returned."""
+        import dataclasses
+
+        shadow = dataclasses.replace(node, env=dict(env), edges=[], deferred=[], parents=[])
+        gen = self._dep_edge(shadow, late.phase, dict(late.dep), late.path, dict(late.adr), dict(late.ad), [])
+        value: PlanNode | None = None
+        error: Exception | None = None
+        while True:
+            try:
+                request = gen.throw(error) if error is not None else gen.send(value)  # type: ignore[arg-type]
+            except StopIteration as done:
+                edge = done.value
+                break
+            error, value = None, None
+            try:
+                value = self._drive([request])
+            except Exception as exc:  # noqa: BLE001 - thrown into the dependency's resolution, as _resolve does
+                error = exc
+        child = edge.child
+        child.parents[:] = [p for p in child.parents if p[0] is not shadow]
+        return Plan(root=child, nodes=self.order, notes=self.notes, planner=self.fresh)
+
+    def fresh(self) -> "Planner":
+        """A planner with the same index and user env (for dependencies planned at run time)."""
+        return Planner(self.index, user_env=self.user_env, user_const=self.user_const, notify=self.notify)
+
+
+def dep_request(dep: Mapping[str, Any], env: Env) -> tuple[str, Env, dict[str, Any]]:
+    """The tags, env and inputs a dependency entry asks for on ``env``: ``<<<KEY>>>`` placeholders,
+    ``update_tags_from_env``/``_with_prefix`` and ``force_env_keys`` read it."""
+    tag_text = ",".join(_tag_list(envutil.substitute(dep.get("tags"), env)))
+    for prefix, keys in (dep.get("update_tags_from_env_with_prefix") or {}).items():
+        for k in keys:
+            if env.get(k) not in (None, ""):
+                tag_text += f",{prefix}{env[k]}"
+    for k in dep.get("update_tags_from_env") or []:
+        if env.get(k) not in (None, ""):
+            tag_text += f",{env[k]}"
+    child_env = envutil.substitute(dict(dep.get("env") or {}), env)
+    for pattern in dep.get("force_env_keys") or []:
+        for k, v in env.items():
+            if envutil.key_matches(k, [pattern]):
+                child_env.setdefault(k, v)
+    inputs = {k: envutil.substitute(v, env) for k, v in dep.items() if k not in _DEP_CONTROL}
+    return tag_text, child_env, inputs
+
+
+def _signature(tags: str, env: Env, inputs: dict[str, Any]) -> tuple[str, str, str]:
+    return tags, repr(sorted(env.items())), repr(sorted(inputs.items()))
+
+
+def late_request(late: LateDep, env: Env) -> tuple[str, str, str]:
+    """The request of a conditional dependency on the env its step has at run time (compared with
+    ``late.request``, the one planned)."""
+    return _signature(*dep_request(late.dep, env))
 
 
 def _same_work(a: PlanNode, b: PlanNode) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from cmx.cache.store import Store
 from cmx.plan.explain import PLAIN, Reason, Why, explain_miss, previous_entries
-from cmx.plan.node import Plan, PlanNode
+from cmx.plan.node import Edge, Plan, PlanNode, conditional_key
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,14 @@ def _dependency_gone(n: PlanNode, keys: list[str | None], present: set[str]) -> 
                if not e.child.probe and e.child.cached and e.condition is None and not e.continue_on_error)
 
 
+def contribution(edge: Edge, contrib: list[str | None]) -> str | None:
+    """What a dependency contributes to its dependent's key: its key, a probe's output digest, or, behind
+    a run-time condition, a key of the plan alone (``conditional_key``)."""
+    if edge.condition is not None:
+        return "if:" + conditional_key(edge.child)
+    return contrib[edge.child.index]
+
+
 def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool = False,
                 explain: bool = False) -> list[NodeStatus]:
     present = store.snapshot()
@@ -49,7 +57,7 @@ def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool
         if n.key is not None:  # the planner's key: no probe below it, nothing to complete
             key: str | None = n.key
         else:
-            child = [contrib[e.child.index] for e in n.edges]
+            child = [contribution(e, contrib) for e in n.edges]
             key = None if any(c is None for c in child) else n.compute_key([c for c in child if c is not None])
         keys[n.index] = key
         if n.recipe.probe:
@@ -76,7 +84,7 @@ def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool
             elif entry is not None:
                 reasons[n.index] = PLAIN[Why.EXPIRED]
             elif explain and previous.get(n.recipe.alias):
-                child = [contrib[e.child.index] for e in n.edges]
+                child = [contribution(e, contrib) for e in n.edges]
                 reasons[n.index] = explain_miss(n, n.key_material([str(c) for c in child]), store, previous)
             else:
                 reasons[n.index] = PLAIN[Why.NEW]
@@ -90,7 +98,7 @@ def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool
         r = reasons[n.index]
         if r.hit:
             # a hit still consults the probes its key is made of
-            stack.extend(e.child for e in n.edges if e.child.probe)
+            stack.extend(e.child for e in n.edges if e.child.probe and e.condition is None)
             continue
         # a dependency behind a run-time condition is decided when its dependent runs
         stack.extend(e.child for e in n.edges if e.condition is None)

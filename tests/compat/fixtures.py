@@ -221,3 +221,109 @@ CM_CONDITIONAL = {
           - tags: get,thing
         """,
 }
+
+
+# CM's install-on-demand with run-time facts: get-gadget's preprocess decides to install, and which
+# flavour and part; the installer's tags read that env (update_tags_from_env_with_prefix), the part's
+# tags cannot be selected before it is known (<<<CM_GADGET_PART>>>), and the installer has its own
+# dependency and a post-dependency back on get-gadget that its env switches off
+CM_LATE = {
+    "cmr.yaml": "alias: cmlate\ngit: true\n",
+    "script/get-gadget/_cm.yaml": """
+        alias: get-gadget
+        uid: 9f1b2c3d4e5f6a01
+        automation_alias: script
+        tags: [get, gadget]
+        new_env_keys: [CM_GADGET_*]
+        env:
+          CM_GADGET_NEED_INSTALL: 'no'
+        prehook_deps:
+          - tags: install,gadget
+            names: [gadget-installer]
+            update_tags_from_env_with_prefix:
+              _flavor.: [CM_GADGET_WANTED_FLAVOR]
+            enable_if_env:
+              CM_GADGET_NEED_INSTALL: ['yes']
+          - tags: get,gadget-<<<CM_GADGET_PART>>>
+            enable_if_env:
+              CM_GADGET_NEED_INSTALL: ['yes']
+        """,
+    "script/get-gadget/customize.py": """
+        def preprocess(i):
+            env = i['env']
+            if env.get('CM_GADGET_MISSING', '') == 'yes':
+                env['CM_GADGET_NEED_INSTALL'] = 'yes'
+                env['CM_GADGET_WANTED_FLAVOR'] = 'blue'
+                env['CM_GADGET_PART'] = 'part'
+            return {'return': 0}
+        """,
+    "script/get-gadget/run.sh": 'echo "CM_GADGET_SEEN=${CM_GADGET_INSTALLED_FLAVOR:-none}" > tmp-run-env.out\n',
+    "script/install-gadget/_cm.yaml": """
+        alias: install-gadget
+        uid: 9f1b2c3d4e5f6a02
+        automation_alias: script
+        tags: [install, gadget]
+        cache: true
+        new_env_keys: [CM_GADGET_*]
+        default_env:
+          CM_GADGET_FLAVOR: plain
+        env:
+          CM_GADGET_INSTALLING: 'yes'
+        deps:
+          - tags: get,gadget-helper
+        post_deps:
+          - tags: get,gadget
+            skip_if_env:
+              CM_GADGET_INSTALLING: ['yes']
+        variations:
+          flavor.#:
+            env:
+              CM_GADGET_FLAVOR: '#'
+        """,
+    "script/install-gadget/run.sh": 'echo "CM_GADGET_INSTALLED_FLAVOR=$CM_GADGET_FLAVOR:$CM_GADGET_HELPER" > tmp-run-env.out\n',
+    "script/get-gadget-helper/_cm.yaml": """
+        alias: get-gadget-helper
+        uid: 9f1b2c3d4e5f6a03
+        automation_alias: script
+        tags: [get, gadget-helper]
+        new_env_keys: [CM_GADGET_HELPER]
+        """,
+    "script/get-gadget-helper/run.sh": 'echo CM_GADGET_HELPER=ok > tmp-run-env.out\n',
+    "script/get-gadget-part/_cm.yaml": """
+        alias: get-gadget-part
+        uid: 9f1b2c3d4e5f6a04
+        automation_alias: script
+        tags: [get, gadget-part]
+        new_env_keys: [CM_GADGET_PART_FOUND]
+        """,
+    "script/get-gadget-part/run.sh": 'echo CM_GADGET_PART_FOUND=yes > tmp-run-env.out\n',
+}
+
+
+# a probe (the built-in get-python3) behind a conditional dependency, asked for a version this machine
+# does not have: it must not run to compute keys while the condition is false (cm4mlops' get-python3 ->
+# install-python-src -> get,python3 --version=3.10.13)
+CM_PROBE_BEHIND_CONDITION = {
+    "cmr.yaml": "alias: cmprobe\ngit: true\n",
+    "script/get-snake/_cm.yaml": """
+        alias: get-snake
+        uid: 9f2b2c3d4e5f6a01
+        automation_alias: script
+        tags: [get, snake]
+        new_env_keys: [CM_SNAKE_*]
+        prehook_deps:
+          - tags: install,snake
+            enable_if_env:
+              CM_SNAKE_INSTALL: ['yes']
+        """,
+    "script/get-snake/run.sh": 'echo CM_SNAKE_FOUND=yes > tmp-run-env.out\n',
+    "script/install-snake/_cm.yaml": """
+        alias: install-snake
+        uid: 9f2b2c3d4e5f6a02
+        automation_alias: script
+        tags: [install, snake]
+        post_deps:
+          - tags: get,python3
+            version: 1.0.1
+        """,
+}

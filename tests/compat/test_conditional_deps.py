@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.compat.fixtures import CM_CONDITIONAL, write_repo
+from tests.compat.fixtures import CM_CONDITIONAL, CM_LATE, CM_PROBE_BEHIND_CONDITION, write_repo
 
 
 def test_a_conditional_cycle_plans_and_runs_when_the_condition_is_false(cmx, tmp_path: Path) -> None:
@@ -24,13 +24,41 @@ def test_a_conditional_cycle_plans_and_runs_when_the_condition_is_false(cmx, tmp
     assert res.json["new_env"]["CM_THING_FOUND"] == "yes"
 
 
-def test_a_conditional_dependency_that_holds_at_run_time_is_a_clear_error(cmx, tmp_path: Path) -> None:
+def test_a_run_time_dependency_that_needs_its_running_dependent_again_is_a_clear_error(cmx, tmp_path: Path) -> None:
+    # install-thing's post-dependency get,thing is get-thing itself, with the same env: it would install again
     root = write_repo(tmp_path / "cmcond", CM_CONDITIONAL)
     assert cmx("add", "repo", str(root)).code == 0
     res = cmx("run", "script", "cmcond:get-thing", "--env.CM_THING_MISSING=yes")
     assert res.code == 1
-    assert "the conditional dependency prehook_deps 'install,thing'" in res.err
-    assert "holds, but it could not be planned: dependency cycle" in res.err, res.err
+    assert "recipe 'get-thing' failed: a dependency cycle at run time: it is already running" in res.err, res.err
+    assert "required by: install-thing" in res.err, res.err
+
+
+def test_conditional_dependencies_that_hold_at_run_time_are_planned_then_and_run(cmx, tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "cmlate", CM_LATE)
+    assert cmx("add", "repo", str(root)).code == 0
+    plan = cmx("run", "script", "cmlate:get-gadget", "--dry-run", "-j")
+    assert plan.code == 0, plan.err
+    (node,) = [n for n in plan.json["plan"] if n["recipe"] == "get-gadget"]
+    assert [d["tags"] for d in node["deferred"]] == ["get,gadget-<<<CM_GADGET_PART>>>"]  # not selectable before preprocess runs
+    # the condition is false: nothing of it runs
+    res = cmx("run", "script", "cmlate:get-gadget", "-j")
+    assert res.code == 0, res.err
+    assert res.json["new_env"]["CM_GADGET_SEEN"] == "none"
+    assert "CM_GADGET_PART_FOUND" not in res.json["new_env"]
+    # it holds: the installer is planned on the env preprocess set (its _flavor.blue), and runs with its own
+    # dependency; the part's tags are known now. The installer's post-dependency is switched off by its env.
+    res = cmx("run", "script", "cmlate:get-gadget", "--env.CM_GADGET_MISSING=yes", "-j")
+    assert res.code == 0, res.err
+    env = res.json["new_env"]
+    assert env["CM_GADGET_INSTALLED_FLAVOR"] == "blue:ok"
+    assert env["CM_GADGET_SEEN"] == "blue:ok"
+    assert env["CM_GADGET_PART_FOUND"] == "yes"
+    # the installer is cached like any node: the second run finds it
+    again = cmx("run", "script", "cmlate:get-gadget", "--env.CM_GADGET_MISSING=yes", "-j")
+    assert again.code == 0, again.err
+    assert again.json["new_env"] == env
+    assert "install-gadget(_flavor.blue)" in again.err and "cached" in again.err, again.err
 
 
 def test_an_unconditional_cycle_is_still_an_error(cmx, tmp_path: Path) -> None:
@@ -40,3 +68,19 @@ def test_an_unconditional_cycle_is_still_an_error(cmx, tmp_path: Path) -> None:
     assert cmx("add", "repo", str(root)).code == 0
     res = cmx("run", "script", "cmcond:get-thing", "--dry-run")
     assert res.code == 2 and "dependency cycle" in res.err, res.err
+
+
+def test_a_probe_behind_a_false_condition_never_runs(cmx, tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "cmprobe", CM_PROBE_BEHIND_CONDITION)
+    assert cmx("add", "repo", str(root)).code == 0
+    res = cmx("run", "script", "cmprobe:get-snake", "-j")
+    assert res.code == 0, res.err
+    assert res.json["new_env"] == {"CM_SNAKE_FOUND": "yes"}
+    ran = {n["recipe"] for n in res.json["plan"] if n["status"] == "run"}
+    assert ran == {"get-snake"}, res.json["plan"]
+    # the key is the one the dry run shows (the probe counts by what it is, not by its output)
+    dry = cmx("run", "script", "cmprobe:get-snake", "--dry-run", "-j")
+    assert [n["key"] for n in dry.json["plan"] if n["recipe"] == "get-snake"] == [res.json["key"]]
+    # when the condition holds, the probe runs and refuses the version, naming who asked
+    res = cmx("run", "script", "cmprobe:get-snake", "--env.CM_SNAKE_INSTALL=yes")
+    assert res.code == 1 and "1.0.1" in res.err, res.err
