@@ -61,6 +61,9 @@ SlurmctldHost=$HOST
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+# a re-queued job waits this long before it starts again (Slurm's default: 120 s); still ample for a
+# job step on one loaded machine to launch with its credential
+AuthInfo=cred_expire=30
 CryptoType=crypto/munge
 StateSaveLocation=$DIR/state
 SlurmdSpoolDir=$DIR/spool

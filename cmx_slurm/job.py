@@ -39,5 +39,5 @@ def run_cmx(args: list[str], home: str, log: str | None = None, submitter_host: 
         out = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError:
         out = {}
-    return {"exit_code": proc.returncode, "json": out, "host": env.get(HOST_ENV) or socket.gethostname(), "started": started,
+    return {"exit_code": proc.returncode, "restart": int(os.environ.get("SLURM_RESTART_COUNT") or 0), "json": out, "host": env.get(HOST_ENV) or socket.gethostname(), "started": started,
             "duration_s": round(time.perf_counter() - t0, 3)}

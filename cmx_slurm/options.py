@@ -83,6 +83,8 @@ class SlurmOptions:
             extra["exclusive"] = True
         if self.requeue:
             extra["requeue"] = True
+        elif "requeue" not in extra:  # Slurm's default re-queues; without the flag a preempted job is reported
+            extra["no_requeue"] = True
         if extra:
             p["slurm_additional_parameters"] = extra
         return p

@@ -64,7 +64,7 @@ def run_script(i: dict[str, Any], ctx: Any, lock: dict[str, Any], root_label: st
     ex = submit.executor(folder, opts, f"cmx-{root_label}")
     job = ex.submit(run_cmx, args, str(engine.home.root), None, os.environ.get(HOST_ENV))
     rerun = submit.rerun_command(["run", "script", *cli_flags(i), "--executor=slurm",
-                                  *(f"--slurm.{k}={v}" for k, v in sorted((i.get("slurm") or {}).items()))])
+                                  *_flags("slurm", i.get("slurm") or {})])
     if i.get("detach"):
         collect = submit.rerun_command(["run", "script", *cli_flags(i), "-j"])  # all cache hits once the job is done
         (folder / "job.json").write_text(json.dumps({"job_id": job.job_id, "args": args}) + "\n", encoding="utf-8")

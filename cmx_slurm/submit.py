@@ -63,48 +63,87 @@ def executor(folder: Path, opts: SlurmOptions, name: str) -> Any:
     return ex
 
 
-def states(job_ids: Sequence[str]) -> dict[str, str]:
+@dataclass(frozen=True)
+class JobState:
+    state: str  # Slurm's state: PENDING, RUNNING, COMPLETED, CANCELLED, ...
+    restarts: int  # how often Slurm re-queued the job (scontrol requeue, preemption, a failed node)
+
+
+def states(job_ids: Sequence[str]) -> dict[str, JobState]:
     """Slurm's state of each job id (``123`` or ``123_4``), from one ``squeue`` call; a job that
     already left the controller's memory is missing from the answer."""
     if not job_ids:
         return {}
     base = sorted({j.split("_")[0] for j in job_ids})
-    proc = subprocess.run(["squeue", "-h", "--states=all", "-r", "-o", "%i|%T", "-j", ",".join(base)],
-                          capture_output=True, text=True, timeout=60, check=False)
-    out: dict[str, str] = {}
+    proc = subprocess.run(["squeue", "-h", "--states=all", "-r", "-O", "JobArrayID:48,State:24,RestartCnt:12",
+                           "-j", ",".join(base)], capture_output=True, text=True, timeout=60, check=False)
+    out: dict[str, JobState] = {}
     for line in proc.stdout.splitlines():
-        jid, _, state = line.strip().partition("|")
-        out[jid] = state.split()[0] if state else "UNKNOWN"
+        words = line.split()
+        if len(words) >= 2:
+            out[words[0]] = JobState(words[1], int(words[2]) if len(words) > 2 and words[2].isdigit() else 0)
     return out
+
+
+PENDING_STATES = ("PENDING", "REQUEUED", "CONFIGURING", "SUSPENDED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD")
 
 
 def wait(jobs: Sequence[Any], say: Callable[[str], None], on_done: Callable[[int, Outcome], None] | None = None,
          label: str = "slurm") -> list[Outcome]:
-    """Wait for submitit jobs; print pending/running/done/failed counts when they change."""
+    """Wait for submitit jobs; print pending/running/done/failed counts when they change.
+
+    A job's answer is final when it succeeded, or when Slurm says the job is over. The answer of
+    an attempt that Slurm re-queued (``--slurm.requeue``: ``scontrol requeue``, preemption, a
+    failed node) is not: the job runs again and its next answer replaces that file."""
     outcomes: dict[int, Outcome] = {}
+    stale: dict[int, tuple[int, int]] = {}  # the result file of an attempt Slurm re-queued (inode, mtime)
+    restarts: dict[int, int] = {}
     last = ""
     missing_since: dict[int, float] = {}
+
+    def close(k: int, o: Outcome) -> None:
+        outcomes[k] = o
+        if on_done:
+            on_done(k, o)
+
     while len(outcomes) < len(jobs):
         open_ = [k for k in range(len(jobs)) if k not in outcomes]
+        answers: dict[int, tuple[str, Any]] = {}
         for k in open_:  # a result file is the cheapest sign of a finished job
-            if jobs[k].paths.result_pickle.exists():
-                outcomes[k] = _finish(jobs[k], "COMPLETED")
-                if on_done:
-                    on_done(k, outcomes[k])
+            stamp = _stamp(jobs[k].paths.result_pickle)
+            if stamp is None or stamp == stale.get(k):
+                continue
+            answer = _read_result(jobs[k])
+            if answer is not None and _succeeded(answer):
+                close(k, Outcome(str(jobs[k].job_id), "COMPLETED", answer[1], str(jobs[k].paths.stderr)))
+            else:
+                answers[k] = answer if answer is not None else ("error", "no readable result")
         open_ = [k for k in range(len(jobs)) if k not in outcomes]
         now = states([str(jobs[k].job_id) for k in open_]) if open_ else {}
         counts = {"pending": 0, "running": 0}
         for k in open_:
-            state = now.get(str(jobs[k].job_id))
-            if state in DONE_STATES or state is None:
+            jid = str(jobs[k].job_id)
+            js = now.get(jid)
+            if js is not None and js.restarts > restarts.get(k, 0):
+                restarts[k] = js.restarts
+                say(f"{label}: job {jid} re-queued by Slurm (attempt {js.restarts + 1})")
+            if k in answers:  # cmx failed in this job, or was stopped: final once Slurm says the job is over
+                answer = answers[k]
+                attempt = answer[1].get("restart") if answer[0] == "success" and isinstance(answer[1], dict) else None
+                if js is not None and attempt is not None and js.restarts > int(attempt):
+                    stale[k] = _stamp(jobs[k].paths.result_pickle) or (0, 0)  # an earlier attempt's answer
+                elif js is None or js.state in DONE_STATES:
+                    close(k, _failed(jobs[k], js.state if js is not None and js.state in FAILED_STATES else "FAILED",
+                                     answer))
+                    continue
+            elif js is None or js.state in DONE_STATES:
                 # finished (or forgotten by the controller) without a result yet: give the file a moment
                 first = missing_since.setdefault(k, time.monotonic())
                 if jobs[k].paths.result_pickle.exists() or time.monotonic() - first < 3.0:
                     continue
-                outcomes[k] = _finish(jobs[k], state or "UNKNOWN")
-                if on_done:
-                    on_done(k, outcomes[k])
-            elif state in ("PENDING", "REQUEUED", "CONFIGURING", "SUSPENDED", "REQUEUE_HOLD", "RESV_DEL_HOLD"):
+                close(k, Outcome(jid, js.state if js is not None else "UNKNOWN", None, str(jobs[k].paths.stderr)))
+                continue
+            if js is not None and js.state in PENDING_STATES:
                 counts["pending"] += 1
             else:
                 counts["running"] += 1
@@ -119,46 +158,40 @@ def wait(jobs: Sequence[Any], say: Callable[[str], None], on_done: Callable[[int
     return [outcomes[k] for k in range(len(jobs))]
 
 
-def _finish(job: Any, state: str) -> Outcome:
-    log = str(job.paths.stderr)
-    if state != "COMPLETED" and not job.paths.result_pickle.exists():
-        return Outcome(str(job.job_id), state, None, log)
+def _stamp(path: Path) -> tuple[int, int] | None:
     try:
-        outcome, value = _read_result(job)
-    except Exception as exc:  # an unreadable result: the job's own failure
-        return Outcome(str(job.job_id), final_state(str(job.job_id), "FAILED"),
-                       {"error": f"no readable result ({exc})"}, log)
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
+def _succeeded(answer: tuple[str, Any]) -> bool:
+    outcome, value = answer
+    return outcome == "success" and not (isinstance(value, dict) and value.get("exit_code"))
+
+
+def _failed(job: Any, state: str, answer: tuple[str, Any]) -> Outcome:
+    """cmx failed in the job, or was stopped by scancel/preemption (the job catches SIGTERM and still
+    hands back cmx's exit): Slurm's own state says which."""
+    outcome, value = answer
+    log = str(job.paths.stderr)
     if outcome != "success":
-        return Outcome(str(job.job_id), final_state(str(job.job_id), "FAILED"),
-                       {"error": (str(value).strip().splitlines() or ["?"])[-1]}, log)
-    if isinstance(value, dict) and value.get("exit_code"):
-        # cmx failed in the job, or was stopped by scancel/preemption (the job catches SIGTERM and still
-        # hands back cmx's exit): Slurm's own state says which
-        return Outcome(str(job.job_id), final_state(str(job.job_id), "FAILED"), value, log)
-    return Outcome(str(job.job_id), "COMPLETED", value, log)
+        return Outcome(str(job.job_id), state, {"error": (str(value).strip().splitlines() or ["?"])[-1]}, log)
+    return Outcome(str(job.job_id), state, value if isinstance(value, dict) else {"error": repr(value)}, log)
 
 
-def final_state(job_id: str, default: str, within_s: float = 10.0) -> str:
-    """The job's terminal Slurm state (CANCELLED, TIMEOUT, ...), waiting briefly while it settles."""
-    deadline = time.monotonic() + within_s
-    while True:
-        state = states([job_id]).get(job_id)
-        if state in FAILED_STATES:
-            return state
-        if state in (None, "COMPLETED") or time.monotonic() > deadline:
-            return default  # Slurm saw the job end normally: cmx itself failed in it
-        time.sleep(POLL_S)
-
-
-def _read_result(job: Any) -> tuple[str, Any]:
+def _read_result(job: Any) -> tuple[str, Any] | None:
     from submitit.core import utils
 
     for _ in range(50):  # the file may be visible before it is complete on a shared filesystem
         try:
-            return utils.pickle_load(job.paths.result_pickle)
+            return utils.pickle_load(job.paths.result_pickle)  # type: ignore[no-any-return]
         except EOFError:
             time.sleep(0.1)
-    return utils.pickle_load(job.paths.result_pickle)
+        except Exception:  # unreadable: the job's own failure
+            return None
+    return None
 
 
 def rerun_command(argv: Sequence[str]) -> str:

@@ -49,3 +49,14 @@ def test_the_job_gets_the_same_request_as_argv():
     i = {"action": "run", "automation": "script", "tags": "print,hello-world", "name": "Ada Lovelace",
          "env": {"CMX_HELLO_GREETING": "Hi"}, "executor": "slurm", "slurm": {"time": "5"}, "j": True, "new": True}
     assert cli_flags(i) == ["--env.CMX_HELLO_GREETING=Hi", "--name=Ada Lovelace", "--new", "--tags=print,hello-world"]
+
+
+def test_without_requeue_slurm_may_not_requeue_the_job():
+    """Slurm re-queues jobs by default (JobRequeue=1): without --slurm.requeue cmx asks it not to, so that a
+    preempted job is reported with its state rather than run again behind cmx's back."""
+    assert SlurmOptions.from_input({"slurm": {}}).submitit_parameters("n")["slurm_additional_parameters"] == \
+        {"no_requeue": True}
+    assert SlurmOptions.from_input({"slurm": {"requeue": "no"}}).submitit_parameters("n")[
+        "slurm_additional_parameters"] == {"no_requeue": True}
+    given = SlurmOptions.from_input({"slurm": {"extra": "--requeue"}}).submitit_parameters("n")
+    assert given["slurm_additional_parameters"] == {"requeue": True}

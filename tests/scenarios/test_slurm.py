@@ -206,3 +206,58 @@ def test_a_compute_node_runs_its_own_probes(repo, home, tmp_path):
     assert probes.read_text().splitlines() == ["login", "node-b", ""]  # run.sh sees the job's environment
     back = run_cmx("run", "script", "--tags=user", "-j", home=home, env=login)
     assert back.code == 0 and back.json["new_env"]["SAW"] == "cpu" and back.json["cached"] and counts() == (3, 2)
+
+
+def _submit_slow(home: Path, starts: Path, *flags: str) -> tuple[subprocess.Popen, str]:
+    """``cmx run script --tags=slow,build --executor=slurm`` in the background, once its build runs."""
+    env = dict(os.environ, CMX_HOME=str(home))
+    proc = subprocess.Popen([sys.executable, "-m", "cmx.cli.main", "run", "script", "--tags=slow,build",
+                             "--seconds=4", "--executor=slurm", *flags, "-j"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (starts.exists() and starts.read_text().splitlines()):  # the build has started on the node
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else "no start"
+        time.sleep(0.1)
+    (job_dir,) = [p for p in (home / "cache" / "slurm").glob("*/*") if p.is_dir()]
+    return proc, job_dir.name
+
+
+def test_requeue_runs_the_job_again_and_builds_the_entry_once(repo, home, tmp_path):
+    """--slurm.requeue: `scontrol requeue` of the running job (what preemption does) stops the build; Slurm
+    runs the job again, cmx waits for that attempt (not the stopped one) and the entry is published once."""
+    starts = tmp_path / "starts"
+    repo.add("slow", SLOW, f'echo start >> "{starts}"\n' + SLOW_RUN)
+    proc, job_id = _submit_slow(home, starts, "--slurm.requeue")
+    try:
+        subprocess.run(["scontrol", "requeue", job_id], check=True, timeout=60)
+        # Slurm holds a re-queued job back for its credential lifetime (cred_expire: 30 s in .ci/slurm-up.sh,
+        # 120 s by default) before it runs again
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert f"job {job_id} re-queued by Slurm (attempt 2)" in err
+    assert "1 done, 0 failed (of 1)" in err
+    assert starts.read_text().splitlines() == ["start", "start"]  # the step ran again
+    result = Path(json.loads(out)["new_env"]["SLOW_RESULT"])
+    assert result.read_text() == "payload-4\n"
+    (entry,) = store_entries(home)  # built once: the stopped attempt published nothing
+    assert result.is_relative_to(entry)
+    again = run_cmx("run", "script", "--tags=slow,build", "--seconds=4", "-j", home=home)
+    assert again.code == 0 and again.json["cached"] and again.json["new_env"]["SLOW_RESULT"] == str(result)
+
+
+def test_without_requeue_slurm_refuses_to_requeue(repo, home, tmp_path):
+    starts = tmp_path / "starts"
+    repo.add("slow", SLOW, f'echo start >> "{starts}"\n' + SLOW_RUN)
+    proc, job_id = _submit_slow(home, starts)
+    try:
+        refused = subprocess.run(["scontrol", "requeue", job_id], capture_output=True, text=True, timeout=60)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert refused.returncode != 0, refused.stdout
+    assert proc.returncode == 0, err
+    assert starts.read_text().splitlines() == ["start"] and len(store_entries(home)) == 1
