@@ -33,7 +33,7 @@ MEMO_FORMAT = 3
 PLAN_ENV = ("CMX_ALLOW_CODE_PATHS", "CMX_CLOCK_SHIFT")
 _CMX_DIR = os.path.dirname(os.path.realpath(__file__))
 # flags that change what a run does or prints: never replayed
-_NOT_REPLAYED = ("--new", "--skip", "--dry", "--fake", "--explain", "--lock", "--frozen", "-v", "--verbose",
+_NOT_REPLAYED = ("--new", "--renew", "--skip", "--dry", "--fake", "--explain", "--lock", "--frozen", "-v", "--verbose",
                  "--jobs", "-n", "@", "--help")
 
 

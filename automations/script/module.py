@@ -39,7 +39,8 @@ SELECT_FLAGS = (
     Flag("version_min", "version", "the lowest acceptable version", example="--version_min=3.10"),
     Flag("version_max", "version", "the highest acceptable version"),
     Flag("version_max_usable", "version", "the version to install when nothing acceptable is found"),
-    Flag("new", "bool", "rebuild the requested recipe even if it is cached (its dependencies are reused)"),
+    Flag("new", "bool", "rebuild the requested recipe even if it is cached (its dependencies are reused); "
+         "--renew is CM's spelling", aliases=("renew",)),
     Flag("skip_cache", "bool", "run every node without reading or writing the cache (results in cache/runs/)"),
 )
 RUN_FLAGS = SELECT_FLAGS + (

@@ -136,7 +136,6 @@ def run_phases(
                     raise
         envutil.merge_env(env, node.pinned)  # the user's --env/--const and the recipe's const win over dep outputs
 
-    run_deps("deps")
     env.update({"CMX_RECIPE_PATH": str(node.recipe.path), "CMX_RUN_DIR": str(work_dir)})
     if node.version:
         env["CMX_VERSION"] = node.version
@@ -147,7 +146,8 @@ def run_phases(
     logger.propagate = False
     logger.setLevel(logging.INFO)
     handler = logging.FileHandler(log_path, encoding="utf-8")
-    handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(message)s", masker))
+    formatter = _MaskingFormatter("%(asctime)s %(levelname)s %(message)s", masker)
+    handler.setFormatter(formatter)
     logger.addHandler(handler)
     try:
         try:
@@ -171,10 +171,12 @@ def run_phases(
             "automation": api,
         }
         detected: str | None = None
+        base = str(eff.get("script_name") or node.recipe.meta.get("script_name") or "run")
         if foreign:
             from cmx.compat import hooks as compat
 
             compat.adapt(i, module, node.recipe.path, work_dir, log_path, os.getcwd())
+            i["run_script_input"]["script_name"] = base
 
         def hook(name: str) -> dict[str, Any]:
             try:
@@ -185,13 +187,20 @@ def run_phases(
             except customize.HookError as exc:
                 raise PhaseFailure(str(exc), detail=exc.detail) from exc
 
+        if foreign and node.recipe.meta.get("predeps", True) is not False:
+            hook("predeps")  # MLC's: before the dependencies run, on the env their conditions read
+        run_deps("deps")
+        masker = formatter.masker = _masker(env)  # with what the dependencies and the pinned env brought
         out = hook("preprocess")
         skip = bool(out.get("skip"))
         detected = out.get("version") or detected
         run_deps("prehook_deps")
+        if foreign:  # CM's preprocess may choose the script: i['run_script_input']['script_name'] = 'detect'
+            base = str(i["run_script_input"].get("script_name") or base)
         if not skip:
-            base = str(eff.get("script_name") or node.recipe.meta.get("script_name") or "run")
             found = script.find_script(node.recipe.path, base)
+            if found is None and foreign and base != str(eff.get("script_name") or node.recipe.meta.get("script_name") or "run"):
+                raise PhaseFailure(f"preprocess chose the script '{base}', but {node.recipe.path} has no {base}.sh")
             if found is not None:
                 (work_dir / "tmp-state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
                 text, secrets = script.render(found, work_dir, env, f"recipe {node.label}")

@@ -327,3 +327,69 @@ CM_PROBE_BEHIND_CONDITION = {
             version: 1.0.1
         """,
 }
+
+
+# MLC's predeps() (before the dependencies, on the env their conditions read; `predeps: false` turns
+# it off) and CM's preprocess choosing the script to run (i['run_script_input']['script_name'])
+MLC_PREDEPS = {
+    "meta.yaml": "alias: mlcpre\ngit: true\n",
+    "script/get-widget/meta.yaml": """
+        alias: get-widget
+        uid: 9f3b2c3d4e5f6a01
+        automation_alias: script
+        tags: [get, widget]
+        new_env_keys: [MLC_WIDGET_*]
+        input_mapping:
+          mode: MLC_WIDGET_MODE
+        deps:
+          - tags: fetch,widget
+            enable_if_env:
+              MLC_WIDGET_FETCH: ['yes']
+        """,
+    "script/get-widget/customize.py": """
+        import os
+
+
+        def predeps(i):
+            env = i['env']
+            if env.get('MLC_WIDGET_MODE', '') in ('fetch', 'detect'):
+                env['MLC_WIDGET_FETCH'] = 'yes'
+            return {'return': 0}
+
+
+        def preprocess(i):
+            env = i['env']
+            if env.get('MLC_WIDGET_MODE', '') == 'detect':
+                i['run_script_input']['script_name'] = 'detect'
+            if env.get('MLC_WIDGET_MODE', '') == 'nowhere':
+                i['run_script_input']['script_name'] = 'nowhere'
+            return {'return': 0}
+        """,
+    "script/get-widget/run.sh": 'echo "MLC_WIDGET_BY=run:${MLC_WIDGET_FETCHED:-no}" > tmp-run-env.out\n',
+    "script/get-widget/detect.sh": 'echo "MLC_WIDGET_BY=detect:${MLC_WIDGET_FETCHED:-no}" > tmp-run-env.out\n',
+    "script/fetch-widget/meta.yaml": """
+        alias: fetch-widget
+        uid: 9f3b2c3d4e5f6a02
+        automation_alias: script
+        tags: [fetch, widget]
+        new_env_keys: [MLC_WIDGET_FETCHED]
+        """,
+    "script/fetch-widget/run.sh": 'echo MLC_WIDGET_FETCHED=yes > tmp-run-env.out\n',
+    "script/no-predeps/meta.yaml": """
+        alias: no-predeps
+        uid: 9f3b2c3d4e5f6a03
+        automation_alias: script
+        tags: [no, predeps]
+        predeps: false
+        new_env_keys: [MLC_NOPRE_*]
+        """,
+    "script/no-predeps/customize.py": """
+        def predeps(i):
+            return {'return': 1, 'error': 'predeps ran although the meta says predeps: false'}
+
+
+        def preprocess(i):
+            i['env']['MLC_NOPRE_OK'] = 'yes'
+            return {'return': 0}
+        """,
+}

@@ -177,7 +177,7 @@ def test_misspelt_and_malformed_flags_are_rejected_naming_the_flag(cmx, home):
 
 
 def test_cm_engine_flags_say_not_supported(cmx):
-    for flag, equivalent in [("--docker", None), ("--renew", "--new"), ("--print_env", "-j"), ("--debug", "-v"),
+    for flag, equivalent in [("--docker", None), ("--print_env", "-j"), ("--debug", "-v"),
                              ("--dirty", None)]:
         res = cmx("run", "script", "--tags=detect,os", flag)
         assert res.code == 2 and f"{flag} is a CM engine flag that cmx does not support" in res.err, res.err

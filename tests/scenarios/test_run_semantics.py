@@ -249,6 +249,8 @@ def test_new_rebuilds_and_skip_cache_runs_uncached(repo, cmx, home):
     c = cmx("run", "script", "--tags=n", "--skip_cache", "-j").json
     assert not c["cached"] and "/runs/" in c["cache_path"]
     assert cmx("run", "script", "--tags=n", "-j").json["new_env"]["PID"] == b["new_env"]["PID"]
+    r = cmx("run", "script", "--tags=n", "--renew", "-j").json  # CM's spelling of --new, never replayed from a memo
+    assert not r["cached"] and r["new_env"]["PID"] != b["new_env"]["PID"] and r["cache_path"] == b["cache_path"]
 
 
 def test_json_output_is_one_object_even_when_quiet(cmx):
