@@ -1,0 +1,51 @@
+"""The predictor behind the predict (and recommend) pages: trained once per data source, in the
+board's process, on the same rows and settings as ``train,flexboard,predictor``."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from flexboard.app import board
+
+_lock = threading.Lock()
+_trained: dict[tuple[Any, ...], Any] = {}
+
+
+def trained(source: board.Source):
+    """The predictor for this source (default settings), trained on first use and kept."""
+    from flexboard import features as F
+    from flexboard import predictor as P
+
+    sig = source.signature()
+    with _lock:  # one training at a time; a second page waits for it
+        p = _trained.get(sig)
+        if p is None:
+            rows = F.load_rows(source.dataset_dir or None, source.data_file or None)
+            p = P.train(rows, P.Settings())
+            _trained.clear()
+            _trained[sig] = p
+        return p
+
+
+@dataclass(frozen=True)
+class Prediction:
+    per_accelerator: float
+    low: float
+    high: float
+    system: float           # per accelerator × total accelerators
+    total_accelerators: int
+
+
+def predict(p, model: str, accelerator: str, count: int = 8, nodes: int = 1, scenario: str = "Offline",
+            dtype: str = "fp8", framework: str = "") -> Prediction:
+    """tokens/s per accelerator with its 80% interval for one configuration (``FlexBoardError`` on
+    an unknown model or accelerator)."""
+    from flexboard.recipes import config_row
+
+    cfg = config_row(model, accelerator, count=count, nodes=nodes, scenario=scenario, dtype=dtype,
+                     framework=framework)
+    r = p.predict_frame([cfg]).iloc[0]
+    total = int(cfg["system.accelerator.total_count"])
+    return Prediction(float(r["predicted"]), float(r["low"]), float(r["high"]), float(r["predicted"]) * total, total)

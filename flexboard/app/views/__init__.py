@@ -1,0 +1,1 @@
+"""One module per FlexBoard page; each has ``page()``, run by ``flexboard/app/main.py``."""

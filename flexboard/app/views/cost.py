@@ -1,0 +1,68 @@
+"""Cost per million tokens, from an editable table of accelerator prices (USD per hour)."""
+
+from __future__ import annotations
+
+from flexboard import prices
+from flexboard.app import board, context
+from flexboard.errors import FlexBoardError
+
+
+def edited_prices() -> dict[str, float | None]:
+    """The price table on the page (editable); a bad price is a ``FlexBoardError``."""
+    import pandas as pd
+    import streamlit as st
+
+    st.subheader("Prices (USD per accelerator-hour)")
+    st.caption("Edit a price to see its effect. Empty = unknown. Defaults are on-demand prices from the "
+               "pages in the source column (flexboard/data/prices.csv).")
+    table = pd.DataFrame(board.price_rows())
+    edited = st.data_editor(
+        table, hide_index=True, key="cost-prices", num_rows="fixed", disabled=["accelerator", "source", "date", "notes"],
+        column_config={
+            "accelerator": st.column_config.TextColumn("accelerator", width=180),
+            "usd_per_hour": st.column_config.TextColumn("USD/hour", width=110),
+            "source": st.column_config.LinkColumn("source"),
+        },
+    )
+    return prices.check(zip(edited["accelerator"], edited["usd_per_hour"]))
+
+
+def page() -> None:
+    import altair as alt
+    import streamlit as st
+
+    st.title("Cost per million tokens")
+    df = context.rows()
+    try:
+        price_map = edited_prices()
+    except FlexBoardError as exc:
+        st.error(str(exc))
+        return
+    st.subheader("Cost of each measured result")
+    c1, c2 = st.columns(2)
+    with c1:
+        model = st.selectbox("Model", ["all"] + board.options(df, "model.mlperf_name"), key="cost-model")
+    with c2:
+        scenario = st.selectbox("Scenario", ["all"] + board.options(df, "submission.scenario"), key="cost-scenario")
+    chosen = {}
+    if model != "all":
+        chosen["model.mlperf_name"] = [model]
+    if scenario != "all":
+        chosen["submission.scenario"] = [scenario]
+    costs = board.cost_frame(board.apply(df, board.Filters.of(chosen)), price_map)
+    known = costs[costs["cost_per_million_tokens"].notna()]
+    if known.empty:
+        st.warning("No result of this selection runs on an accelerator with a price: set one in the table above.")
+        return
+    best = known.iloc[0]
+    st.markdown(f'<p id="cheapest">Cheapest: <b>{best["system.name"]}</b> ({best["accelerator"]}), '
+                f'<b>${best["cost_per_million_tokens"]:,.4f}</b> per million tokens</p>', unsafe_allow_html=True)
+    per_acc = known.groupby("accelerator", as_index=False)["cost_per_million_tokens"].min()
+    st.altair_chart(alt.Chart(per_acc).mark_bar().encode(
+        x=alt.X("cost_per_million_tokens:Q", title="lowest USD per million tokens"),
+        y=alt.Y("accelerator:N", sort="x", title=None)), use_container_width=True)
+    st.dataframe(costs, hide_index=True, column_config={
+        "cost_per_million_tokens": st.column_config.NumberColumn("USD per million tokens", format="%.4f"),
+        board.THROUGHPUT: st.column_config.NumberColumn("tokens/s per accelerator", format="%.1f")})
+    st.caption("cost per million tokens = USD per accelerator-hour / (tokens/s per accelerator × 3600) × 10⁶; "
+               f"{len(costs) - len(known):,} rows have no price for their accelerator.")
