@@ -101,9 +101,11 @@ def run(i: dict[str, Any], ctx: Any) -> dict[str, Any]:
     slurm = executor_of(i) == "slurm"
     if slurm:
         SlurmOptions.from_input(i)  # bad --slurm.* flags before anything is planned
-        if i.get("search") is not None:
-            raise UsageError("--search runs its steps one after another here; it does not take --executor=slurm yet",
-                             hint="explore a grid (--explore.KEY=...) to run the points as a job array")
+        if i.get("search") is not None and i.get("detach"):
+            raise UsageError("--search does not take --detach: each step's verdict chooses the next value, so "
+                             "cmx waits for every step's job",
+                             hint="without --detach, each step is a Slurm job and the points below the maximum one "
+                                  "job array; an interrupted search resumes from the recorded steps")
     if i.get("search") is not None:
         return _run_search(i, ctx, script, str(tags), opts)
     space = parse_space(i.get("explore"))
@@ -226,6 +228,7 @@ def _dry_run(planned: list[PlannedPoint], exp: ExperimentDir, keys: list[str], o
 
 def _run_search(i: dict[str, Any], ctx: Any, script: Any, tags: str, opts: Options) -> dict[str, Any]:
     """--search.KEY=LO:HI: find the largest VALID value of KEY, then --search_points points up to it."""
+    from cmx_slurm.options import executor_of
     from experiments import search
     from experiments.plan import apply
     from experiments.space import Dimension, Point
@@ -261,16 +264,29 @@ def _run_search(i: dict[str, Any], ctx: Any, script: Any, tags: str, opts: Optio
     rows: dict[str, dict[str, Any]] = {}
     settings = RunSettings(1, False, opts.restart, opts.passthrough)
 
-    def run_value(value: float, role: str) -> dict[str, Any]:
-        p = planned_for(value)
-        text = search.fmt(value)
-        if text not in records:
-            rec = run_points([p], exp, settings, lambda r: None, ctx.echo)[0]
+    if executor_of(i) == "slurm":  # each step a Slurm job, the points below the maximum one job array
+        from cmx_slurm import array
+
+        def runner(planned: list[PlannedPoint]) -> list[dict[str, Any]]:
+            return array.run_points(planned, exp, settings, lambda r: None, ctx.echo, i)
+    else:
+        def runner(planned: list[PlannedPoint]) -> list[dict[str, Any]]:
+            return run_points(planned, exp, settings, lambda r: None, ctx.echo)
+
+    def run_values(values: list[float], role: str) -> list[dict[str, Any]]:
+        """Run the values not run yet, together (one job array with Slurm); their rows, in order."""
+        texts = list(dict.fromkeys(search.fmt(v) for v in values))
+        todo = [t for t in texts if t not in records]
+        for text, rec in zip(todo, runner([planned_for(float(t)) for t in todo]) if todo else []):
             records[text] = rec
             rows[text] = row_for(rec, [spec.key])
             rows[text]["role"] = role
+        if todo:
             write_tables(list(rows.values()), exp.root)
-        return rows[text]
+        return [rows[t] for t in texts]
+
+    def run_value(value: float, role: str) -> dict[str, Any]:
+        return run_values([value], role)[0]
 
     def probe(value: float) -> bool:
         row = run_value(value, "probe")
@@ -282,8 +298,7 @@ def _run_search(i: dict[str, Any], ctx: Any, script: Any, tags: str, opts: Optio
     curve: list[float] = []
     if maximum is not None:
         curve = search.below(maximum, spec.points)
-        for v in curve:
-            row = run_value(v, "point")
+        for row in run_values(curve, "point"):
             if row.get("role") == "probe":
                 row["role"] = "probe+point"
     table_rows = sorted(rows.values(), key=lambda r: float(r[spec.key]))

@@ -60,3 +60,11 @@ def test_without_requeue_slurm_may_not_requeue_the_job():
         "slurm_additional_parameters"] == {"no_requeue": True}
     given = SlurmOptions.from_input({"slurm": {"extra": "--requeue"}}).submitit_parameters("n")
     assert given["slurm_additional_parameters"] == {"requeue": True}
+
+
+def test_a_search_cannot_detach(home):
+    from tests.conftest import run_cmx
+
+    res = run_cmx("run", "experiment", "--tags=print,hello-world", "--search.repeat=1:4", "--executor=slurm",
+                  "--detach", home=home)
+    assert res.code == 2 and "--search does not take --detach" in res.err and "Traceback" not in res.err

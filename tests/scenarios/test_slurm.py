@@ -261,3 +261,42 @@ def test_without_requeue_slurm_refuses_to_requeue(repo, home, tmp_path):
     assert refused.returncode != 0, refused.stdout
     assert proc.returncode == 0, err
     assert starts.read_text().splitlines() == ["start"] and len(store_entries(home)) == 1
+
+
+CAPACITY = "tags: [capacity]\ncache: true\ninput_mapping:\n  qps: CAP_QPS\nnew_env_keys: [CMX_FLEXBENCH_RESULT]\n"
+CAPACITY_RUN = """
+valid=$(awk -v q="$CAP_QPS" 'BEGIN { print (q <= 25) ? "true" : "false" }')
+printf '{"status": "ok", "summary": {"status": "ok", "valid": %s, "samples_per_second": %s}}\\n' "$valid" "$CAP_QPS" > result.json
+echo "CMX_FLEXBENCH_RESULT=$PWD/result.json" >> tmp-run-env.out
+"""
+
+
+def test_search_runs_each_step_as_a_job_and_the_points_below_as_one_array(repo, home, tmp_path):
+    """--search with --executor=slurm: the same maximum and points as a local search; each step (whose
+    verdict picks the next value) is one job, the points below the maximum one job array; a re-run
+    submits nothing."""
+    repo.add("capacity", CAPACITY, CAPACITY_RUN)
+    args = ("run", "experiment", "--tags=capacity", "--search.qps=10:100", "--search_steps=1", "--search_points=4", "-j")
+    local_home = tmp_path / "local"
+    local_home.mkdir()
+    (local_home / "repos.yaml").write_text((home / "repos.yaml").read_text())
+    local = run_cmx(*args, home=local_home)
+    assert local.code == 0, local.err
+    remote = run_cmx(*args, "--executor=slurm", home=home)
+    assert remote.code == 0, remote.err
+    assert remote.json["search"] == local.json["search"] == {"key": "qps", "max": 20.0, "points": ["5", "10", "15", "20"]}
+    steps = [line for line in remote.err.splitlines() if "submitted 1 as Slurm job array" in line]
+    assert len(steps) == 4  # qps=10, 20: VALID; 40: not valid; bisection: 30 not valid
+    assert sum("submitted 2 as Slurm job array" in line for line in remote.err.splitlines()) == 1  # 5 and 15
+
+    def table(out):
+        return [(p["inputs"]["qps"], p["role"], p["status"]) for p in out["points"]]
+    assert table(remote.json) == table(local.json) == [
+        ("5", "point", "ok"), ("10", "probe+point", "ok"), ("15", "point", "ok"), ("20", "probe+point", "ok"),
+        ("30", "probe", "ok"), ("40", "probe", "ok")]
+    jobs = {json.loads(p.read_text())["slurm_job_id"].split("_")[0]
+            for p in Path(remote.json["experiment"]).glob("points/*.json")}
+    assert len(jobs) == 5
+    again = run_cmx(*args, "--executor=slurm", home=home)
+    assert again.code == 0, again.err
+    assert "Slurm job array" not in again.err and again.json["search"] == remote.json["search"]
