@@ -66,7 +66,9 @@ def run_script(i: dict[str, Any], ctx: Any, lock: dict[str, Any], root_label: st
     rerun = submit.rerun_command(["run", "script", *cli_flags(i), "--executor=slurm",
                                   *_flags("slurm", i.get("slurm") or {})])
     if i.get("detach"):
-        collect = submit.rerun_command(["run", "script", *cli_flags(i), "-j"])  # all cache hits once the job is done
+        # the same run through Slurm: its entries are hits in a job like this one (a local run here would rebuild
+        # what depends on a probe whose facts differ from the node's), and it waits while this job still builds
+        collect = rerun + " -j"
         (folder / "job.json").write_text(json.dumps({"job_id": job.job_id, "args": args}) + "\n", encoding="utf-8")
         ctx.echo(f"slurm: submitted job {job.job_id} (log: {job.paths.stderr}); when it is done "
                  f"(squeue -j {job.job_id}), collect the result with: {collect}")

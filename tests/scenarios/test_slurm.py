@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -300,3 +301,32 @@ def test_search_runs_each_step_as_a_job_and_the_points_below_as_one_array(repo, 
     again = run_cmx(*args, "--executor=slurm", home=home)
     assert again.code == 0, again.err
     assert "Slurm job array" not in again.err and again.json["search"] == remote.json["search"]
+
+
+def test_detach_then_collect_answers_from_the_node_entries(repo, home, tmp_path):
+    """--detach prints a command that collects the result: all hits on a node, nothing built on the
+    submitting machine even where its probe reports other facts than the node's."""
+    builds = tmp_path / "builds"
+    repo.add("probe", "tags: [myprobe]\nprobe: true\ncache: true\nnew_env_keys: [FACT]\n",
+             'echo "FACT=${TEST_NODE_FACT:-cpu}" >> tmp-run-env.out\n')
+    repo.add("user", "tags: [user]\ncache: true\ndeps: [{tags: myprobe}]\nnew_env_keys: [SAW]\n",
+             f'echo built >> "{builds}"\necho "SAW=$FACT" >> tmp-run-env.out\n')
+    login = {"CMX_HOST_ID": "login"}
+    sub = run_cmx("run", "script", "--tags=user", "--executor=slurm", "--detach",
+                  "--slurm.extra=--export=ALL,TEST_NODE_FACT=gpu", "-j", home=home, env=login)
+    assert sub.code == 0, sub.err
+    collect = shlex.split(sub.json["collect"])
+    assert collect[0] == "cmx" and "--detach" not in collect and "--executor=slurm" in collect
+    job_id = sub.json["job_ids"][0]
+    deadline = time.monotonic() + 600
+    while True:
+        state = subprocess.run(["squeue", "-h", "--states=all", "-o", "%T", "-j", job_id], capture_output=True,
+                               text=True, timeout=60).stdout.strip()
+        if state == "COMPLETED":
+            break
+        assert state in ("PENDING", "CONFIGURING", "RUNNING", "COMPLETING") and time.monotonic() < deadline, state
+        time.sleep(0.2)
+    out = run_cmx(*collect[1:], home=home, env=login, timeout=600)
+    assert out.code == 0, out.err
+    assert out.json["new_env"]["SAW"] == "gpu" and out.json["cached"]
+    assert builds.read_text().splitlines() == ["built"]
