@@ -174,18 +174,23 @@ def test_adr_patches_named_dependencies_in_the_subtree(repo, cmx):
     assert cmx("run", "script", "--tags=app", "--adr.python.tags=_new", "-j").json["new_env"]["PYV"] == "new"
 
 
+def _meet(folder: Path, name: str, count: int) -> str:
+    """A script that says it started, then waits (at most 60 s) until ``count`` scripts have: it
+    ends with exit 4 unless that many run side by side. A handshake, not a measured overlap."""
+    return (f'touch "{folder}/{name}"\n'
+            f'n=0; while [ "$(ls "{folder}" | wc -l)" -lt {count} ]; do n=$((n+1)); [ $n -gt 1200 ] && exit 4; '
+            'sleep 0.05; done\n')
+
+
 def test_parallel_jobs_run_independent_nodes_side_by_side(repo, cmx, tmp_path):
-    stamp = tmp_path / "stamps"
+    meet = tmp_path / "meet"
+    meet.mkdir()
     for k in range(4):
-        repo.add(f"w{k}", f"tags: [work, w{k}]\n", f'echo "start $(date +%s.%N)" >> {stamp}.{k}\nsleep 1\necho "end $(date +%s.%N)" >> {stamp}.{k}\n')
+        repo.add(f"w{k}", f"tags: [work, w{k}]\n", _meet(meet, f"w{k}", 4))
     repo.add("all", "tags: [all]\ndeps:\n" + "".join(f"  - tags: work,w{k}\n" for k in range(4)), "true\n")
-    assert cmx("run", "script", "--tags=all", "--jobs", "4").code == 0
-    spans = []
-    for k in range(4):
-        lines = (Path(f"{stamp}.{k}")).read_text().split()
-        spans.append((float(lines[1]), float(lines[3])))
-    overlapping = sum(1 for a in spans for b in spans if a is not b and a[0] < b[1] and b[0] < a[1])
-    assert overlapping > 0  # with --jobs 1 no two spans overlap
+    res = cmx("run", "script", "--tags=all", "--jobs", "4")
+    assert res.code == 0, res.err  # with fewer than 4 at once, the first waits in vain and fails
+    assert sorted(p.name for p in meet.iterdir()) == ["w0", "w1", "w2", "w3"]
     assert cmx("run", "script", "--tags=all", "--jobs=0").code == 2
 
 
@@ -212,7 +217,7 @@ def test_secrets_never_reach_disk(repo, cmx, home):
 
 
 def test_probe_expiry_and_probe_output_feeds_keys(repo, cmx, home):
-    repo.add("probe", "tags: [myprobe]\nprobe: true\ncache: true\ncache_expiration: 1s\nnew_env_keys: [FACT]\n",
+    repo.add("probe", "tags: [myprobe]\nprobe: true\ncache: true\ncache_expiration: 1h\nnew_env_keys: [FACT]\n",
              'echo "FACT=$(cat $FACT_FILE)" >> tmp-run-env.out\n')
     repo.add("user", "tags: [user]\ncache: true\ndeps: [{tags: myprobe}]\nnew_env_keys: [FACT]\n", "true\n")
     fact = home / "fact"
@@ -220,10 +225,8 @@ def test_probe_expiry_and_probe_output_feeds_keys(repo, cmx, home):
     first = cmx("run", "script", "--tags=user", f"--env.FACT_FILE={fact}", "-j").json
     assert first["new_env"]["FACT"] == "one"
     assert cmx("run", "script", "--tags=user", f"--env.FACT_FILE={fact}", "-j").json["cached"]
-    import time
-    time.sleep(1.2)
-    fact.write_text("two")  # the machine changed; the probe expired and re-runs
-    third = cmx("run", "script", "--tags=user", f"--env.FACT_FILE={fact}", "-j").json
+    fact.write_text("two")  # the machine changed; the probe expired (cmx's clock moved on) and re-runs
+    third = cmx("run", "script", "--tags=user", f"--env.FACT_FILE={fact}", "-j", env={"CMX_CLOCK_SHIFT": "61m"}).json
     assert third["new_env"]["FACT"] == "two" and not third["cached"]
 
 
@@ -278,13 +281,13 @@ def test_a_recipe_with_a_higher_sort_yields_without_a_note(repo, cmx):
 
 
 def test_jobs_2_overlaps_two_independent_nodes(repo, cmx, tmp_path):
+    meet = tmp_path / "meet"
+    meet.mkdir()
     for k in range(2):
-        repo.add(f"s{k}", f"tags: [sl, s{k}]\n", f'date +%s.%N > {tmp_path}/a{k}\nsleep 1\ndate +%s.%N > {tmp_path}/b{k}\n')
+        repo.add(f"s{k}", f"tags: [sl, s{k}]\n", _meet(meet, f"s{k}", 2))
     repo.add("fan", "tags: [fan]\ndeps: [{tags: 'sl,s0'}, {tags: 'sl,s1'}]\n", "true\n")
-    assert cmx("run", "script", "--tags=fan", "--jobs=2").code == 0
-    a = [float((tmp_path / f"a{k}").read_text()) for k in range(2)]
-    b = [float((tmp_path / f"b{k}").read_text()) for k in range(2)]
-    assert a[0] < b[1] and a[1] < b[0]  # the two sleeps overlapped
+    res = cmx("run", "script", "--tags=fan", "--jobs=2")
+    assert res.code == 0, res.err  # the two ran side by side: each saw the other start
 
 
 def test_jobs_never_runs_a_dependency_its_condition_skips(repo, cmx, tmp_path):
