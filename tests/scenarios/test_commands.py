@@ -135,17 +135,17 @@ def test_usage_errors(cmx):
 
 
 def test_gc_removes_what_was_built_on_a_removed_entry(repo, cmx, home):
-    import time
     repo.add("gcdep", "tags: [gcdep]\ncache: true\nnew_env_keys: [GC_FILE]\n",
              'echo x > data.txt\necho "GC_FILE=$PWD/data.txt" >> tmp-run-env.out\n')
     repo.add("gcparent", "tags: [gcparent]\ncache: true\ndeps: [{tags: gcdep}]\nnew_env_keys: [GC_FILE]\n", "true\n")
+    later = {"CMX_CLOCK_SHIFT": "2h"}  # cmx's clock two hours on: gcdep is old, gcparent (built then) is not
     cmx("run", "script", "--tags=gcdep")
-    time.sleep(2.2)
-    cmx("run", "script", "--tags=gcparent")  # built on the (older) gcdep entry
-    dry = cmx("gc", "cache", "--older-than=2s", "-n", "-j").json
+    cmx("run", "script", "--tags=gcparent", env=later)  # built on the (older) gcdep entry
+    dry = cmx("gc", "cache", "--older-than=1h", "-n", "-j", env=later).json
+    assert sorted(dry["removed"]) == sorted(e.name for e in store_entries(home))  # gcdep, and gcparent with it
     assert len(dry["removed"]) == 2 and len(store_entries(home)) == 2  # -n removes nothing
     assert cmx("rm", "cache", "--tags=gcdep", "-n").code == 0  # a dry run needs no -f
-    cmx("gc", "cache", "--older-than=2s")
+    cmx("gc", "cache", "--older-than=1h", env=later)
     out = cmx("run", "script", "--tags=gcparent", "-j").json
     assert not out["cached"] and Path(out["new_env"]["GC_FILE"]).is_file()
 
