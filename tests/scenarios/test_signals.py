@@ -43,6 +43,14 @@ def _survivors(pgid: int, pids: list[int]) -> list[int]:
     return out
 
 
+def _default_signals() -> None:
+    """In the child, before cmx starts: SIGINT, SIGTERM and SIGHUP at their defaults. cmx keeps a
+    signal ignored if it was ignored when it started (as under nohup, or a shell's background job,
+    which ignores SIGINT): a test runner started that way must not change what is tested here."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _wait_for(predicate, within: float) -> bool:  # a deadline for an expected state, not a measurement
     deadline = time.monotonic() + within
     while not predicate():
@@ -67,14 +75,14 @@ def test_signal_to_cmx_leaves_no_script_running(repo, home, tmp_path, signum, jo
     err = tmp_path / "err.txt"
     with open(err, "w") as err_fh:
         proc = subprocess.Popen([sys.executable, "-m", "cmx.cli.main", *args], env=dict(os.environ, CMX_HOME=str(home)),
-                                stdout=subprocess.DEVNULL, stderr=err_fh, cwd=home)
+                                stdout=subprocess.DEVNULL, stderr=err_fh, cwd=home, preexec_fn=_default_signals)
         assert _wait_for(lambda: pids_file.exists() or proc.poll() is not None, 60), "the script never started"
         assert proc.poll() is None, err.read_text()
         *children, script_pid = [int(x) for x in pids_file.read_text().split()]
         proc.send_signal(signum)
-        assert proc.wait(60) == code
+        assert proc.wait(120) == code
     pgid = script_pid  # the script leads its own process group
-    assert _wait_for(lambda: not _survivors(pgid, [script_pid, *children]), 30), _survivors(pgid, [script_pid, *children])
+    assert _wait_for(lambda: not _survivors(pgid, [script_pid, *children]), 120), _survivors(pgid, [script_pid, *children])
     lines = err.read_text().splitlines()
     if signum != signal.SIGKILL:
         assert lines[-1].startswith(f"cmx: interrupted by {signal.Signals(signum).name}"), lines
@@ -100,6 +108,6 @@ def test_signal_during_start_up_is_one_line(home, signame, code):
         "sys.exit(main(['run', 'script', '--tags=detect,os']))\n"
     )
     proc = subprocess.run([sys.executable, "-c", program], env=dict(os.environ, CMX_HOME=str(home)),
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=120, preexec_fn=_default_signals)
     assert proc.returncode == code, proc.stderr
     assert proc.stderr == f"cmx: interrupted by {signame}\n"
