@@ -69,6 +69,11 @@ class FakePowercap:
         self.writes += 1
         self.last_write_t = t
 
+    def advance(self, dt_s: float) -> None:
+        """Write the counters ``dt_s`` after the last write (no thread: a test that drives the
+        fake between a sampler's reads, so no reading can miss a wrap however late it comes)."""
+        self._write(self.last_write_t + dt_s)
+
     def _loop(self) -> None:
         while not self._stop.wait(self.step_s):
             self._write(time.time())
