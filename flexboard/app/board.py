@@ -211,7 +211,46 @@ def explore_frame(df):
     return df[EXPLORE_COLUMNS]
 
 
+LINK = "result"  # the explore table's first column: the row's provenance page, shown as its result id
+_arrow_lock = threading.Lock()
+_arrow: dict[int, tuple[Any, Any]] = {}  # id(df) -> (df, its explore table as Arrow)
+
+
+def explore_arrow(df, sub):
+    """The explore table of ``sub`` (rows of ``df``, as ``apply`` returns them) as a pyarrow Table
+    for the browser: the provenance link first, then EXPLORE_COLUMNS but the id, repeated strings
+    dictionary-encoded. Built once per loaded DataFrame; a filter takes its rows (100,000 rows
+    are ~4 MB instead of ~32 MB of plain strings, which the page must receive and decode)."""
+    import pyarrow as pa
+
+    with _arrow_lock:
+        hit = _arrow.get(id(df))
+        if hit is None or hit[0] is not df:
+            t = df[EXPLORE_COLUMNS].copy()
+            t.insert(0, LINK, "provenance?id=" + t[ID].astype("string"))
+            t = t.drop(columns=[ID])
+            for c in t.columns:
+                if c != LINK and not (t[c].dtype.kind in "iufb"):
+                    t[c] = t[c].astype("string").astype("category")
+            table = pa.Table.from_pandas(t, preserve_index=False).replace_schema_metadata(None)
+            _arrow.clear()
+            _arrow[id(df)] = hit = (df, table)
+    table = hit[1]
+    if len(sub) == len(df):
+        return table
+    return table.take(pa.array(sub.index.to_numpy()))
+
+
 # --- compare ------------------------------------------------------------------------------------
+
+def default_model(df) -> str:
+    """The model a page starts on: the benchmark model with the most rows (ties: the first by name)."""
+    counts = df["model.mlperf_name"].dropna().astype("string").value_counts()
+    if counts.empty:
+        return ""
+    top = counts.max()
+    return sorted(str(m) for m, n in counts.items() if n == top)[0]
+
 
 def systems_for(df, model: str, scenario: str) -> list[str]:
     sub = df[(df["model.mlperf_name"].astype("string") == model) & (df["submission.scenario"].astype("string") == scenario)]
@@ -248,9 +287,12 @@ def _show(v: Any) -> str:
 # --- charts -------------------------------------------------------------------------------------
 
 def chart_frame(df, metric: str):
-    """Rows with ``metric`` known, with the columns a chart needs."""
+    """Rows with ``metric`` known, with the columns a chart needs. Throughput is tokens/s: rows in
+    another unit (samples/s of non-LLM benchmarks, latencies) are left out of its chart."""
     cols = ["system.accelerator.name", "model.mlperf_name", "submission.scenario", "system.name", metric]
     sub = df[df[metric].notna()] if metric in df.columns else df.iloc[0:0]
+    if metric == THROUGHPUT:
+        sub = sub[sub["metrics.units"].astype("string") == "Tokens/s"]
     out = sub[cols].rename(columns={"system.accelerator.name": "accelerator", "model.mlperf_name": "model",
                                     "submission.scenario": "scenario", "system.name": "system", metric: "value"})
     out["value"] = out["value"].astype(float)

@@ -3,22 +3,16 @@ Started by ``flexboard.app.serve`` (``cmx run script --tags=run,flexboard``)."""
 
 from __future__ import annotations
 
+import importlib
+
 import streamlit as st
 
 from flexboard.app import context
-from flexboard.app.views import charts, compare, cost, explore, predict, provenance
-
-PAGES = (
-    # (title, url path, page function)
-    ("Explore", "explore", explore.page),
-    ("Compare", "compare", compare.page),
-    ("Charts", "charts", charts.page),
-    ("Cost", "cost", cost.page),
-    ("Predict", "predict", predict.page),
-    ("Provenance", "provenance", provenance.page),
-)
+from flexboard.app.views import PAGES
 
 st.set_page_config(page_title="FlexBoard", layout="wide")
-nav = st.navigation([st.Page(context.guarded(fn), title=title, url_path=path, default=(path == "explore"))
-                     for title, path, fn in PAGES])
-nav.run()
+pages = []
+for i, (title, path, module) in enumerate(PAGES):
+    fn = importlib.import_module(f"flexboard.app.views.{module}").page
+    pages.append(st.Page(context.guarded(fn), title=title, default=(i == 0), **({"url_path": path} if path else {})))
+st.navigation(pages).run()

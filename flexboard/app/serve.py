@@ -83,8 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     from flexboard.errors import FlexBoardError
 
     src = context.source()
-    try:  # load now, so the first page view does not wait for it
-        n = len(board.load(src))
+    try:  # load now (and build the explore table), so the first page view does not wait for it
+        df = board.load(src)
+        n = len(df)
+        if n:
+            board.explore_arrow(df, df)
     except FlexBoardError as exc:
         print(f"flexboard: {exc}", file=sys.stderr)
         return 2

@@ -38,7 +38,7 @@ def page() -> None:
         best = data.groupby("accelerator", as_index=False)["value"].max()
         chart = alt.Chart(best).mark_bar().encode(
             x=alt.X("value:Q", title=f"best {axis}" if metric == board.THROUGHPUT else axis),
-            y=alt.Y("accelerator:N", sort="-x", title=None),
+            y=alt.Y("accelerator:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
             tooltip=["accelerator", alt.Tooltip("value:Q", format=",.2f")],
         )
         st.altair_chart(chart, use_container_width=True)

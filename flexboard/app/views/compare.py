@@ -16,7 +16,7 @@ def page() -> None:
         st.info("No row names an MLPerf benchmark model: nothing to compare.")
         return
     with c1:
-        model = st.selectbox("Model", models, key="compare-model")
+        model = st.selectbox("Model", models, index=models.index(board.default_model(df)), key="compare-model")
     scenarios = board.options(df[df["model.mlperf_name"].astype("string") == model], "submission.scenario")
     with c2:
         scenario = st.selectbox("Scenario", scenarios, key="compare-scenario")

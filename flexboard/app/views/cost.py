@@ -60,7 +60,7 @@ def page() -> None:
     per_acc = known.groupby("accelerator", as_index=False)["cost_per_million_tokens"].min()
     st.altair_chart(alt.Chart(per_acc).mark_bar().encode(
         x=alt.X("cost_per_million_tokens:Q", title="lowest USD per million tokens"),
-        y=alt.Y("accelerator:N", sort="x", title=None)), use_container_width=True)
+        y=alt.Y("accelerator:N", sort="x", title=None, axis=alt.Axis(labelLimit=320))), use_container_width=True)
     st.dataframe(costs, hide_index=True, column_config={
         "cost_per_million_tokens": st.column_config.NumberColumn("USD per million tokens", format="%.4f"),
         board.THROUGHPUT: st.column_config.NumberColumn("tokens/s per accelerator", format="%.1f")})

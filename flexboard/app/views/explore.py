@@ -24,12 +24,11 @@ def page() -> None:
         st.warning(f"No rows match the filters ({filters.describe()}). Remove a filter or change the search.")
         return
     st.markdown(f'<p id="row-count"><b>{len(sub):,}</b> of {len(df):,} rows</p>', unsafe_allow_html=True)
-    table = board.explore_frame(sub).copy()
-    table.insert(0, "provenance", "provenance?id=" + table[board.ID].astype("string"))
     st.dataframe(
-        table, hide_index=True, height=560,
+        board.explore_arrow(df, sub), hide_index=True, height=560,
         column_config={
-            "provenance": st.column_config.LinkColumn("provenance", display_text="open"),
+            board.LINK: st.column_config.LinkColumn("result id", display_text=r"provenance\?id=(.*)",
+                                                    help="open the row's provenance"),
             board.THROUGHPUT: st.column_config.NumberColumn("per accelerator", format="%.1f"),
             "metrics.result": st.column_config.NumberColumn("result", format="%.1f"),
         },

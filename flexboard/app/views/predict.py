@@ -8,6 +8,7 @@ from flexboard.app import board, context, predicting
 OTHER = "other (HF config folder or hub id)"
 DTYPES = ("fp8", "fp16", "bf16", "fp4", "int8", "int4")
 SCENARIOS = ("Offline", "Server", "Interactive")
+FRAMEWORKS = ("", "tensorrt", "vllm", "sglang", "rocm", "nim", "pytorch")
 
 
 def page() -> None:
@@ -25,7 +26,9 @@ def page() -> None:
     with st.form("predict-form"):
         c1, c2, c3 = st.columns(3)
         with c1:
-            model = st.selectbox("Model", models + [OTHER], key="predict-model")
+            top = board.default_model(df)
+            first = models.index(top) if top in models else 0
+            model = st.selectbox("Model", models + [OTHER], index=first, key="predict-model")
             other = st.text_input("HF config folder or hub id (for 'other')", key="predict-other")
         with c2:
             acc = st.selectbox("Accelerator", accs, key="predict-accelerator")
@@ -34,6 +37,8 @@ def page() -> None:
             count = st.number_input("Accelerators per node", min_value=1, max_value=1024, value=8, key="predict-count")
             nodes = st.number_input("Nodes", min_value=1, max_value=4096, value=1, key="predict-nodes")
             scenario = st.selectbox("Scenario", SCENARIOS, key="predict-scenario")
+            framework = st.selectbox("Framework", FRAMEWORKS, key="predict-framework",
+                                     format_func=lambda f: f or "other / unknown")
         submitted = st.form_submit_button("Predict")
     if not submitted:
         st.info("Choose a configuration and press Predict.")
@@ -44,7 +49,8 @@ def page() -> None:
         return
     with st.spinner("Training the predictor on this dataset (once per board)…"):
         p = predicting.trained(context.source())
-    r = predicting.predict(p, name, acc, count=int(count), nodes=int(nodes), scenario=scenario, dtype=dtype)
+    r = predicting.predict(p, name, acc, count=int(count), nodes=int(nodes), scenario=scenario, dtype=dtype,
+                             framework=framework)
     m1, m2, m3 = st.columns(3)
     m1.metric("Predicted tokens/s per accelerator", f"{r.per_accelerator:,.1f}")
     m2.metric("80% interval", f"{r.low:,.1f} – {r.high:,.1f}")
@@ -58,5 +64,8 @@ def page() -> None:
     if measured.empty:
         st.caption(f"No measured {name} {scenario} row on {acc} in the dataset: this is a prediction only.")
     else:
+        tps = measured[board.THROUGHPUT].astype(float)
         st.subheader("Measured rows of the same model, accelerator and scenario")
+        st.markdown(f"{len(measured)} rows: median **{tps.median():,.1f}**, best **{tps.max():,.1f}** tokens/s per "
+                    "accelerator (their systems differ in count, software and precision).")
         st.dataframe(board.explore_frame(measured), hide_index=True)

@@ -78,3 +78,21 @@ def test_provenance_of_a_flexbench_row_is_its_reproduce_command(board_rows):
     row["provenance.reproduce"] = "cmx run script run-flexbench --tags=_noop --samples=8"
     p = board.provenance(row, "fb00000000000001")
     assert p.reproduces_run and p.reproduce == "cmx run script run-flexbench --tags=_noop --samples=8"
+
+
+def test_the_explore_table_for_the_browser_has_the_filtered_rows_with_their_links(board_rows):
+    sub = board.apply(board_rows, board.Filters.of({"submission.scenario": ["Server"]}))
+    table = board.explore_arrow(board_rows, sub)
+    assert table.num_rows == len(sub) > 0
+    assert table.column(board.LINK).to_pylist() == [f"provenance?id={i}" for i in sub[board.ID]]
+    assert set(table.column("submission.scenario").to_pylist()) == {"Server"}
+    assert table.column(board.THROUGHPUT).to_pylist() == list(sub[board.THROUGHPUT])
+    assert board.explore_arrow(board_rows, board_rows).num_rows == len(board_rows)
+
+
+def test_the_throughput_chart_keeps_tokens_per_second_only(board_rows):
+    rows = board_rows.copy()
+    rows.loc[0, "metrics.units"] = "Samples/s"
+    data = board.chart_frame(rows, board.THROUGHPUT)
+    assert len(data) == len(rows) - 1
+    assert board.chart_frame(rows, "power.energy_per_token").empty
