@@ -13,7 +13,10 @@ token, server-side timestamps of every token). Side by side, in one run:
   and imports. Requests/s is each client's own figure for its 3K run (ours: requests over the
   wall time of the load loop; aiperf: ``request_throughput`` of its JSON export).
 * TTFT and TPOT of our backend at concurrency 1 vs the server's own timestamps of the same requests
-  (server: first token written - request read; client: first token reported - request sent).
+  (server: first token written - request read; client: first token reported - request sent), with the
+  TCP connections the server accepted, for the backend as it is (the body read to its end after
+  [DONE], keep-alive reuse) and with that drain turned off (closed at [DONE], one connection per
+  request, the backend before), in interleaved rounds.
 
 Prints a table with ratios (ours / peer); nothing passes or fails on time. The peer is skipped with
 the reason if it cannot be installed (no PyPI) or does not run.
@@ -80,8 +83,11 @@ class Server:
 
 # --- our client, in its own process -------------------------------------------------------------
 
-def ours_client(url: str, concurrency: int, requests: int, tokens: int, tokenizer: str | None) -> dict[str, Any]:
-    """Run in the client process: `requests` requests, `concurrency` in flight; timings per request."""
+def ours_client(url: str, concurrency: int, requests: int, tokens: int, tokenizer: str | None,
+                drain: bool = True) -> dict[str, Any]:
+    """Run in the client process: `requests` requests, `concurrency` in flight; timings per request.
+    ``drain=False`` turns off the backend's read to the end of the body after [DONE], so each request
+    closes its connection at [DONE] (the backend's behaviour before keep-alive reuse)."""
     import psutil
 
     from flexbench.backends.openai import OpenAIBackend
@@ -89,6 +95,7 @@ def ours_client(url: str, concurrency: int, requests: int, tokens: int, tokenize
     be = OpenAIBackend({"api_base": url, "api_model": "mock", "concurrency": concurrency,
                         "max_output_tokens": tokens, "tokenizer_path": tokenizer, "api_chat": True})
     be.load()
+    be.drain = drain
     prompt = be.prompt_for("Say hello to the benchmark.", "")
     lock = threading.Lock()
     next_i = [0]
@@ -173,9 +180,9 @@ def _pyenv(python: Path) -> dict[str, str]:
 
 
 def run_ours(python: Path, url: str, concurrency: int, requests: int, tokens: int,
-             tokenizer: str | None) -> dict[str, Any]:
+             tokenizer: str | None, drain: bool = True) -> dict[str, Any]:
     argv = [str(python), str(Path(__file__).resolve()), "--_client", url, str(concurrency), str(requests),
-            str(tokens), tokenizer or ""]
+            str(tokens), tokenizer or "", "drain" if drain else "close"]
     wall, cpu, out, rc = _tree_cpu_run(argv, _pyenv(python))
     if rc != 0:
         raise RuntimeError(f"our client exited {rc}")
@@ -247,25 +254,53 @@ def _q(xs: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(round(p * (len(s) - 1))))]
 
 
-def latency_check(python: Path, tokens: int, tokenizer: str | None, n: int = 40,
-                  delay_ms: float = 2.0) -> dict[str, Any]:
-    """TTFT/TPOT of our backend at concurrency 1 vs the server's timestamps of the same requests."""
-    with Server(delay_ms=delay_ms) as srv:
-        res = run_ours(python, srv.url, 1, n, tokens, tokenizer)
-        recs = srv.call("/stats")["requests"]
-    rows = res["inner"]["rows"]
+def _diffs(rows: list[list[float]], recs: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
+    """Per request: client TTFT - server TTFT, client TPOT - server TPOT (ms)."""
     d_ttft, d_tpot = [], []
     for (sent, first, done, _), rec in zip(rows, recs):
         stamps = rec["token_ns"]
         s_ttft = (stamps[0] - rec["recv_ns"]) / 1e6
         s_tpot = (stamps[-1] - stamps[0]) / 1e6 / max(1, len(stamps) - 1)
-        c_ttft = (first - sent) * 1000
-        c_tpot = (done - first) * 1000 / max(1, len(stamps) - 1)
-        d_ttft.append(c_ttft - s_ttft)
-        d_tpot.append(c_tpot - s_tpot)
-    return {"requests": len(d_ttft), "delay_ms": delay_ms, "tokens": tokens,
-            "ttft_diff_ms": {"median": statistics.median(d_ttft), "p90": _q(d_ttft, 0.9), "max": max(d_ttft)},
-            "tpot_diff_ms": {"median": statistics.median(d_tpot), "p90": _q(d_tpot, 0.9), "max": max(d_tpot)}}
+        d_ttft.append((first - sent) * 1000 - s_ttft)
+        d_tpot.append((done - first) * 1000 / max(1, len(stamps) - 1) - s_tpot)
+    return d_ttft, d_tpot
+
+
+def _stats(xs: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(xs), "p90": _q(xs, 0.9), "max": max(xs)}
+
+
+# the two ways our backend ends a stream, measured side by side: "reuse" reads the body to its end after
+# [DONE] (the backend as it is: the keep-alive connection is reused); "close" stops at [DONE] and closes
+# the connection (the backend before, a new TCP connection per request)
+VARIANTS = ("reuse", "close")
+
+
+def latency_check(python: Path, tokens: int, tokenizer: str | None, n: int = 40,
+                  delay_ms: float = 2.0, rounds: int = 3) -> dict[str, Any]:
+    """TTFT/TPOT of our backend at concurrency 1 vs the server's timestamps of the same requests, for
+    both variants, `rounds` interleaved runs of `n` requests each (the order alternates)."""
+    acc: dict[str, dict[str, Any]] = {v: {"ttft": [], "tpot": [], "connections": 0, "requests": 0} for v in VARIANTS}
+    with Server(delay_ms=delay_ms) as srv:
+        for k in range(rounds):
+            for v in (VARIANTS if k % 2 == 0 else VARIANTS[::-1]):
+                srv.call("/reset", "POST")
+                res = run_ours(python, srv.url, 1, n, tokens, tokenizer, drain=(v == "reuse"))
+                st = srv.call("/stats")
+                d_ttft, d_tpot = _diffs(res["inner"]["rows"], st["requests"])
+                a = acc[v]
+                a["ttft"] += d_ttft
+                a["tpot"] += d_tpot
+                a["requests"] += len(d_ttft)
+                a["connections"] += st["connections"] - 1  # not the /stats call's own
+    out: dict[str, Any] = {"delay_ms": delay_ms, "tokens": tokens, "rounds": rounds}
+    for v, a in acc.items():
+        out[v] = {"requests": a["requests"], "connections": a["connections"],
+                  "ttft_diff_ms": _stats(a["ttft"]), "tpot_diff_ms": _stats(a["tpot"])}
+    # the headline: the backend as it is
+    out.update(requests=out["reuse"]["requests"], ttft_diff_ms=out["reuse"]["ttft_diff_ms"],
+               tpot_diff_ms=out["reuse"]["tpot_diff_ms"])
+    return out
 
 
 def _requests_for(c: int, base: int) -> int:
@@ -329,18 +364,26 @@ def report_lines(r: dict[str, Any]) -> list[str]:
     widths = [max(len(x[i]) for x in rows) for i in range(len(rows[0]))]
     lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(x, widths)).rstrip() for x in rows]
     lat = r["latency"]
-    t, p = lat["ttft_diff_ms"], lat["tpot_diff_ms"]
-    lines.append(f"  TTFT ours - server, concurrency 1, {lat['requests']} requests, {lat['delay_ms']} ms/token: "
-                 f"median {t['median']:.3f} ms, p90 {t['p90']:.3f} ms, max {t['max']:.3f} ms (goal: within 1 ms)")
-    lines.append(f"  TPOT ours - server: median {p['median']:.3f} ms, p90 {p['p90']:.3f} ms, max {p['max']:.3f} ms")
+    lines.append(f"  latency vs the server's timestamps, concurrency 1, {lat['delay_ms']} ms/token, "
+                 f"{lat['rounds']} interleaved rounds per variant (goal: within 1 ms):")
+    for v in VARIANTS:
+        x = lat[v]
+        t, p = x["ttft_diff_ms"], x["tpot_diff_ms"]
+        what = "read to the end after [DONE], keep-alive" if v == "reuse" else "closed at [DONE] (before)"
+        lines.append(f"    {v} ({what}): {x['requests']} requests over {x['connections']} connections; "
+                     f"TTFT ours - server median {t['median']:.3f} ms, p90 {t['p90']:.3f} ms, max {t['max']:.3f} ms; "
+                     f"TPOT median {p['median']:.3f} ms, p90 {p['p90']:.3f} ms")
+    a, b = lat["reuse"]["ttft_diff_ms"]["median"], lat["close"]["ttft_diff_ms"]["median"]
+    if b > 0:
+        lines.append(f"    TTFT gap median reuse/close: {a / b:.2f}x")
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--_client":  # the client process of one run (internal)
-        url, c, n, tokens, tok = argv[1:6]
-        print(json.dumps(ours_client(url, int(c), int(n), int(tokens), tok or None)))
+        url, c, n, tokens, tok, mode = argv[1:7]
+        print(json.dumps(ours_client(url, int(c), int(n), int(tokens), tok or None, drain=(mode == "drain"))))
         return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
@@ -349,10 +392,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-peer", action="store_true", help=f"measure only our backend (no {PEER} venv)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
+    load_before = round(os.getloadavg()[0], 2)
     r = measure(a.concurrency, a.tokens, a.requests, peer=not a.no_peer)
     m = machine()
+    m["loadavg_1m_before_after"] = [load_before, m["loadavg_1m"]]
     out = sys.stderr if a.json else sys.stdout
-    print(f"[{m['cpus']} cpus, cmx {m['cmx_commit']}, load avg (1 min) {m['loadavg_1m']}]", file=out)
+    print(f"[{m['cpus']} cpus, cmx {m['cmx_commit']}, load avg (1 min) {load_before} before, "
+          f"{m['loadavg_1m']} after]", file=out)
     print("\n".join(report_lines(r)), file=out)
     if a.json:
         print(json.dumps({"machine": m, "result": r}, indent=2))

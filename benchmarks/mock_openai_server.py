@@ -4,8 +4,9 @@ Streams ``/v1/chat/completions`` and ``/v1/completions`` as server-sent events o
 keep-alive (chunked), ``max_tokens`` chunks of one word each (``tok``), with ``--delay-ms`` between
 tokens (0: as fast as the socket takes them). For every request it records, on the machine's
 monotonic clock (``time.perf_counter_ns``, CLOCK_MONOTONIC on Linux, shared by all processes):
-when the request was read, when each token was written. ``GET /stats`` returns them as JSON;
-``POST /reset`` clears them. It binds 127.0.0.1 only.
+when the request was read, when each token was written. ``GET /stats`` returns them as JSON, with
+the number of TCP connections accepted (the ``/stats`` call's own included); ``POST /reset`` clears
+them. It binds 127.0.0.1 only.
 
 Run: ``python benchmarks/mock_openai_server.py --port 0 [--delay-ms 0]``; it prints ``PORT <n>``.
 """
@@ -32,8 +33,10 @@ class MockServer:
     def __init__(self, delay_s: float) -> None:
         self.delay_s = delay_s
         self.records: list[dict[str, Any]] = []  # per request: recv_ns, token_ns list
+        self.connections = 0  # TCP connections accepted
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -51,9 +54,10 @@ class MockServer:
                 else:
                     out = b"{}"
                     if path == "/stats":
-                        out = json.dumps({"requests": self.records}).encode()
+                        out = json.dumps({"requests": self.records, "connections": self.connections}).encode()
                     elif path == "/reset":
                         self.records = []
+                        self.connections = 0
                     elif path == "/v1/models":
                         out = b'{"object":"list","data":[{"id":"mock","object":"model"}]}'
                     writer.write(_OK_JSON % len(out) + out)

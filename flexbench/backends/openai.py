@@ -12,9 +12,15 @@ import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from flexbench.backends.base import BackendError, DoneCallback, FirstCallback
+
+# After [DONE], how long to wait for the end of the body (the connection is then reused), and how many
+# more lines to read at most. Servers end the body right after [DONE]; this only bounds the wait for
+# one that does not (one such wait turns draining off for the backend).
+DRAIN_S = 0.5
+DRAIN_MAX_LINES = 64
 
 
 class OpenAIBackend:
@@ -35,6 +41,7 @@ class OpenAIBackend:
         self.tokenizer: Any = None
         self.session: Any = None
         self.headers: dict[str, str] = {}
+        self.drain = True  # read to the end of the body after [DONE] (see _drain)
 
     def load(self) -> dict[str, float]:
         t0 = time.perf_counter()
@@ -95,36 +102,67 @@ class OpenAIBackend:
 
     def _one(self, row: int, prompt: str, on_first: FirstCallback, on_done: DoneCallback) -> None:
         url, body = self._request(prompt)
+        try:
+            r = self.session.post(url, json=body, stream=True, timeout=self.timeout, headers=self.headers)
+        except Exception as exc:
+            raise BackendError(f"request to {url} failed: {type(exc).__name__}: {exc}") from exc
+        try:
+            text, first_sent, rest = self._read(r, url, row, on_first)
+            tokens = self._tokens(text)
+            if not first_sent:
+                on_first(row, tokens[:1])
+            on_done(row, tokens)
+            if rest is not None:  # after on_done: the answer's clocks never include the drain
+                self._drain(r, rest)
+        finally:
+            r.close()  # back to the pool when the body was read to its end, else closed
+
+    def _read(self, r: Any, url: str, row: int, on_first: FirstCallback) -> tuple[str, bool, Iterator[str] | None]:
+        """The streamed text up to ``[DONE]`` or the end of the body, whether ``on_first`` was called, and
+        the unread rest of the lines when ``[DONE]`` came before the end of the body."""
+        if r.status_code != 200:
+            raise BackendError(f"{url} answered HTTP {r.status_code}: {r.text[:300]}")
         text = ""
         first_sent = False
+        lines = r.iter_lines(decode_unicode=True)
         try:
-            with self.session.post(url, json=body, stream=True, timeout=self.timeout, headers=self.headers) as r:
-                if r.status_code != 200:
-                    raise BackendError(f"{url} answered HTTP {r.status_code}: {r.text[:300]}")
-                for raw in r.iter_lines(decode_unicode=True):
-                    if not raw or not raw.startswith("data:"):
-                        continue
-                    data = raw[5:].strip()
-                    if data == "[DONE]":
-                        # stop here: some servers (`transformers serve`) do not end the body after [DONE].
-                        # The unread rest closes the connection, so the next request opens a new one.
-                        break
-                    chunk = json.loads(data)
-                    choice = (chunk.get("choices") or [{}])[0]
-                    piece = (choice.get("delta") or {}).get("content") if self.chat else choice.get("text")
-                    if piece:
-                        text += piece
-                        if not first_sent:
-                            first_sent = True
-                            on_first(row, self._tokens(text)[:1])
+            for raw in lines:
+                if not raw or not raw.startswith("data:"):
+                    continue
+                data = raw[5:].strip()
+                if data == "[DONE]":
+                    return text, first_sent, lines
+                chunk = json.loads(data)
+                choice = (chunk.get("choices") or [{}])[0]
+                piece = (choice.get("delta") or {}).get("content") if self.chat else choice.get("text")
+                if piece:
+                    text += piece
+                    if not first_sent:
+                        first_sent = True
+                        on_first(row, self._tokens(text)[:1])
         except BackendError:
             raise
         except Exception as exc:
             raise BackendError(f"request to {url} failed: {type(exc).__name__}: {exc}") from exc
-        tokens = self._tokens(text)
-        if not first_sent:
-            on_first(row, tokens[:1])
-        on_done(row, tokens)
+        return text, first_sent, None
+
+    def _drain(self, r: Any, rest: Iterator[str]) -> None:
+        """Read what follows ``[DONE]`` to the end of the body, waiting at most ``DRAIN_S`` for it, so that
+        the connection goes back to the pool and the next request reuses it (a new TCP connection per
+        request costs the client CPU and adds to the TTFT it measures). A server that keeps the body
+        open after ``[DONE]``, or sends more than ``DRAIN_MAX_LINES`` lines, gets its connection closed,
+        and draining is turned off for this backend: later requests close at ``[DONE]`` at once."""
+        if not self.drain:
+            return
+        sock = getattr(getattr(r.raw, "connection", None), "sock", None)
+        try:
+            if sock is not None:  # None: urllib3 already released it (the body had ended)
+                sock.settimeout(DRAIN_S)  # reset by urllib3 when the connection is reused
+            for n, _ in enumerate(rest):
+                if n >= DRAIN_MAX_LINES:
+                    raise BackendError("more than DRAIN_MAX_LINES lines after [DONE]")
+        except Exception:
+            self.drain = False  # r.close() closes the connection; never an error of the answer
 
     def generate(self, prompts: Sequence[str], on_first: FirstCallback, on_done: DoneCallback) -> None:
         if len(prompts) == 1:

@@ -3,7 +3,9 @@
 It answers ``/health`` and streams ``/v1/chat/completions`` and ``/v1/completions`` as server-sent
 events: ``tokens`` words, one chunk each, ``delay_s`` apart (the first after ``ttft_s``). It holds
 no model: it stands for an inference server whose speed is known, so a test can check what the
-client measures against it. It counts the requests in flight, and the most at once.
+client measures against it. It counts the requests in flight, the most at once, and the TCP
+connections it accepted. With ``hold_after_done`` it keeps the body open after ``[DONE]`` (as some
+servers do) until ``release`` is set, or 60 s, and records which ended each hold.
 """
 
 from __future__ import annotations
@@ -19,8 +21,13 @@ class SSEServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 512
 
-    def __init__(self, *, tokens: int = 8, ttft_s: float = 0.004, delay_s: float = 0.002) -> None:
+    def __init__(self, *, tokens: int = 8, ttft_s: float = 0.004, delay_s: float = 0.002,
+                 hold_after_done: bool = False) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.hold_after_done = hold_after_done
+        self.release = threading.Event()
+        self.holds_ended: list[str] = []  # per held stream: "release" or "timeout"
+        self.connections = 0
         self.tokens = tokens
         self.ttft_s = ttft_s
         self.delay_s = delay_s
@@ -29,6 +36,11 @@ class SSEServer(ThreadingHTTPServer):
         self.max_in_flight = 0
         self.served = 0
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        with self.lock:
+            self.connections += 1  # called once per accepted TCP connection
+        return True
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that hangs up (the end of a run) is not an error of the server
@@ -88,9 +100,15 @@ class _Handler(BaseHTTPRequestHandler):
             with srv.lock:
                 srv.in_flight -= 1
                 srv.served += 1
+        if not srv.hold_after_done:  # [DONE] and the end of the body in one write, as a fast server sends them
+            self._chunk(b"data: [DONE]\n\n", b"")
+            return
         self._chunk(b"data: [DONE]\n\n")
+        ended = "release" if srv.release.wait(60) else "timeout"
+        with srv.lock:
+            srv.holds_ended.append(ended)
         self._chunk(b"")
 
-    def _chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+    def _chunk(self, *chunks: bytes) -> None:
+        self.wfile.write(b"".join(f"{len(data):x}\r\n".encode() + data + b"\r\n" for data in chunks))
         self.wfile.flush()
