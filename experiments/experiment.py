@@ -194,7 +194,7 @@ def run(i: dict[str, Any], ctx: Any) -> dict[str, Any]:
 
 def _public(rec: dict[str, Any]) -> dict[str, Any]:
     keep = ("index", "point_id", "inputs", "request", "status", "cached", "recipe_cached", "reason", "duration_s",
-            "cache_path", "key", "result_json", "new_env", "log", "slurm_job_id")
+            "cache_path", "key", "result_json", "new_env", "log", "slurm_job_id", "previous_status")
     return {k: rec.get(k) for k in keep if k in rec}
 
 
@@ -209,9 +209,11 @@ def _dry_run(planned: list[PlannedPoint], exp: ExperimentDir, keys: list[str], o
     for p in planned:
         done = None if opts.restart else exp.finished(p.point_id)
         done = done if done is not None and is_current(p, done) else None
+        prev = None if done is not None else exp.record(p.point_id)
         points.append({"index": p.request.point.index, "point_id": p.point_id, "inputs": p.request.point.as_dict(),
                        "request": p.request.identity(), "status": "done" if done else "planned",
-                       "cached": done is not None, "root_key": p.root_key})
+                       "cached": done is not None, "root_key": p.root_key,
+                       "previous_status": prev.get("status") if prev is not None else None})
     if not ctx.json:
         header = ("recipe", "variations", "key", "status", "points", "why")
         rows = [(m["recipe"], ",".join(f"_{v}" for v in m["variations"]), (m["key"] or "pending")[:12],
@@ -222,7 +224,9 @@ def _dry_run(planned: list[PlannedPoint], exp: ExperimentDir, keys: list[str], o
             ctx.say("  " + "  ".join(r[c].ljust(widths[c]) for c in range(len(header))).rstrip())
         ctx.say("points:")
         for pt in points:
-            ctx.say(f"  {pt['index']:>4}  {pt['status']:<8} " + " ".join(f"{k}={v}" for k, v in pt["inputs"].items()))
+            last = f" ({pt['previous_status']} last time)" if pt["previous_status"] else ""
+            ctx.say(f"  {pt['index']:>4}  {pt['status']:<8} " + " ".join(f"{k}={v}" for k, v in pt["inputs"].items())
+                    + last)
     return {"dry_run": True, "experiment": str(exp.root), "points": points, "plan": merged}
 
 

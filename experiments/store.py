@@ -51,20 +51,26 @@ class ExperimentDir:
     def log_path(self, point_id: str) -> Path:
         return self.root / "logs" / f"{point_id}.log"
 
-    def finished(self, point_id: str) -> dict[str, Any] | None:
-        """The record of a point that finished successfully, or None."""
+    def record(self, point_id: str) -> dict[str, Any] | None:
+        """The last record of a point (ok, failed or interrupted), or None."""
         try:
             rec = json.loads(self._point_file(point_id).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if not isinstance(rec, dict) or rec.get("schema") != RECORD_SCHEMA or rec.get("status") != "ok":
+        if not isinstance(rec, dict) or rec.get("schema") != RECORD_SCHEMA:
             return None
         return rec
+
+    def finished(self, point_id: str) -> dict[str, Any] | None:
+        """The record of a point that finished successfully, or None."""
+        rec = self.record(point_id)
+        return rec if rec is not None and rec.get("status") == "ok" else None
 
     def save_point(self, rec: dict[str, Any]) -> None:
         atomic_write(self._point_file(rec["point_id"]),
                      json.dumps({"schema": RECORD_SCHEMA, **rec}, indent=2, sort_keys=True, default=str) + "\n")
 
     def save_failure(self, rec: dict[str, Any]) -> None:
-        """A failed point is recorded too (for the table), and is run again on the next run."""
+        """A failed or interrupted point is recorded too (for the table and the next run's message),
+        and is run again on the next run."""
         self.save_point(rec)

@@ -121,7 +121,7 @@ def test_kill_9_in_the_middle_then_resume(repo, home, tmp_path):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    gate.touch()  # lets the orphaned point c finish (its record is never written: its parent is dead)
+    gate.touch()  # c's record is never written (its parent is dead); the watchdog stops its process
     env_res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
     assert env_res.returncode == 0, env_res.stderr
     points = json.loads(env_res.stdout)["points"]
@@ -129,6 +129,80 @@ def test_kill_9_in_the_middle_then_resume(repo, home, tmp_path):
                                                                     ("d", False)]
     steps = log.read_text().split()
     assert sorted(steps) == ["a", "b", "c", "c", "d"]  # a and b ran once; c again after the kill
+
+
+HOLD = """
+tags: [hold, step]
+cache: false
+input_mapping: {name: STEP_NAME, log: STEP_LOG, gate: STEP_GATE, hold: STEP_HOLD}
+"""
+# a point named in --hold writes its pid and waits for the gate (at most 120 s, then fails)
+HOLD_RUN = 'echo "$STEP_NAME" >> "$STEP_LOG"\n' \
+           'case ",$STEP_HOLD," in *",$STEP_NAME,"*) echo $$ > "$STEP_LOG.$STEP_NAME.pid"; n=0;\n' \
+           '  while [ ! -e "$STEP_GATE" ]; do n=$((n+1)); [ $n -gt 2400 ] && exit 4; sleep 0.05; done;; esac\n'
+
+
+def _wait_until(cond, what: str, proc: subprocess.Popen | None = None, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the experiment exited before {what}: " + (proc.stderr.read().decode() if proc.stderr else ""))
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] == "Z"
+
+
+@pytest.mark.parametrize("sig, jobs, held", [(signal.SIGTERM, "1", ("c",)), (signal.SIGINT, "2", ("c", "d"))])
+def test_a_signal_records_the_points_in_flight_as_interrupted_then_resume_runs_them(repo, home, tmp_path, sig, jobs, held):
+    repo.add("hold-step", HOLD, HOLD_RUN)
+    log, gate, folder = tmp_path / "steps.log", tmp_path / "gate", tmp_path / "exp"
+    argv = [sys.executable, "-m", "cmx.cli.main", "run", "experiment", "--tags=hold,step", "--explore.name=a,b,c,d",
+            f"--log={log}", f"--gate={gate}", f"--hold={','.join(held)}", f"--experiment_dir={folder}", "--jobs", jobs, "-j"]
+    env = dict(os.environ, CMX_HOME=str(home))
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    pids = [Path(f"{log}.{n}.pid") for n in held]
+    _wait_until(lambda: all(p.exists() and p.read_text().strip() for p in pids), "the held points to start", proc)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + sig, err.decode()
+    assert f"interrupted by {sig.name}" in err.decode()
+    # the held points' scripts were stopped with the experiment (nothing released the gate)
+    for p in pids:
+        pid = int(p.read_text())
+        _wait_until(lambda: _gone(pid), f"the script of {p.name} to stop", timeout=60)
+    records = {}
+    for f in (folder / "points").glob("*.json"):
+        rec = json.loads(f.read_text())
+        records[rec["inputs"]["name"]] = rec
+    assert sorted(records) == ["a", "b", *held]  # d, when not held, never started: no record
+    assert [records[n]["status"] for n in ("a", "b")] == ["ok", "ok"]
+    for n in held:
+        assert records[n]["status"] == "interrupted"
+        assert records[n]["reason"].startswith(f"interrupted by {sig.name} while running")
+    with open(folder / "results.csv", newline="") as fh:
+        table = {r["name"]: r["status"] for r in csv.DictReader(fh)}
+    assert table == {"a": "ok", "b": "ok", **{n: "interrupted" for n in held}}
+    dry = subprocess.run([*argv, "--dry-run"], env=env, capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0, dry.stderr
+    assert {p["inputs"]["name"]: p["previous_status"] for p in json.loads(dry.stdout)["points"]} == \
+        {"a": None, "b": None, "c": "interrupted" if "c" in held else None, "d": "interrupted" if "d" in held else None}
+    gate.touch()
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    for n in held:
+        assert f"name={n}: interrupted last time (interrupted by {sig.name}" in again.stderr
+    points = {p["inputs"]["name"]: p for p in json.loads(again.stdout)["points"]}
+    assert [(n, points[n]["status"], points[n]["cached"]) for n in "abcd"] == \
+        [("a", "ok", True), ("b", "ok", True), ("c", "ok", False), ("d", "ok", False)]
+    assert [points[n].get("previous_status") for n in held] == ["interrupted"] * len(held)
+    assert sorted(log.read_text().split()) == sorted(["a", "b", "c", "d", *held])  # the held ones ran twice
 
 
 PAR = """
