@@ -16,7 +16,8 @@ token, server-side timestamps of every token). Side by side, in one run:
   (server: first token written - request read; client: first token reported - request sent), with the
   TCP connections the server accepted, for the backend as it is (the body read to its end after
   [DONE], keep-alive reuse) and with that drain turned off (closed at [DONE], one connection per
-  request, the backend before), in interleaved rounds.
+  request, the backend before), in interleaved rounds; and, for reference, of a minimal client
+  (http.client on one keep-alive connection): the floor that the machine and the server set.
 
 Prints a table with ratios (ours / peer); nothing passes or fails on time. The peer is skipped with
 the reason if it cannot be installed (no PyPI) or does not run.
@@ -270,22 +271,58 @@ def _stats(xs: list[float]) -> dict[str, float]:
     return {"median": statistics.median(xs), "p90": _q(xs, 0.9), "max": max(xs)}
 
 
-# the two ways our backend ends a stream, measured side by side: "reuse" reads the body to its end after
-# [DONE] (the backend as it is: the keep-alive connection is reused); "close" stops at [DONE] and closes
-# the connection (the backend before, a new TCP connection per request)
-VARIANTS = ("reuse", "close")
+# measured side by side: "reuse" reads the body to its end after [DONE] (the backend as it is: the
+# keep-alive connection is reused); "close" stops at [DONE] and closes the connection (the backend
+# before, a new TCP connection per request); "floor", a minimal client for reference (below)
+VARIANTS = ("reuse", "close", "floor")
+
+# The floor: what the machine and the server take, with as little client as possible: http.client on
+# one keep-alive connection, the same body, the same SSE parse up to the first content; no requests.
+_FLOOR_CODE = r"""
+import http.client, json, sys, time
+host, port, n, tokens = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+conn = http.client.HTTPConnection(host, port)
+body = json.dumps({"model": "mock", "max_tokens": tokens, "temperature": 0.0, "stream": True,
+                   "messages": [{"role": "user", "content": "Say hello to the benchmark."}]}).encode()
+rows = []
+for _ in range(n):
+    sent = time.perf_counter()
+    conn.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+    r = conn.getresponse()
+    first = None
+    while True:
+        line = r.readline()
+        if not line:
+            break
+        if line.startswith(b"data:") and line[5:].strip() != b"[DONE]":
+            piece = (json.loads(line[5:])["choices"][0].get("delta") or {}).get("content")
+            if piece and first is None:
+                first = time.perf_counter()
+    rows.append((sent, first, time.perf_counter(), 0))
+print(json.dumps({"rows": rows}))
+"""
+
+
+def run_floor(python: Path, url: str, n: int, tokens: int) -> dict[str, Any]:
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    r = subprocess.run([str(python), "-c", _FLOOR_CODE, host, port, str(n), str(tokens)], capture_output=True,
+                       text=True, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError(f"the floor client exited {r.returncode}: {r.stderr[-400:]}")
+    return {"inner": json.loads(r.stdout)}
 
 
 def latency_check(python: Path, tokens: int, tokenizer: str | None, n: int = 40,
                   delay_ms: float = 2.0, rounds: int = 3) -> dict[str, Any]:
     """TTFT/TPOT of our backend at concurrency 1 vs the server's timestamps of the same requests, for
-    both variants, `rounds` interleaved runs of `n` requests each (the order alternates)."""
+    each variant, `rounds` interleaved runs of `n` requests each (the order rotates)."""
     acc: dict[str, dict[str, Any]] = {v: {"ttft": [], "tpot": [], "connections": 0, "requests": 0} for v in VARIANTS}
     with Server(delay_ms=delay_ms) as srv:
         for k in range(rounds):
-            for v in (VARIANTS if k % 2 == 0 else VARIANTS[::-1]):
+            for v in VARIANTS[k % len(VARIANTS):] + VARIANTS[:k % len(VARIANTS)]:  # the order rotates
                 srv.call("/reset", "POST")
-                res = run_ours(python, srv.url, 1, n, tokens, tokenizer, drain=(v == "reuse"))
+                res = run_floor(python, srv.url, n, tokens) if v == "floor" else \
+                    run_ours(python, srv.url, 1, n, tokens, tokenizer, drain=(v == "reuse"))
                 st = srv.call("/stats")
                 d_ttft, d_tpot = _diffs(res["inner"]["rows"], st["requests"])
                 a = acc[v]
@@ -369,13 +406,15 @@ def report_lines(r: dict[str, Any]) -> list[str]:
     for v in VARIANTS:
         x = lat[v]
         t, p = x["ttft_diff_ms"], x["tpot_diff_ms"]
-        what = "read to the end after [DONE], keep-alive" if v == "reuse" else "closed at [DONE] (before)"
+        what = {"reuse": "ours: read to the end after [DONE], keep-alive", "close": "ours, closed at [DONE] (before)",
+                "floor": "http.client, one connection, for reference"}[v]
         lines.append(f"    {v} ({what}): {x['requests']} requests over {x['connections']} connections; "
                      f"TTFT ours - server median {t['median']:.3f} ms, p90 {t['p90']:.3f} ms, max {t['max']:.3f} ms; "
                      f"TPOT median {p['median']:.3f} ms, p90 {p['p90']:.3f} ms")
     a, b = lat["reuse"]["ttft_diff_ms"]["median"], lat["close"]["ttft_diff_ms"]["median"]
     if b > 0:
-        lines.append(f"    TTFT gap median reuse/close: {a / b:.2f}x")
+        lines.append(f"    TTFT gap median reuse/close: {a / b:.2f}x; reuse - floor: "
+                     f"{a - lat['floor']['ttft_diff_ms']['median']:.3f} ms (what our client adds to the floor)")
     return lines
 
 
