@@ -151,6 +151,11 @@ def _wait_until(cond, what: str, proc: subprocess.Popen | None = None, timeout: 
         time.sleep(0.05)
 
 
+def _default_signals() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -166,7 +171,8 @@ def test_a_signal_records_the_points_in_flight_as_interrupted_then_resume_runs_t
     argv = [sys.executable, "-m", "cmx.cli.main", "run", "experiment", "--tags=hold,step", "--explore.name=a,b,c,d",
             f"--log={log}", f"--gate={gate}", f"--hold={','.join(held)}", f"--experiment_dir={folder}", "--jobs", jobs, "-j"]
     env = dict(os.environ, CMX_HOME=str(home))
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # the signals at their defaults: a runner started as a background job has SIGINT ignored, and cmx keeps that
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_signals)
     pids = [Path(f"{log}.{n}.pid") for n in held]
     _wait_until(lambda: all(p.exists() and p.read_text().strip() for p in pids), "the held points to start", proc)
     proc.send_signal(sig)
