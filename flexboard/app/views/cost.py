@@ -2,29 +2,9 @@
 
 from __future__ import annotations
 
-from flexboard import prices
 from flexboard.app import board, context
+from flexboard.app.views.pricetable import edited_prices
 from flexboard.errors import FlexBoardError
-
-
-def edited_prices() -> dict[str, float | None]:
-    """The price table on the page (editable); a bad price is a ``FlexBoardError``."""
-    import pandas as pd
-    import streamlit as st
-
-    st.subheader("Prices (USD per accelerator-hour)")
-    st.caption("Edit a price to see its effect. Empty = unknown. Defaults are on-demand prices from the "
-               "pages in the source column (flexboard/data/prices.csv).")
-    table = pd.DataFrame(board.price_rows())
-    edited = st.data_editor(
-        table, hide_index=True, key="cost-prices", num_rows="fixed", disabled=["accelerator", "source", "date", "notes"],
-        column_config={
-            "accelerator": st.column_config.TextColumn("accelerator", width=180),
-            "usd_per_hour": st.column_config.TextColumn("USD/hour", width=110),
-            "source": st.column_config.LinkColumn("source"),
-        },
-    )
-    return prices.check(zip(edited["accelerator"], edited["usd_per_hour"]))
 
 
 def page() -> None:
@@ -34,7 +14,7 @@ def page() -> None:
     st.title("Cost per million tokens")
     df = context.rows()
     try:
-        price_map = edited_prices()
+        price_map = edited_prices("cost-prices")
     except FlexBoardError as exc:
         st.error(str(exc))
         return

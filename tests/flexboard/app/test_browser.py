@@ -150,3 +150,47 @@ def test_provenance_shows_the_rows_source_and_command(page, server, board_rows):
     expect(code).to_contain_text(want.reproduce, timeout=WAIT)
     assert re.match(r"cmx run script --tags=import,open-mlperf-dataset --path=", want.reproduce)
     expect(page.get_by_text(want.title)).to_be_visible()
+
+
+def _recommend_or_skip():
+    from importlib.util import find_spec
+
+    if find_spec("flexboard.recommend") is None:
+        pytest.skip("flexboard.recommend (the recommender) is not in this tree")
+    from flexboard import recommend
+
+    return recommend
+
+
+def test_recommend_shows_the_librarys_best_configuration(page, server, published_dataset):
+    R = _recommend_or_skip()
+    from flexboard import features as F
+    from flexboard import prices as P
+    from flexboard.app import predicting
+
+    goto(page, server, "recommend")
+    model = "llama2-70b-99"
+    pick(page, "stSelectbox", "Model", model)
+    page.get_by_test_id("stTextInput").filter(has=page.get_by_text("Minimum tokens/s (system)")).locator("input") \
+        .fill("20000")
+    pick(page, "stSelectbox", "Accelerator vendor", "NVIDIA")
+    page.get_by_test_id("stFormSubmitButton").get_by_role("button").click()
+    best = page.locator("#best")
+    expect(best).to_be_visible(timeout=WAIT)
+
+    src = board.Source(dataset_dir=str(published_dataset))
+    rec = R.recommend(F.load_rows(src.dataset_dir), predicting.trained(src), model,
+                      R.Constraints(min_tokens_per_s=20000.0, vendor="NVIDIA"), P.default_map(), dtype="fp8")
+    want = rec.options[0]
+    expect(best).to_contain_text(f"${want.usd_per_million_tokens:,.4f}")
+    expect(best).to_contain_text(f"{want.accelerators}× {want.accelerator_name}")
+    assert ("predicted" if want.kind == "predicted" else "measured") in best.inner_text()
+
+
+def test_recommend_refuses_a_negative_constraint(page, server):
+    _recommend_or_skip()
+    goto(page, server, "recommend")
+    page.get_by_test_id("stTextInput").filter(has=page.get_by_text("Budget (USD per hour)")).locator("input").fill("-3")
+    page.get_by_test_id("stFormSubmitButton").get_by_role("button").click()
+    assert "budget_usd_per_hour=-3" in error_text(page)
+    assert page.get_by_test_id("stException").count() == 0
