@@ -8,6 +8,8 @@
   experiment planned and submitted as one job array (skipped, with the reason, without Slurm);
 * ``dataset_bench.py``: importing a synthetic MLPerf round, a group-by over 100,000 rows
   (DuckDB vs pandas), peak memory of an import;
+* ``compat_bench.py``: a cached cm4mlops recipe through cmx vs ``cm run`` (cmind), and a cold index
+  of mlperf-automations vs ``mlc find`` (mlcflow); a side without its repository is not measured;
 * ``client_bench.py``: FlexBench's ``_openai`` client vs ``aiperf`` against a loopback mock SSE server
   (requests/s, CPU per request at concurrency 1/16/64/256; TTFT/TPOT vs the server's timestamps);
   the peer is skipped, with the reason, if it cannot be installed.
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cached_run  # noqa: E402
 import client_bench  # noqa: E402
+import compat_bench  # noqa: E402
 import dataset_bench  # noqa: E402
 import find_1k  # noqa: E402
 import flexboard_render_bench  # noqa: E402
@@ -41,7 +44,8 @@ import plan_layered  # noqa: E402
 import slurm_bench  # noqa: E402
 from _common import machine  # noqa: E402
 
-NAMES = ("cached_run", "plan_10k", "plan_layered", "find_1k", "dataset", "slurm", "client", "flexboard_render")
+NAMES = ("cached_run", "plan_10k", "plan_layered", "find_1k", "dataset", "slurm", "client", "flexboard_render",
+         "compat")
 
 
 def _spread(series: dict[str, Any]) -> str:
@@ -142,6 +146,18 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
                          "<= 2 s"])
             rows.append(["  first visit after start", _fmt(big["cold_s"] * 1000), "one run", "1",
                          f"847 rows {_fmt(small['cold_s'] * 1000)}", "", ""])
+    if "compat" in results:
+        c, k = results["compat"]["cached"], results["compat"]["cold"]
+        if c["measured"]:
+            x, cm = c["stats"][compat_bench.CMX_CACHED], c["stats"][compat_bench.CM_CACHED]
+            rows.append(["cached cm4mlops get,python3", _fmt(x["median_ms"]), _spread(x), str(x["n"]),
+                         f"cm {_fmt(cm['median_ms'])}", f"{c['ratio_cmx_over_cm']:.2f}x cm", "<= 0.4x cm"])
+        if k["measured"]:
+            x = k["stats"][compat_bench.CMX_COLD]
+            mlc = k["stats"].get(compat_bench.MLC_FIND)
+            rows.append(["cold index mlperf-automations", _fmt(x["median_ms"]), _spread(x), str(x["n"]),
+                         f"mlc find {_fmt(mlc['median_ms'])}" if mlc else k["mlc"],
+                         f"{k['ratio_cmx_over_mlc']:.2f}x mlc" if mlc else "-", "<= 5 s"])
     return rows
 
 
@@ -188,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     if "flexboard_render" in a.only:
         results["flexboard_render"] = flexboard_render_bench.measure(**kw)
         print("\n".join(flexboard_render_bench.report_lines(results["flexboard_render"])) + "\n", file=out, flush=True)
+    if "compat" in a.only and not a.no_cm:
+        results["compat"] = compat_bench.measure(**kw)
+        print("\n".join(compat_bench.report_lines(results["compat"])) + "\n", file=out, flush=True)
     m = machine()
     head = (f"summary  [{m['cpus']} cpus, {m['python']}, {m['platform']}, cmx {m['cmx_commit']}, "
             f"load avg (1 min) {m['loadavg_1m']}]")

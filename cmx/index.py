@@ -277,7 +277,7 @@ def _lenient_tags(meta_file: Path) -> list[str]:
 
         text = read_meta_text(meta_file)
         _check_limits(text, meta_file)  # never build what the limits refuse
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
         if isinstance(data, dict):
             return list(meta_tags(data)) + [meta_file.parent.name]
     except Exception:  # the file is broken; fall back to the tags line, then the folder name

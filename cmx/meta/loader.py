@@ -46,20 +46,24 @@ def _path_key(path: tuple[Any, ...]) -> str:
     return "/".join(str(p) for p in path)
 
 
-def _walk_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[str, int], depth: int = 0) -> None:
+def _walk_lines(node: yaml.Node, prefix: str, out: dict[str, int], depth: int = 0) -> None:
+    """``out[path] = line`` for the keys and items down to 7 levels ("deps/0/tags"); ``prefix``: the
+    path of ``node`` ("" at the top)."""
     if depth > 6:
         return
-    if isinstance(node, yaml.MappingNode):
+    lead = prefix + "/" if prefix else ""
+    if node.__class__ is yaml.MappingNode or isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = key_node.value
-            sub = path + (key,)
-            out[_path_key(sub)] = key_node.start_mark.line + 1
-            _walk_lines(value_node, sub, out, depth + 1)
+            sub = lead + str(key_node.value)
+            out[sub] = key_node.start_mark.line + 1
+            if value_node.__class__ is not yaml.ScalarNode:
+                _walk_lines(value_node, sub, out, depth + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            sub = path + (i,)
-            out[_path_key(sub)] = item.start_mark.line + 1
-            _walk_lines(item, sub, out, depth + 1)
+            sub = lead + str(i)
+            out[sub] = item.start_mark.line + 1
+            if item.__class__ is not yaml.ScalarNode:
+                _walk_lines(item, sub, out, depth + 1)
 
 
 _SCALAR, _START, _END, _ALIAS = 1, 2, 3, 4
@@ -167,7 +171,7 @@ def parse_meta(path: Path, foreign: bool = False) -> LoadedMeta:
     finally:
         constructor.dispose()
     lines: dict[str, int] = {}
-    _walk_lines(node, (), lines)
+    _walk_lines(node, "", lines)
     notes: list[str] = []
     if foreign:
         from cmx.compat.meta import normalize
@@ -228,6 +232,16 @@ def _line_for(lines: dict[str, int], path: tuple[Any, ...]) -> int | None:
 
 
 _validator = None
+_fast: Any = None
+
+
+def _fast_check() -> Any:
+    global _fast
+    if _fast is None:
+        from cmx.meta.fastcheck import compile_schema
+
+        _fast = compile_schema(schema.SCHEMA) or (lambda data: False)
+    return _fast
 
 
 def _get_validator() -> Any:
@@ -241,6 +255,8 @@ def _get_validator() -> Any:
 
 def validate(path: Path, data: Any, lines: dict[str, int]) -> None:
     """Validate against the schema; report the first error (by line) with a hint."""
+    if _fast_check()(data):  # the verdict of jsonschema, faster (cmx/meta/fastcheck.py); it names errors
+        return
     errors = list(_get_validator().iter_errors(data))
     if not errors:
         return
