@@ -18,7 +18,7 @@ from cmx.errors import SelectorSyntaxError
 _TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 _VAR_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-+]*(?:\.[A-Za-z0-9_\-+]*)*$")
 # CM's repo_alias:... qualifier: the recipe must come from that repository
-_REPO_RE = re.compile(r"^([A-Za-z0-9][\w.\-]*):")
+_REPO_RE = re.compile(r"^([A-Za-z0-9][\w.\-@]*):")  # CM aliases: mlcommons@cm4mlops
 # the common shape, valid by construction: plain tags and variations without a '.' value, no exclusions,
 # no spaces, comma-separated (checked against the general loop on random input when this was written)
 _PLAIN_TOKEN = r"(?:[A-Za-z0-9][A-Za-z0-9_.+\-]*|_[A-Za-z0-9][A-Za-z0-9_+\-]*)"

@@ -1,7 +1,7 @@
 import pytest
 
 from cmx.errors import SelectorSyntaxError
-from cmx.selector import parse
+from cmx.selector import parse, split_repo
 
 
 def test_tags_variations_and_exclusions():
@@ -51,3 +51,7 @@ def test_a_repository_qualifier():
     assert s.with_variations(("y",)).repo == "mlperf"
     assert parse("get,_url.https://x.org/a").repo == ""  # a ':' in a variation value is no qualifier
     assert parse("detect,os").repo == ""
+    # CM's repository aliases (cmr.yaml of mlcommons/cm4mlops), as `cmx add repo` registers them
+    cm = parse("mlcommons@cm4mlops:detect,os")
+    assert (cm.repo, cm.tags) == ("mlcommons@cm4mlops", ("detect", "os"))
+    assert split_repo("mlcommons@cm4mlops:detect-os") == ("mlcommons@cm4mlops", "detect-os")
