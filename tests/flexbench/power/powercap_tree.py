@@ -3,6 +3,7 @@ background thread advances at known constant powers (and wraps at max_energy_ran
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 import time
@@ -39,6 +40,7 @@ class FakePowercap:
         self.t0 = time.time()
         self.writes = 0
         self.last_write_t = self.t0
+        self.history: list[tuple[float, float]] = []  # (the time a write stands for, when it was in place)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         for z in zones:
@@ -68,6 +70,16 @@ class FakePowercap:
             os.replace(tmp, path)
         self.writes += 1
         self.last_write_t = t
+        self.history.append((t, time.time()))
+
+    def lag_bound(self, stamp: float, reader_slack_s: float) -> float:
+        """The most the counters read by a reader that stamped ``stamp`` (and read at most
+        ``reader_slack_s`` before) can lag behind this fake's clock: the reader saw the newest write
+        in place when it read, or a later one. Taken from the writes this fake recorded, so a
+        writer thread that was late on a loaded machine widens it."""
+        ends = [end for _, end in self.history]
+        k = bisect.bisect_right(ends, stamp - reader_slack_s) - 1
+        return stamp - (self.history[k][0] if k >= 0 else self.t0)
 
     def advance(self, dt_s: float) -> None:
         """Write the counters ``dt_s`` after the last write (no thread: a test that drives the
