@@ -263,12 +263,13 @@ def test_meta_tests_pass(cmx):
 
 
 def test_an_overall_deadline_stops_a_server_that_trickles_bytes(cmx, home, server):
-    """One byte every 0.25 s never trips the per-read timeout (3 s); the deadline (1 s) stops it."""
-    server.files["/slow.bin"] = payload(400)  # 100 s at that pace
+    """One byte every 0.25 s never trips the per-read timeout (60 s, however late the server's thread
+    runs on a loaded machine); the deadline (1 s) stops it."""
+    server.files["/slow.bin"] = payload(2000)  # 500 s at that pace
     server.trickle["/slow.bin"] = 0.25
     url = server.url("/slow.bin")
     res = cmx("run", "script", "--tags=download,file", f"--url={url}", "--deadline=1",
-              "--env.CMX_DOWNLOAD_TIMEOUT=3")
+              "--env.CMX_DOWNLOAD_TIMEOUT=60")
     assert res.code == 1, res.err
     assert f"download of {url} exceeded its deadline of 1 s (--deadline)" in res.err
     assert "Traceback" not in res.err and entries_of(home, "download-file") == []
