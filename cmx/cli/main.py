@@ -27,6 +27,8 @@ def _on_signal(signum: int, frame: Any) -> None:
         if procs is not None:
             procs.kill_all_now()
         return
+    if procs is not None and procs.defer(signum):  # a script is being started: raised once it is registered
+        return
     try:
         from cmx.errors import Interrupted
     except ImportError:  # the signal came while cmx.errors itself was being imported

@@ -18,6 +18,15 @@
 
 A process that leaves the group on purpose (``setsid``, a daemon) is out of
 reach; that is the recipe's choice.
+
+Starting a script is one step that no signal cuts in two. The watchdog runs
+before the script is started; the script's shell waits on its stdin for a word
+cmx writes only once the group is registered (with ``_groups`` and the
+watchdog), so a script never runs unknown to either, even if cmx is SIGKILLed
+in between (it then reads end of file and exits 125 without running). cmx's
+signal handler defers a signal that comes while the main thread is in
+``spawn`` (``defer``): it is raised once the group is registered, instead of
+unwinding ``subprocess.Popen`` with the child already started.
 """
 
 from __future__ import annotations
@@ -39,6 +48,10 @@ _lock = threading.Lock()
 _groups: dict[int, subprocess.Popen[bytes]] = {}  # group id -> its leader
 _watchdog: subprocess.Popen[bytes] | None = None
 _stopping = 0  # the signal cmx is stopping on, once it is
+_spawning = threading.local()  # .active: this thread is inside spawn()
+_deferred = 0  # a signal that came while the main thread was inside spawn(), raised at its end
+# the script's shell starts only once cmx writes "go" on its stdin (end of file: cmx is gone, run nothing)
+_GATE = 'IFS= read -r go && [ "$go" = go ] && exec "$@" </dev/null; exit 125'
 
 
 def exit_code(signum: int) -> int:
@@ -58,15 +71,53 @@ def stopping() -> int:
     return _stopping
 
 
+def defer(signum: int) -> bool:
+    """For cmx's signal handler (it runs in the main thread): True when the main thread is inside
+    ``spawn``, which then raises ``Interrupted(signum)`` once the new group is registered."""
+    global _deferred
+    if getattr(_spawning, "active", False):
+        _deferred = _deferred or signum
+        return True
+    return False
+
+
 def spawn(argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-    """Start ``argv`` as the leader of a new session and process group, registered with the watchdog."""
-    with _lock:
-        if _stopping:
-            raise Interrupted(_stopping)
-        proc: subprocess.Popen[bytes] = subprocess.Popen(list(argv), start_new_session=True, **kwargs)
-        _groups[proc.pid] = proc
-        _tell(f"+{proc.pid}")
+    """Start ``argv`` as the leader of a new session and process group, registered with the watchdog
+    before it runs (with ``stdin=subprocess.DEVNULL``, the one way cmx starts scripts)."""
+    global _deferred
+    gated = kwargs.get("stdin") == subprocess.DEVNULL
+    _spawning.active = True
+    try:
+        with _lock:
+            if _stopping:
+                raise Interrupted(_stopping)
+            _ensure_watchdog()
+            if not gated:
+                proc: subprocess.Popen[bytes] = subprocess.Popen(list(argv), start_new_session=True, **kwargs)
+                _register(proc)
+            else:
+                gate_r, gate_w = os.pipe()
+                try:
+                    proc = subprocess.Popen(["/bin/sh", "-c", _GATE, "cmx-script", *argv], start_new_session=True,
+                                            **dict(kwargs, stdin=gate_r))
+                finally:
+                    os.close(gate_r)
+                try:
+                    _register(proc)
+                    os.write(gate_w, b"go\n")
+                finally:
+                    os.close(gate_w)
+    finally:
+        _spawning.active = False
+    if _deferred:
+        signum, _deferred = _deferred, 0
+        raise Interrupted(signum)
     return proc
+
+
+def _register(proc: subprocess.Popen[bytes]) -> None:
+    _groups[proc.pid] = proc
+    _tell(f"+{proc.pid}")
 
 
 def release(proc: subprocess.Popen[bytes], first: int = signal.SIGTERM) -> None:
@@ -149,22 +200,30 @@ def _killpg(pgid: int, signum: int) -> bool:
     return True
 
 
+def _ensure_watchdog() -> None:
+    """Start the watchdog if it is not running (caller holds _lock); a new one (the last one was
+    killed) learns every live group."""
+    global _watchdog
+    if _watchdog is not None and _watchdog.poll() is None:
+        return
+    try:
+        _watchdog = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(Path(__file__).with_name("watchdog.py")), str(GRACE)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:  # no watchdog (no interpreter to start?): cmx still stops its groups itself when it can
+        _watchdog = None
+        return
+    for pgid in sorted(_groups):
+        _write(_watchdog.stdin, f"+{pgid}")
+
+
 def _tell(line: str) -> None:
     """Send one line to the watchdog, starting it first if needed (caller holds _lock)."""
-    global _watchdog
     if _watchdog is None or _watchdog.poll() is not None:
         if line.startswith("-"):
             return
-        try:
-            _watchdog = subprocess.Popen(
-                [sys.executable, "-I", "-S", str(Path(__file__).with_name("watchdog.py")), str(GRACE)],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        except OSError:  # no watchdog (no interpreter to start?): cmx still stops its groups itself when it can
-            _watchdog = None
-            return
-        for pgid in sorted(_groups):  # a new watchdog (the last one was killed) learns every live group
-            if f"+{pgid}" != line:
-                _write(_watchdog.stdin, f"+{pgid}")
+        _ensure_watchdog()  # it learns the groups, this one included
+        return
     _write(_watchdog.stdin, line)
 
 

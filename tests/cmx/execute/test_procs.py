@@ -158,3 +158,47 @@ def test_the_watchdog_forgets_finished_groups(tmp_path):
 
 def test_exit_codes_follow_the_shell_convention():
     assert procs.exit_code(signal.SIGINT) == 130 and procs.exit_code(signal.SIGTERM) == 143
+
+
+def test_a_signal_while_a_script_starts_is_acted_on_once_its_group_is_registered(tmp_path, monkeypatch):
+    """SIGTERM to cmx right after the script's process exists (under load, the start of a script can
+    take long enough for the script to be well under way): cmx's handler must not unwind the start
+    before the group is registered, or nothing ever stops the script."""
+    import os
+
+    from cmx.cli import main as cli
+
+    run = tmp_path / "run.sh"
+    run.write_text('echo $$ > pids.tmp\nmv pids.tmp pids\nsleep 300 & wait\n')
+    text, _ = script.render(run, tmp_path, {}, "t")
+    real_popen = subprocess.Popen
+    started: list[subprocess.Popen] = []
+
+    def popen_then_signal(argv, *args, **kwargs):
+        proc = real_popen(argv, *args, **kwargs)
+        if any(str(tmp_path) in str(a) for a in argv):  # the script's start, not the watchdog's
+            started.append(proc)
+            os.kill(os.getpid(), signal.SIGTERM)  # cmx's handler runs at once, inside spawn
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_signal)
+    previous = signal.signal(signal.SIGTERM, cli._on_signal)
+    try:
+        with pytest.raises(Interrupted) as raised:
+            script.run(text, tmp_path, {}, tmp_path / "log", None)
+        assert raised.value.signum == signal.SIGTERM
+        monkeypatch.undo()
+        assert procs.terminate_all(signal.SIGTERM) == 1  # what cmx does next: the group is known
+        started[0].wait(60)
+        deadline = time.monotonic() + 60
+        while procs.group_alive(started[0].pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not procs.group_alive(started[0].pid)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        procs.resume()
+        for proc in started:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
