@@ -1,5 +1,6 @@
 """The real repositories, run by cmx and by the tools they were written for, side by side: the exported
-env and state of `detect,os` and `get,python3` from mlcommons/cm4mlops (cmx vs cm, cmind) and from
+env and state of `detect,os`, `get,python3`, `detect,cpu`, `detect,sudo`, `get,sys-utils-min` (and
+`print,any-text`, which only cm4mlops has) from mlcommons/cm4mlops (cmx vs cm, cmind) and from
 mlcommons/mlperf-automations (cmx vs mlc, mlcflow), on this machine, with the same PATH.
 
 Needs checkouts of the repositories (CMX_TEST_CM4MLOPS, CMX_TEST_MLPERF_AUTOMATIONS: their folders) and
@@ -74,7 +75,9 @@ def test_detect_os_and_get_python3_export_what_cm_and_mlc_export(tool: str, tmp_
     python = _python_with(module, tmp_path)
     if python is None:
         pytest.skip(f"{module} is not installed (pip install it, or set CMX_TEST_CM_PYTHON to a Python that has it)")
-    tags = ["detect,os", "get,python3"]
+    tags = ["detect,os", "get,python3", "detect,cpu", "detect,sudo", "get,sys-utils-min"]
+    if tool == "cm":
+        tags.append("print,any-text")
     # one PATH for both tools, so they find the same interpreter
     env = {**os.environ, "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     theirs = _tool_runs(tool, python, Path(checkout), tmp_path, env, tags)
