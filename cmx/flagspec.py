@@ -174,6 +174,7 @@ def spec_of(fn: Callable[..., Any]) -> ActionSpec | None:
 _DURATION = r"^(\d+(?:\.\d+)?)\s*([smhdw]?)$"
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _VERSION = r"^v?\d[0-9A-Za-z.+_-]*$"
+_VERSION_NAME = r"^[A-Za-z][0-9A-Za-z.+_-]*$"  # main, master, r4.1, custom
 _TRUE = {"yes", "true", "on", "1"}
 _FALSE = {"no", "false", "off", "0"}
 
@@ -252,6 +253,8 @@ def convert(flag: Flag, value: Any) -> Any:
         parse_duration(flag.spelling, text)
         return text
     if kind == "version":
+        if flag.name == "version" and re.match(_VERSION_NAME, text.strip()):
+            return text.strip()  # an exact version may be a name: CM recipes declare `versions: {main: ...}`
         if not re.match(_VERSION, text.strip()):
             raise UsageError(f"{flag.spelling}={text}: not a version", hint=f"a version starts with a digit, e.g. {flag.spelling}=3.10")
         return text.strip()

@@ -191,9 +191,9 @@ class Executor:
             if not ready:
                 stack.append((n, True))
                 stack += [(e.child, False) for e in n.edges
-                          if e.condition is None and not e.child.probe and e.child.index not in self.keys]
+                          if e.late is None and not e.child.probe and e.child.index not in self.keys]
                 continue
-            child_keys = ["if:" + conditional_key(e.child) if e.condition is not None else
+            child_keys = ["if:" + conditional_key(e.child) if e.late is not None else
                           "probe:" + self.ensure(e.child).output_digest if e.child.probe else self.keys[e.child.index]
                           for e in n.edges]
             key = n.compute_key(child_keys)
@@ -312,7 +312,7 @@ class Executor:
         """A cached, non-probe, unconditional dependency whose entry is not in the store: a hit of
         ``node`` would point into a folder that is gone. (A probe's dependents hold its output.)"""
         for e in node.edges:
-            if e.child.probe or not e.child.cached or e.condition is not None or e.continue_on_error:
+            if e.child.probe or not e.child.cached or e.late is not None or e.continue_on_error:
                 continue
             child_key = self.keys.get(e.child.index)
             if child_key and not (self.store.entry_path(child_key) / ENTRY_FILE).is_file():
@@ -409,7 +409,7 @@ class Executor:
     def _record(self, node: PlanNode, key: str, outcome: Any) -> dict[str, Any]:
         now = clock.now()
         expiration = node.effective.get("cache_expiration")
-        child_keys = ["if:" + conditional_key(e.child) if e.condition is not None else
+        child_keys = ["if:" + conditional_key(e.child) if e.late is not None else
                       self.keys.get(e.child.index) if not e.child.probe else
                       "probe:" + self.results[e.child.index].output_digest if e.child.index in self.results else None
                       for e in node.edges]

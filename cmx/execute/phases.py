@@ -101,14 +101,14 @@ def run_phases(
         from cmx.errors import CmxError, RecipeFailed
 
         if late is None or run_late is None:
-            raise PhaseFailure(f"the conditional dependency {what} holds, but it cannot be planned at run time")
+            raise PhaseFailure(f"the dependency {what} is needed now, but it cannot be planned at run time")
         try:
             return run_late(node, late, env)
         except RecipeFailed:
             raise
         except CmxError as exc:
-            raise PhaseFailure(f"the conditional dependency {what} holds, but it cannot be planned on the env "
-                               f"of this step: {str(exc).splitlines()[0]}") from exc
+            raise PhaseFailure(f"the dependency {what} is needed now, but it cannot be planned on the env of "
+                               f"this step: {str(exc).splitlines()[0]}") from exc
 
     def run_deps(phase: str) -> None:
         from cmx.errors import RecipeFailed

@@ -38,7 +38,9 @@ class Edge:
     source: str  # file:line of the dependency entry
     condition: dict[str, Any] | None = None  # evaluated at run time when set
     continue_on_error: bool = False
-    late: LateDep | None = None  # a conditional edge: planned again at run time if its request changed
+    # a conditional edge, or a hook edge whose request reads the env: planned again at run time if its
+    # request (tags, env, inputs) differs on the env its dependent has then; its key counts by conditional_key
+    late: LateDep | None = None
 
     def describe_condition(self) -> str:
         if not self.condition:
@@ -158,7 +160,7 @@ def conditional_key(node: PlanNode) -> str:
             stack.append((n, True))
             stack += [(e.child, False) for e in n.edges if e.child.plan_key is None]
             continue
-        n.plan_key = n.compute_key([("if:" if e.condition is not None else "") + str(e.child.plan_key) for e in n.edges])
+        n.plan_key = n.compute_key([("if:" if e.late is not None else "") + str(e.child.plan_key) for e in n.edges])
     return str(node.plan_key)
 
 

@@ -465,7 +465,7 @@ class Planner:
         """The key, if every dependency's contribution is known without running."""
         child_keys = []
         for e in node.edges:
-            if e.condition is not None:  # decided at run time: never waits for a probe (see conditional_key)
+            if e.late is not None:  # decided at run time: never waits for a probe (see conditional_key)
                 child_keys.append("if:" + conditional_key(e.child))
                 continue
             if e.child.key is None or e.child.probe:
@@ -681,7 +681,10 @@ class Planner:
             node.deferred.append(DeferredEdge(phase, source, tag_text, condition, str(exc).split("\n")[0], after,
                                               self._late(phase, dep, path, adr, ad, tag_text, child_env, inputs)))
             return None
-        late = None if condition is None else self._late(phase, dep, path, adr, ad, tag_text, child_env, inputs)
+        # decided at run time: a conditional dependency, and a hook dependency whose tags, env or inputs read
+        # the env (preprocess runs before it: get-mlperf-inference-src's _branch. from CM_GIT_CHECKOUT)
+        late = None if condition is None and (phase == "deps" or not _reads_env(dep)) else \
+            self._late(phase, dep, path, adr, ad, tag_text, child_env, inputs)
         return Edge(phase=phase, child=child, names=names, source=source, condition=condition,
                     continue_on_error=bool(dep.get("continue_on_error")), late=late)
 
@@ -740,6 +743,13 @@ def dep_request(dep: Mapping[str, Any], env: Env) -> tuple[str, Env, dict[str, A
                 child_env.setdefault(k, v)
     inputs = {k: envutil.substitute(v, env) for k, v in dep.items() if k not in _DEP_CONTROL}
     return tag_text, child_env, inputs
+
+
+def _reads_env(dep: Mapping[str, Any]) -> bool:
+    """Does a dependency entry's request depend on its dependent's env (see dep_request)?"""
+    if dep.get("update_tags_from_env") or dep.get("update_tags_from_env_with_prefix") or dep.get("force_env_keys"):
+        return True
+    return "<<<" in repr({k: v for k, v in dep.items() if k != "names"})
 
 
 def _signature(tags: str, env: Env, inputs: dict[str, Any]) -> tuple[str, str, str]:

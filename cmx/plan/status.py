@@ -36,13 +36,13 @@ def _dependency_gone(n: PlanNode, keys: list[str | None], present: set[str]) -> 
     """Is a cached, non-probe, unconditional dependency's entry missing? Then ``n``'s entry points
     into a folder that is gone and is rebuilt (as the executor does)."""
     return any(keys[e.child.index] is not None and keys[e.child.index] not in present for e in n.edges
-               if not e.child.probe and e.child.cached and e.condition is None and not e.continue_on_error)
+               if not e.child.probe and e.child.cached and e.late is None and not e.continue_on_error)
 
 
 def contribution(edge: Edge, contrib: list[str | None]) -> str | None:
     """What a dependency contributes to its dependent's key: its key, a probe's output digest, or, behind
     a run-time condition, a key of the plan alone (``conditional_key``)."""
-    if edge.condition is not None:
+    if edge.late is not None:
         return "if:" + conditional_key(edge.child)
     return contrib[edge.child.index]
 
@@ -98,12 +98,12 @@ def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool
         r = reasons[n.index]
         if r.hit:
             # a hit still consults the probes its key is made of
-            stack.extend(e.child for e in n.edges if e.child.probe and e.condition is None)
+            stack.extend(e.child for e in n.edges if e.child.probe and e.late is None)
             continue
         # a dependency behind a run-time condition is decided when its dependent runs
-        stack.extend(e.child for e in n.edges if e.condition is None)
+        stack.extend(e.child for e in n.edges if e.late is None)
     conditional: set[int] = set()
-    stack = [e.child for i in needed for e in plan.nodes[i].edges if e.condition is not None]
+    stack = [e.child for i in needed for e in plan.nodes[i].edges if e.late is not None]
     while stack:
         n = stack.pop()
         if n.index in needed or n.index in conditional:

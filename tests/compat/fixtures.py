@@ -393,3 +393,51 @@ MLC_PREDEPS = {
             return {'return': 0}
         """,
 }
+
+
+# a hook dependency whose tags read env that preprocess sets, with no condition (cm4mlops'
+# get-mlperf-inference-src: get,git,repo with _branch. from CM_GIT_CHECKOUT): the run uses the tags
+# computed on that env, never the ones computed before preprocess ran
+CM_HOOK_TAGS = {
+    "cmr.yaml": "alias: cmhook\ngit: true\n",
+    "script/get-src/_cm.yaml": """
+        alias: get-src
+        uid: 9f4b2c3d4e5f6a01
+        automation_alias: script
+        tags: [get, src]
+        new_env_keys: [CM_CHECKOUT_*]
+        versions:
+          main:
+            env:
+              CM_SRC_WANT: main
+          r4.1:
+            env:
+              CM_SRC_WANT: v4.1
+        prehook_deps:
+          - tags: get,checkout
+            names: [src-checkout]
+            update_tags_from_env_with_prefix:
+              _branch.: [CM_SRC_BRANCH]
+        """,
+    "script/get-src/customize.py": """
+        def preprocess(i):
+            env = i['env']
+            env['CM_SRC_BRANCH'] = env.get('CM_SRC_WANT', '') or 'master'
+            return {'return': 0}
+        """,
+    "script/get-checkout/_cm.yaml": """
+        alias: get-checkout
+        uid: 9f4b2c3d4e5f6a02
+        automation_alias: script
+        tags: [get, checkout]
+        cache: true
+        new_env_keys: [CM_CHECKOUT_*]
+        default_env:
+          CM_CHECKOUT_BRANCH: none
+        variations:
+          branch.#:
+            env:
+              CM_CHECKOUT_BRANCH: '#'
+        """,
+    "script/get-checkout/run.sh": 'echo "CM_CHECKOUT_GOT=$CM_CHECKOUT_BRANCH" > tmp-run-env.out\n',
+}

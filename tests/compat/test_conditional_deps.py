@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.compat.fixtures import CM_CONDITIONAL, CM_LATE, CM_PROBE_BEHIND_CONDITION, write_repo
+from tests.compat.fixtures import CM_CONDITIONAL, CM_HOOK_TAGS, CM_LATE, CM_PROBE_BEHIND_CONDITION, write_repo
 
 
 def test_a_conditional_cycle_plans_and_runs_when_the_condition_is_false(cmx, tmp_path: Path) -> None:
@@ -84,3 +84,29 @@ def test_a_probe_behind_a_false_condition_never_runs(cmx, tmp_path: Path) -> Non
     # when the condition holds, the probe runs and refuses the version, naming who asked
     res = cmx("run", "script", "cmprobe:get-snake", "--env.CM_SNAKE_INSTALL=yes")
     assert res.code == 1 and "1.0.1" in res.err, res.err
+
+
+def test_a_hook_dependency_gets_the_tags_computed_after_preprocess(cmx, tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "cmhook", CM_HOOK_TAGS)
+    assert cmx("add", "repo", str(root)).code == 0
+    res = cmx("run", "script", "cmhook:get-src", "-j")
+    assert res.code == 0, res.err
+    assert res.json["new_env"]["CM_CHECKOUT_GOT"] == "master"  # not 'none' (the tags planned before preprocess)
+    res = cmx("run", "script", "cmhook:get-src", "--env.CM_SRC_WANT=main", "-j")
+    assert res.code == 0, res.err
+    assert res.json["new_env"]["CM_CHECKOUT_GOT"] == "main"
+    assert "get-checkout(_branch.main)" in res.err, res.err
+    # the dry run does not count on the planned tags: that dependency is decided at run time
+    dry = cmx("run", "script", "cmhook:get-src", "--dry-run", "-j")
+    (checkout,) = [n for n in dry.json["plan"] if n["recipe"] == "get-checkout"]
+    assert checkout["status"] == "maybe", checkout
+
+
+def test_a_named_version_of_a_cm_recipe(cmx, tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "cmhook", CM_HOOK_TAGS)
+    assert cmx("add", "repo", str(root)).code == 0
+    for version, branch in (("main", "main"), ("r4.1", "v4.1")):
+        res = cmx("run", "script", "cmhook:get-src", f"--version={version}", "-j")
+        assert res.code == 0, res.err
+        assert (res.json["version"], res.json["new_env"]["CM_CHECKOUT_GOT"]) == (version, branch)
+    assert "not a version" in cmx("run", "script", "cmhook:get-src", "--version_min=main").err
