@@ -14,7 +14,10 @@
   (requests/s, CPU per request at concurrency 1/16/64/256; TTFT/TPOT vs the server's timestamps);
   the peer is skipped, with the reason, if it cannot be installed.
 * ``flexboard_render_bench.py``: FlexBoard's explore page, first render in Chromium on 100,000
-  rows vs the 847 published rows (skipped, with the reason, without chromium).
+  rows vs the 847 published rows (skipped, with the reason, without chromium);
+* ``flexboard_bench.py``: training FlexBoard's predictor on the full dataset and predicting 1,000
+  configurations, each side by side with the FlexBoard-style baseline (``--evaluate`` there also
+  runs the three evaluation splits).
 
 Each prints its own report (to stderr with ``--json``), then this prints a table
 of medians, spreads and side-by-side ratios. Targets from the issue are shown
@@ -38,6 +41,7 @@ import client_bench  # noqa: E402
 import compat_bench  # noqa: E402
 import dataset_bench  # noqa: E402
 import find_1k  # noqa: E402
+import flexboard_bench  # noqa: E402
 import flexboard_render_bench  # noqa: E402
 import plan_10k  # noqa: E402
 import plan_layered  # noqa: E402
@@ -45,7 +49,7 @@ import slurm_bench  # noqa: E402
 from _common import machine  # noqa: E402
 
 NAMES = ("cached_run", "plan_10k", "plan_layered", "find_1k", "dataset", "slurm", "client", "flexboard_render",
-         "compat")
+         "compat", "flexboard")
 
 
 def _spread(series: dict[str, Any]) -> str:
@@ -158,6 +162,17 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
             rows.append(["cold index mlperf-automations", _fmt(x["median_ms"]), _spread(x), str(x["n"]),
                          f"mlc find {_fmt(mlc['median_ms'])}" if mlc else k["mlc"],
                          f"{k['ratio_cmx_over_mlc']:.2f}x mlc" if mlc else "-", "<= 5 s"])
+    if "flexboard" in results:
+        r = results["flexboard"]
+        tr, pr = r["train"], r["predict"]
+        o, b = tr[flexboard_bench.OURS], tr[flexboard_bench.BASE]
+        rows.append([f"FlexBoard predictor: train, {r['rows']} rows", _fmt(o["median_ms"]), _spread(o), str(o["n"]),
+                     f"baseline {_fmt(b['median_ms'])}", f"{r['ratio_train_ours_over_baseline']:.2f}x baseline",
+                     "<= 30 s"])
+        o, b = pr[flexboard_bench.OURS], pr[flexboard_bench.BASE]
+        rows.append([f"  predict {r['configurations']} configurations", _fmt(o["median_ms"]), _spread(o), str(o["n"]),
+                     f"baseline {_fmt(b['median_ms'])}", f"{r['ratio_predict_ours_over_baseline']:.2f}x baseline",
+                     "<= 1 s"])
     return rows
 
 
@@ -207,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     if "compat" in a.only and not a.no_cm:
         results["compat"] = compat_bench.measure(**kw)
         print("\n".join(compat_bench.report_lines(results["compat"])) + "\n", file=out, flush=True)
+    if "flexboard" in a.only:
+        results["flexboard"] = flexboard_bench.measure(**kw)
+        print("\n".join(flexboard_bench.report_lines(results["flexboard"])) + "\n", file=out, flush=True)
     m = machine()
     head = (f"summary  [{m['cpus']} cpus, {m['python']}, {m['platform']}, cmx {m['cmx_commit']}, "
             f"load avg (1 min) {m['loadavg_1m']}]")

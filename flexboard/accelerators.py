@@ -67,7 +67,10 @@ def lookup(name: str | None) -> Accelerator | None:
     """The table row for an accelerator name as written in the dataset (case-insensitive)."""
     if not name:
         return None
-    low = str(name).lower()
+    low = str(name).strip().lower()
+    for _pat, acc in table():  # a table key is a name too (rtx-4090's pattern is "rtx 4090")
+        if acc.key == low:
+            return acc
     for pat, acc in table():
         if pat.search(low):
             return acc

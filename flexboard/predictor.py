@@ -1,8 +1,19 @@
-"""The throughput predictor: three gradient-boosted models (median, 10% and 90% quantiles) of
-log(tokens/s per accelerator / roofline bound), on the features of ``flexboard.features``.
+"""The throughput predictor: gradient-boosted models of log(tokens/s per accelerator / roofline
+bound) on the features of ``flexboard.features``, with split-conformal 80 % intervals.
 
-scikit-learn's HistGradientBoostingRegressor: native missing values and categories, quantile
-loss, and ~0.1 s to fit 850 rows on one core (docs/flexboard.md has the comparison).
+- **physics** models (median, 10 % and 90 % quantiles) see no identity column: they carry over to
+  an accelerator or a round nobody measured;
+- a **memory** model (median) also sees the raw identity columns the FlexBoard baseline uses
+  (accelerator, submitter, benchmark, framework string); it is used, blended with the physics
+  median, only for a row whose accelerator *and* task were both in the training data;
+- the interval is conformalized quantile regression (CQR): out-of-fold conformity scores
+  max(q10 - y, y - q90) on the training rows widen (or narrow) the quantile band so that 80 % of
+  held-out rows fall in it. Three calibrations, chosen per row by its novelty (Mondrian conformal):
+  K-fold by row (accelerator and task seen), by accelerator (a new accelerator), by task (a new
+  MLPerf task: other inputs and latency rules).
+
+scikit-learn's HistGradientBoostingRegressor: native missing values and categories, quantile loss;
+always single-threaded (``threadpool_limits(1)``: OpenMP threads thrash on a shared machine).
 """
 
 from __future__ import annotations
@@ -16,7 +27,8 @@ from typing import Any
 from flexboard import features as F
 from flexboard.errors import FlexBoardError
 
-FORMAT = 1
+FORMAT = 2
+NOMINAL = 0.8
 
 
 @dataclass(frozen=True)
@@ -27,45 +39,72 @@ class Settings:
     min_samples_leaf: int = 10
     l2_regularization: float = 1.0
     seed: int = 0
+    memory: bool = True  # the identity-column model for seen accelerators (see the module doc)
+    memory_weight: float = 0.5  # its weight in the log-space blend with the physics median
+    conformal_folds: int = 4  # 0: raw quantile band, no calibration
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
+def _single_thread():
+    """One OpenMP/BLAS thread. sklearn's compiled modules are imported first: threadpoolctl only
+    limits the libraries already loaded (OpenMP threads thrash on a shared, loaded machine)."""
+    import sklearn.ensemble  # noqa: F401 - loads the OpenMP runtime the limit must see
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
+
+
 @dataclass
 class Predictor:
     settings: Settings
-    models: dict[str, Any] = field(default_factory=dict)  # "q50", "q10", "q90"
+    models: dict[str, Any] = field(default_factory=dict)  # "q50", "q10", "q90", "memory"
     categories: dict[str, list[str]] = field(default_factory=dict)
+    seen_accelerators: frozenset[str] = frozenset()
+    seen_tasks: frozenset[str] = frozenset()
+    conformal: dict[str, float] = field(default_factory=dict)  # "seen", "unseen", "new_task": log-space margins
+    fallback_log: float = 0.0
     trained_rows: int = 0
     data_digest: str = ""
 
-    def _matrix(self, feats):
-        X = feats.copy()
-        for c in F.CATEGORICAL:
-            cats = self.categories.get(c, [])
-            X[c] = X[c].astype(str).map({v: i for i, v in enumerate(cats)}).astype(float)
-        return X[F.FEATURES]
+    def _matrix(self, feats, cols):
+        X = feats[cols].copy()
+        for c in cols:
+            if c in self.categories:
+                cats = self.categories[c]
+                X[c] = X[c].astype(str).map({v: i for i, v in enumerate(cats)}).astype(float)
+        return X
 
     def predict_frame(self, rows):
-        """Predictions for dataset-shaped rows: a DataFrame with predicted, low, high (tokens/s per
-        accelerator) and the bound the model scaled by."""
+        """Predictions for dataset-shaped rows (a DataFrame or a list of dicts): a DataFrame with
+        predicted, low, high (tokens/s per accelerator, 80 % interval), log_bound and seen (the
+        accelerator and task were in the training data)."""
         import numpy as np
         import pandas as pd
 
-        from threadpoolctl import threadpool_limits
-
         feats = F.frame(rows)
-        X = self._matrix(feats)
         ref = np.array([F.reference_log_bound(r) for r in feats.to_dict("records")], dtype=float)
-        ref = np.where(np.isnan(ref), self.models["fallback_log"], ref)
-        out = {}
-        with threadpool_limits(1):  # OpenMP threads thrash on a shared 2-core machine; 1 is fastest here
-            for k in ("q50", "q10", "q90"):
-                out[k] = np.exp(self.models[k].predict(X) + ref)
-        low = np.minimum(out["q10"], out["q50"])
-        high = np.maximum(out["q90"], out["q50"])
-        return pd.DataFrame({"predicted": out["q50"], "low": low, "high": high, "log_bound": ref})
+        ref = np.where(np.isnan(ref), self.fallback_log, ref)
+        task_seen = feats["task"].astype(str).isin(self.seen_tasks).to_numpy()
+        seen = feats["acc_key"].astype(str).isin(self.seen_accelerators).to_numpy() & task_seen
+        X = self._matrix(feats, F.FEATURES)
+        with _single_thread():
+            q = {k: self.models[k].predict(X) for k in ("q50", "q10", "q90")}
+            mid = q["q50"]
+            if "memory" in self.models and seen.any():
+                Xm = self._matrix(feats, F.FEATURES + F.MEMORY)
+                w = self.settings.memory_weight
+                mid = np.where(seen, (1 - w) * mid + w * self.models["memory"].predict(Xm), mid)
+        lo, hi = np.minimum(q["q10"], q["q90"]), np.maximum(q["q10"], q["q90"])
+        if self.conformal:
+            unseen = self.conformal.get("unseen", 0.0)
+            m = np.where(seen, self.conformal.get("seen", 0.0),
+                         np.where(task_seen, unseen, max(unseen, self.conformal.get("new_task", unseen))))
+            lo, hi = lo - m, hi + m
+        lo, hi = np.minimum(lo, mid), np.maximum(hi, mid)
+        return pd.DataFrame({"predicted": np.exp(mid + ref), "low": np.exp(lo + ref), "high": np.exp(hi + ref),
+                             "log_bound": ref, "seen": seen})
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
@@ -74,37 +113,75 @@ class Predictor:
         tmp.replace(path)
 
 
-def _target(rows, feats):
+def _regressor(s: Settings, cat_mask: list[bool], loss: str, quantile: float | None = None):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    kw = {"quantile": quantile} if quantile is not None else {}
+    return HistGradientBoostingRegressor(loss=loss, max_iter=s.max_iter, learning_rate=s.learning_rate,
+                                         max_leaf_nodes=s.max_leaf_nodes, min_samples_leaf=s.min_samples_leaf,
+                                         l2_regularization=s.l2_regularization, categorical_features=cat_mask,
+                                         random_state=s.seed, **kw)
+
+
+def _fit_band(s: Settings, X, z, cat_mask):
+    lo = _regressor(s, cat_mask, "quantile", 0.1).fit(X, z)
+    hi = _regressor(s, cat_mask, "quantile", 0.9).fit(X, z)
+    return lo, hi
+
+
+def _conformal_margin(s: Settings, X, z, cat_mask, groups) -> float:
+    """The split-conformal margin: the ceil((n+1)*0.8)/n quantile of the out-of-fold conformity
+    scores max(q10 - z, z - q90), folds by ``groups``."""
     import numpy as np
 
-    ref = np.array([F.reference_log_bound(r) for r in feats.to_dict("records")], dtype=float)
-    return np.log(rows[F.TARGET].to_numpy(dtype=float)), ref
+    uniq = np.unique(groups)
+    k = min(s.conformal_folds, len(uniq))
+    if k < 2:
+        return 0.0
+    rng = np.random.default_rng(s.seed)
+    fold_of = dict(zip(rng.permutation(uniq), np.arange(len(uniq)) % k))
+    fold = np.array([fold_of[g] for g in groups])
+    scores = np.empty(len(z))
+    for i in range(k):
+        te, tr = fold == i, fold != i
+        lo, hi = _fit_band(s, X[tr], z[tr], cat_mask)
+        a, b = lo.predict(X[te]), hi.predict(X[te])
+        scores[te] = np.maximum(np.minimum(a, b) - z[te], z[te] - np.maximum(a, b))
+    n = len(scores)
+    level = min(1.0, math.ceil((n + 1) * NOMINAL) / n)
+    return float(np.quantile(scores, level, method="higher"))
 
 
 def train(rows, settings: Settings | None = None) -> Predictor:
     import numpy as np
-    from sklearn.ensemble import HistGradientBoostingRegressor
-    from threadpoolctl import threadpool_limits
 
     s = settings or Settings()
     feats = F.frame(rows)
-    y, ref = _target(rows, feats)
+    y = np.log(rows[F.TARGET].to_numpy(dtype=float))
+    ref = np.array([F.reference_log_bound(r) for r in feats.to_dict("records")], dtype=float)
     fallback = float(np.nanmedian(ref)) if np.isfinite(ref).any() else 0.0
     ref = np.where(np.isnan(ref), fallback, ref)
-    p = Predictor(settings=s, categories={c: sorted(feats[c].astype(str).unique()) for c in F.CATEGORICAL},
-                  trained_rows=len(rows))
-    X = p._matrix(feats)
-    cat_mask = [c in F.CATEGORICAL for c in F.FEATURES]
-    for name, loss, q in (("q50", "absolute_error", None), ("q10", "quantile", 0.1), ("q90", "quantile", 0.9)):
-        kw = {"quantile": q} if q is not None else {}
-        m = HistGradientBoostingRegressor(loss=loss, max_iter=s.max_iter, learning_rate=s.learning_rate,
-                                          max_leaf_nodes=s.max_leaf_nodes, min_samples_leaf=s.min_samples_leaf,
-                                          l2_regularization=s.l2_regularization, categorical_features=cat_mask,
-                                          random_state=s.seed, **kw)
-        with threadpool_limits(1):  # see predict_frame
-            m.fit(X, y - ref)
-        p.models[name] = m
-    p.models["fallback_log"] = fallback
+    z = y - ref
+    cats = {c: sorted(feats[c].astype(str).unique()) for c in F.CATEGORICAL + F.MEMORY}
+    p = Predictor(settings=s, categories=cats, fallback_log=fallback, trained_rows=len(rows),
+                  seen_accelerators=frozenset(feats["acc_key"].astype(str)),
+                  seen_tasks=frozenset(feats["task"].astype(str)))
+    X = p._matrix(feats, F.FEATURES)
+    mask = [c in F.CATEGORICAL for c in F.FEATURES]
+    with _single_thread():
+        p.models["q50"] = _regressor(s, mask, "absolute_error").fit(X, z)
+        p.models["q10"], p.models["q90"] = _fit_band(s, X, z, mask)
+        if s.memory:
+            Xm = p._matrix(feats, F.FEATURES + F.MEMORY)
+            mmask = [c in F.CATEGORICAL or c in F.MEMORY for c in F.FEATURES + F.MEMORY]
+            p.models["memory"] = _regressor(s, mmask, "absolute_error").fit(Xm, z)
+        if s.conformal_folds:
+            Xa = X.to_numpy()
+            p.conformal = {
+                "seen": _conformal_margin(s, Xa, z, mask, np.arange(len(z))),
+                "unseen": _conformal_margin(s, Xa, z, mask, feats["acc_key"].astype(str).to_numpy()),
+                "new_task": _conformal_margin(s, Xa, z, mask, feats["task"].astype(str).to_numpy()),
+            }
     return p
 
 
@@ -112,7 +189,7 @@ def load(path: Path) -> Predictor:
     try:
         with Path(path).open("rb") as f:
             data = pickle.load(f)  # our own cache entry, written by save()
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ModuleNotFoundError) as exc:
         raise FlexBoardError(f"{path}: not a readable FlexBoard model ({exc}); retrain with "
                              "`cmx run script --tags=train,flexboard,predictor --new`") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:

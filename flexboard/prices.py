@@ -77,3 +77,38 @@ def cost_per_million_tokens(tokens_per_s_per_accelerator: float | None, usd_per_
     if not math.isfinite(tps) or tps <= 0:
         return None
     return usd_per_hour / (tps * SECONDS_PER_HOUR) * 1e6
+
+
+def load(path: str | Path | None = None) -> dict[str, float | None]:
+    """The default prices with the rows of the CSV at ``path`` (columns ``key`` (or
+    ``accelerator``: a key or a name ``accelerators.csv`` knows) and ``usd_per_hour``) replacing
+    the defaults they name. A bad row is a ``FlexBoardError`` naming ``file:line``."""
+    from flexboard import accelerators
+
+    out = default_map()
+    if not path:
+        return out
+    p = Path(str(path)).expanduser()
+    if not p.is_file():
+        raise FlexBoardError(f"--prices={path}: no such file")
+    try:
+        with p.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            cols = set(reader.fieldnames or ())
+            name_col = "key" if "key" in cols else "accelerator"
+            if name_col not in cols or "usd_per_hour" not in cols:
+                raise FlexBoardError(f"{p}:1: expected the columns key,usd_per_hour (as flexboard/data/prices.csv)")
+            for line, r in enumerate(reader, start=2):
+                name = (r.get(name_col) or "").strip()
+                acc = accelerators.by_key(name) or accelerators.lookup(name)
+                if acc is None:
+                    known = ", ".join(a.key for _p, a in accelerators.table())
+                    raise FlexBoardError(f"{p}:{line}: accelerator {name!r} is not in flexboard/data/accelerators.csv "
+                                         f"(known: {known})")
+                try:
+                    out.update(check({acc.key: r.get("usd_per_hour")}))
+                except FlexBoardError as exc:
+                    raise FlexBoardError(f"{p}:{line}: {exc}") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise FlexBoardError(f"--prices={path}: not a readable CSV file ({exc})") from exc
+    return out

@@ -10,11 +10,28 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cmx.errors import CmxError
 from flexboard.errors import FlexBoardError
-from openmlperf.recipes import guarded
 from openmlperf.recipes import value as _raw_value
 
 MODEL_FILE = "flexboard-predictor.pkl"
+
+
+def guarded(fn):
+    """A hook whose ``FlexBoardError`` (bad input: a flag, a file, a model, an empty dataset) is a
+    usage error (exit 2) and any other ``CmxError`` a failure (exit 1), in one line, no traceback."""
+
+    def hook(i: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return fn(i)
+        except FlexBoardError as exc:
+            return {"return": 1, "error": str(exc), "usage": True}
+        except CmxError as exc:
+            return {"return": 1, "error": str(exc)}
+
+    hook.__name__ = fn.__name__
+    hook.__doc__ = fn.__doc__
+    return hook
 
 
 def value(env: dict[str, Any], key: str) -> str:
@@ -48,7 +65,8 @@ def _settings(env: dict[str, Any]):
     from flexboard.predictor import Settings
 
     kw: dict[str, Any] = {}
-    for flag, typ in (("max_iter", int), ("learning_rate", float), ("max_leaf_nodes", int), ("seed", int)):
+    for flag, typ in (("max_iter", int), ("learning_rate", float), ("max_leaf_nodes", int), ("seed", int),
+                      ("conformal_folds", int)):
         raw = value(env, f"CMX_FLEXBOARD_{flag.upper()}")
         if raw:
             try:
@@ -146,7 +164,7 @@ def config_row(model: str, accelerator: str, count: Any = 8, nodes: Any = 1, sce
             "model.weight_data_types": dtype, "system.accelerator.name": accelerator,
             "system.accelerator.count_per_node": c, "system.number_of_nodes": n,
             "system.accelerator.total_count": c * n, "submission.scenario": scenario,
-            "software.framework": framework}
+            "software.framework": framework, "submission.division": "closed"}
 
 
 def _model_path(i: dict[str, Any]) -> Path:
@@ -205,4 +223,63 @@ def evaluate(i: dict[str, Any]) -> dict[str, Any]:
           f"vs baseline {res['baseline_mape']}%; 80% interval coverage {res['interval_coverage']}%")
     for n in res["notes"]:
         print(f"  note: {n}")
+    return {"return": 0}
+
+
+def _number(env: dict[str, Any], flag: str) -> float | None:
+    raw = value(env, f"CMX_FLEXBOARD_{flag.upper()}")
+    if not raw:
+        return None
+    try:
+        v = float(raw)
+    except ValueError:
+        raise FlexBoardError(f"--{flag}={raw}: not a number") from None
+    return v
+
+
+@guarded
+def recommend(i: dict[str, Any]) -> dict[str, Any]:
+    from flexboard import features as F
+    from flexboard import predictor as P
+    from flexboard import prices
+    from flexboard import recommend as R
+
+    env, state = i["env"], i["state"]
+    model = value(env, "CMX_FLEXBOARD_MODEL_NAME")
+    if not model:
+        raise FlexBoardError("give --model=NAME (an MLPerf benchmark name, e.g. llama2-70b-99) or a folder with an HF config.json")
+    max_acc = _number(env, "max_accelerators")
+    c = R.Constraints(min_tokens_per_s=_number(env, "min_tokens_per_s"), max_ttft_ms=_number(env, "max_ttft_ms"),
+                      max_tpot_ms=_number(env, "max_tpot_ms"), vendor=value(env, "CMX_FLEXBOARD_VENDOR") or None,
+                      min_memory_gb=_number(env, "min_memory_gb"), budget_usd_per_hour=_number(env, "budget"),
+                      max_accelerators=int(max_acc) if max_acc is not None else None).check()
+    price_map = prices.load(value(env, "CMX_FLEXBOARD_PRICES") or None)
+    counts = R.config_count_check(value(env, "CMX_FLEXBOARD_COUNTS") or "1,2,4,8")
+    scenarios = tuple(s.strip() for s in (value(env, "CMX_FLEXBOARD_SCENARIOS") or "Offline,Server").split(",") if s.strip())
+    bad = [s for s in scenarios if s not in ("Offline", "Server")]
+    if bad or not scenarios:
+        raise FlexBoardError(f"--scenarios={','.join(scenarios)}: each one of Offline, Server")
+    top_raw = _number(env, "top")
+    top = 20 if top_raw is None else int(top_raw)
+    d, f = _src(env)
+    rows = F.load_rows(d, f)
+    p = P.load(_model_path(i))
+    rec = R.recommend(rows, p, model, c, price_map, counts=counts, scenarios=scenarios,
+                      dtype=value(env, "CMX_FLEXBOARD_DTYPE") or "fp8", top=top)
+    state["recommendation"] = rec.as_dict()
+    env["CMX_FLEXBOARD_OPTIONS"] = str(len(rec.options))
+    print(f"{model}: {len(rec.options)} option(s) of {rec.considered} considered, by USD per million tokens")
+    for n, o in enumerate(rec.options, start=1):
+        rng = (f" (80%: {o.usd_per_million_tokens_interval[0]:.3f}-{o.usd_per_million_tokens_interval[1]:.3f})"
+               if o.usd_per_million_tokens_interval else "")
+        print(f"{n:>3}. ${o.usd_per_million_tokens:.3f}/M tokens{rng}  {o.kind:<9} {o.accelerators}x {o.accelerator} "
+              f"{o.scenario:<7} {o.tokens_per_s:,.0f} tokens/s  ${o.usd_per_hour:.2f}/h  {o.organization} {o.framework}".rstrip())
+        if o.reproduce:
+            print(f"       reproduce: {o.reproduce}")
+    if rec.left_out:
+        print("  left out: " + ", ".join(f"{k} ({v})" for k, v in sorted(rec.left_out.items())))
+    for n in rec.notes:
+        print(f"  note: {n}")
+    if not rec.options:
+        print("  no configuration meets the constraints: relax them or add prices (--prices=FILE)")
     return {"return": 0}

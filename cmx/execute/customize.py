@@ -15,11 +15,13 @@ _lock = threading.Lock()
 
 
 class HookError(Exception):
-    """A hook returned an error or raised; carries a short message and location."""
+    """A hook returned an error or raised; carries a short message and location. ``usage``: the
+    hook said the error is bad input (``{'return': 1, 'error': ..., 'usage': True}``): exit 2."""
 
-    def __init__(self, message: str, detail: str = "") -> None:
+    def __init__(self, message: str, detail: str = "", usage: bool = False) -> None:
         super().__init__(message)
         self.detail = detail
+        self.usage = usage
 
 
 def load_source(path: str | Path, prefix: str = "cmx_recipe_") -> types.ModuleType:
@@ -80,5 +82,6 @@ def call(module: types.ModuleType | None, hook: str, i: dict[str, Any]) -> dict[
     if not isinstance(out, dict):
         raise HookError(f"{hook}() returned {type(out).__name__}, expected a dict like {{'return': 0}}")
     if int(out.get("return", 0) or 0) > 0:
-        raise HookError(f"{hook}(): {out.get('error', 'returned an error without a message')}")
+        raise HookError(f"{hook}(): {out.get('error', 'returned an error without a message')}",
+                        usage=out.get("usage") is True)
     return out

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from cmx import clock, envutil
 from cmx.cache.store import ENTRY_FILE, BadEntry, Holds, Store, parse_duration
-from cmx.errors import CmxError, RecipeFailed
+from cmx.errors import EXIT_USAGE, CmxError, RecipeFailed
 from cmx.execute.result import NodeResult, Reporter, RunOptions
 from cmx.home import Home
 from cmx.plan.keys import digest
@@ -403,6 +403,8 @@ class Executor:
                 node.label, str(exc), chain=node.chain(), exit_status=exc.exit_status,
                 log_path=log if log.exists() else None, log_tail=tail, rerun=self.rerun_command(node),
             )
+            if exc.usage:
+                error.exit_code = EXIT_USAGE  # bad input a hook found: a usage error, exit 2
             self.reporter.node_failed(node, error)
             raise error from None
 

@@ -26,10 +26,11 @@ from cmx.plan.node import Edge, PlanNode
 class PhaseFailure(Exception):
     """One phase of a node failed; the executor turns it into RecipeFailed."""
 
-    def __init__(self, message: str, exit_status: int | None = None, detail: str = "") -> None:
+    def __init__(self, message: str, exit_status: int | None = None, detail: str = "", usage: bool = False) -> None:
         super().__init__(message)
         self.exit_status = exit_status
         self.detail = detail
+        self.usage = usage  # a hook reported bad input: the command exits 2
 
 
 @dataclass
@@ -153,7 +154,7 @@ def run_phases(
         try:
             module = customize.load(node.recipe.path)
         except customize.HookError as exc:
-            raise PhaseFailure(str(exc), detail=exc.detail) from exc
+            raise PhaseFailure(str(exc), detail=exc.detail, usage=exc.usage) from exc
         i = {
             "env": env,
             "state": state,
@@ -185,7 +186,7 @@ def run_phases(
                         return customize.call(module, name, i)
                 return customize.call(module, name, i)
             except customize.HookError as exc:
-                raise PhaseFailure(str(exc), detail=exc.detail) from exc
+                raise PhaseFailure(str(exc), detail=exc.detail, usage=exc.usage) from exc
 
         if foreign and node.recipe.meta.get("predeps", True) is not False:
             hook("predeps")  # MLC's: before the dependencies run, on the env their conditions read

@@ -30,3 +30,8 @@ def test_unknown_values_are_empty_not_zero():
                 assert r[k] == "" or float(r[k]) > 0, (r["key"], k)
     orin = accelerators.by_key("jetson-agx-orin-64gb")
     assert orin is not None and orin.fp16_dense_tflops is None and orin.peak_tflops(1.0) is None
+
+
+def test_every_table_key_is_a_name_the_table_knows():
+    for _p, a in accelerators.table():
+        assert accelerators.lookup(a.key) is a, a.key

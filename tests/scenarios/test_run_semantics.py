@@ -113,6 +113,16 @@ def test_hook_errors_are_reported_with_location(repo, cmx):
     assert "Traceback" in cmx("run", "script", "--tags=h2", "-v").err
 
 
+def test_a_hook_that_reports_bad_input_exits_2(repo, cmx):
+    repo.add("u", "tags: [u]\n", "true\n", customize="""
+        def preprocess(i):
+            return {"return": 1, "error": "--price=-3: must be positive", "usage": True}
+        """)
+    res = cmx("run", "script", "--tags=u", "-j")
+    assert res.code == 2 and "--price=-3: must be positive" in res.err and "Traceback" not in res.err
+    assert res.json["return"] == 2
+
+
 def test_outputs_env_state_and_plus_path(repo, cmx):
     repo.add("tool", "tags: [tool]\ncache: true\nnew_env_keys: [TOOL_*, +PATH]\nnew_state_keys: [tool]\n", """
         mkdir -p bin

@@ -1,0 +1,185 @@
+"""FlexBoard's predictor: training on the full dataset and predicting 1,000 configurations, each
+side by side with the FlexBoard-style baseline (gradient boosting, 100 trees of depth 6, on the
+raw columns), interleaved; wall and CPU seconds. ``--evaluate`` also runs the three evaluation
+splits of docs/flexboard.md (ours vs the baseline, with interval coverage; a few minutes).
+
+1. **Training** on every LLM row of the published dataset (``../shared``): our predictor with its
+   default settings (physics median and 10/90 % quantile models, the memory model, the 4-fold
+   conformal calibration), the same without the calibration, and the baseline.
+2. **Predicting 1,000 configurations** nobody measured (accelerators x models x counts x
+   scenarios x precisions of the tables): ``Predictor.predict_frame`` (features included) vs the
+   baseline's ``predict`` on the same rows (its encoding included).
+
+scikit-learn runs single-threaded (the predictor's own setting). Nothing passes or fails on
+time; the issue's goals are printed as text (training <= 30 s on 2 cores, 1,000 predictions <= 1 s).
+Run: ``python benchmarks/flexboard_bench.py [--runs N] [--evaluate] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import ROOT, Stats, interleave, machine  # noqa: E402
+
+PUBLISHED = ROOT / ".." / "shared" / "data" / "open-mlperf-dataset" / "data.parquet"
+OURS, OURS_RAW, BASE = "ours (default)", "ours, no conformal calibration", "baseline (GBR 100x6)"
+
+
+def _published() -> Path:
+    for cand in (PUBLISHED, *_worktree_shared()):
+        if cand.is_file():
+            return cand.resolve()
+    sys.exit(f"no published dataset at {PUBLISHED} (the project's ../shared next to the checkout)")
+
+
+def _worktree_shared() -> list[Path]:
+    dotgit = ROOT / ".git"
+    if dotgit.is_file() and dotgit.read_text().startswith("gitdir:"):
+        main = Path(dotgit.read_text().split(":", 1)[1].strip()).resolve().parents[2]
+        return [main / ".." / "shared" / "data" / "open-mlperf-dataset" / "data.parquet"]
+    return []
+
+
+def configs(n: int = 1000) -> list[dict[str, Any]]:
+    """``n`` dataset-shaped configurations: every accelerator x MLPerf model x count x scenario x
+    precision of the tables, cycled."""
+    from flexboard import accelerators, modelgraph
+    from flexboard.recipes import config_row
+
+    accs = [a.key for _p, a in accelerators.table()]
+    models = [k for k, *_ in modelgraph.mlperf_models()]
+    grid = itertools.product(models, accs, (1, 2, 4, 8), ("Offline", "Server"), ("fp8", "fp16", "fp4"))
+    return [config_row(m, a, count=c, scenario=s, dtype=d) for (m, a, c, s, d), _ in zip(itertools.cycle(grid), range(n))]
+
+
+def _timed(fn: Callable[[], Any], cpu: list[float]) -> Callable[[], float]:
+    def timer() -> float:
+        c0, t0 = time.process_time(), time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        cpu.append(time.process_time() - c0)
+        return dt
+
+    return timer
+
+
+def measure(runs: int = 3, evaluate: bool = False) -> dict[str, Any]:
+    from flexboard import evaluate as E
+    from flexboard import features as F
+    from flexboard import predictor as P
+
+    rows = F.load_rows(data_file=_published())
+    cpu: dict[str, list[float]] = {OURS: [], OURS_RAW: [], BASE: []}
+    train = interleave([
+        (OURS, _timed(lambda: P.train(rows), cpu[OURS])),
+        (OURS_RAW, _timed(lambda: P.train(rows, P.Settings(conformal_folds=0)), cpu[OURS_RAW])),
+        (BASE, _timed(lambda: E.baseline_fit_predict(rows, rows.head(1)), cpu[BASE])),
+    ], runs)
+    model = P.train(rows)
+    cfgs = configs(1000)
+    import pandas as pd
+
+    frame = pd.DataFrame([{k: v for k, v in c.items() if not k.startswith("_")} for c in cfgs])
+    base_model = _baseline_model(rows)
+    pcpu: dict[str, list[float]] = {OURS: [], BASE: []}
+    predict = interleave([
+        (OURS, _timed(lambda: model.predict_frame(cfgs), pcpu[OURS])),
+        (BASE, _timed(lambda: base_model(frame), pcpu[BASE])),
+    ], max(runs, 5))
+    out: dict[str, Any] = {
+        "rows": len(rows), "configurations": len(cfgs),
+        "train": {k: {**v.to_json(), "cpu_s_median": round(_median(cpu[k]), 3)} for k, v in train.items()},
+        "predict": {k: {**v.to_json(), "cpu_s_median": round(_median(pcpu[k]), 4)} for k, v in predict.items()},
+        "ratio_train_ours_over_baseline": round(train[OURS].median / train[BASE].median, 2),
+        "ratio_predict_ours_over_baseline": round(predict[OURS].median / predict[BASE].median, 2),
+    }
+    if evaluate:
+        out["evaluation"] = {}
+        for split in E.SPLITS:
+            t0 = time.perf_counter()
+            r = E.evaluate(rows, split)
+            r.pop("per_fold", None)
+            r["seconds"] = round(time.perf_counter() - t0, 1)
+            out["evaluation"][split] = r
+    return out
+
+
+def _baseline_model(rows):
+    """The baseline fitted once on every row, as a function of a frame of configurations."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    from flexboard import evaluate as E
+    from flexboard import features as F
+
+    cols = [c for c in E.BASELINE_COLUMNS if c in rows.columns]
+    cats = [c for c in cols if not pd.api.types.is_numeric_dtype(rows[c])]
+
+    def encode(df):
+        X = df.reindex(columns=cols).copy()
+        for c in cols:
+            X[c] = X[c].fillna("").astype(str) if c in cats else pd.to_numeric(X[c], errors="coerce").fillna(-1).astype(float)
+        return pd.get_dummies(X, columns=cats, dtype=float)
+
+    Xtr = encode(rows)
+    m = GradientBoostingRegressor(n_estimators=100, max_depth=6, random_state=0).fit(Xtr, rows[F.TARGET].to_numpy(float))
+    return lambda df: np.maximum(m.predict(encode(df).reindex(columns=Xtr.columns, fill_value=0.0)), 1e-6)
+
+
+def _median(xs: list[float]) -> float:
+    import statistics
+
+    return statistics.median(xs) if xs else float("nan")
+
+
+def _stat(d: dict[str, Any]) -> Stats:
+    return Stats(d["label"], [s / 1000 for s in d["samples_ms"]])
+
+
+def report_lines(r: dict[str, Any]) -> list[str]:
+    lines = [f"FlexBoard predictor: {r['rows']} training rows, {r['configurations']} configurations (single-threaded)"]
+    lines.append("  training on the full dataset (goal <= 30 s on 2 cores):")
+    for k, v in r["train"].items():
+        lines.append(f"    {_stat(v).line('s')}; CPU {v['cpu_s_median']:.2f} s")
+    lines.append(f"    ours / baseline (medians): {r['ratio_train_ours_over_baseline']:.2f}x")
+    lines.append("  predicting 1,000 configurations (goal <= 1 s):")
+    for k, v in r["predict"].items():
+        lines.append(f"    {_stat(v).line('ms')}; CPU {v['cpu_s_median'] * 1000:.0f} ms")
+    lines.append(f"    ours / baseline (medians): {r['ratio_predict_ours_over_baseline']:.2f}x")
+    for split, e in r.get("evaluation", {}).items():
+        lines.append(f"  {split}: {e['test_rows']} test rows, MAPE ours {e['mape']} % vs baseline {e['baseline_mape']} %, "
+                     f"median APE {e['median_ape']} vs {e['baseline_median_ape']}, 80 % interval coverage "
+                     f"{e['interval_coverage']} %" + (f"; on tasks seen in training: ours {e['mape_seen_tasks']} % vs "
+                                                      f"{e['baseline_mape_seen_tasks']} %" if "mape_seen_tasks" in e else ""))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--runs", type=int, default=3, help="interleaved rounds of training (prediction: at least 5)")
+    ap.add_argument("--evaluate", action="store_true", help="also run the three evaluation splits (minutes)")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    a = ap.parse_args(argv)
+    r = measure(a.runs, a.evaluate)
+    m = machine()
+    lines = report_lines(r) + [f"  [{m['cpus']} cpus, load avg (1 min) {m['loadavg_1m']}]"]
+    if a.json:
+        print("\n".join(lines), file=sys.stderr)
+        print(json.dumps({"machine": m, **r}, indent=2))
+    else:
+        print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

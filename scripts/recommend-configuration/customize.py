@@ -1,0 +1,3 @@
+"""recommend-configuration: measured and predicted configurations ranked by cost (docs/flexboard.md)."""
+
+from flexboard.recipes import recommend as preprocess  # noqa: F401

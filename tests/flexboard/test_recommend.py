@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from flexboard import prices, recommend
+from flexboard.errors import FlexBoardError
+
+PRICED = {"h100-sxm-80gb": 3.0, "h200-sxm-141gb": 4.0, "mi300x-192gb": 2.0}
+
+
+def test_measured_and_predicted_options_are_ranked_by_cost(published_rows, small_predictor):
+    rec = recommend.recommend(published_rows, small_predictor, "llama2-70b-99", prices=PRICED, top=0)
+    costs = [o.usd_per_million_tokens for o in rec.options]
+    assert costs == sorted(costs) and {o.kind for o in rec.options} == {"measured", "predicted"}
+    assert {o.accelerator for o in rec.options} <= set(PRICED)  # unpriced accelerators are left out
+    assert rec.left_out["no price for the accelerator"] > 0
+    for o in rec.options:
+        assert o.usd_per_million_tokens == pytest.approx(o.usd_per_hour / (o.tokens_per_s * 3600) * 1e6)
+        assert o.usd_per_hour == pytest.approx(PRICED[o.accelerator] * o.accelerators)
+        if o.kind == "predicted":
+            lo, hi = o.tokens_per_s_interval
+            assert lo <= o.tokens_per_s <= hi and o.source.startswith("predicted")
+        else:
+            assert o.tokens_per_s_interval is None and "MLPerf inference v" in o.source
+
+
+def test_measured_rows_are_the_rows_of_that_benchmark(published_rows):
+    rec = recommend.recommend(published_rows, None, "mixtral-8x7b", prices=PRICED, top=0)
+    mixtral = published_rows[published_rows["model.mlperf_name"] == "mixtral-8x7b"]
+    priced = mixtral["system.accelerator.name"].str.contains("H100-SXM|H200-SXM|MI300X|H100 80GB")
+    assert len(rec.options) == int(priced.sum()) > 0
+    best = rec.options[0]
+    row = mixtral[mixtral["metrics.result"] == best.tokens_per_s].iloc[0]
+    assert best.organization == row["submission.organization"]
+
+
+def test_latency_constraints_leave_out_offline_and_looser_rules(published_rows, small_predictor):
+    rec = recommend.recommend(published_rows, small_predictor, "llama2-70b-99",
+                              recommend.Constraints(max_tpot_ms=100), prices=PRICED, top=0)
+    assert rec.options == []  # Offline has no latency rule; llama2-70b Server's TPOT limit is 200 ms
+    rec = recommend.recommend(published_rows, small_predictor, "llama2-70b-99",
+                              recommend.Constraints(max_tpot_ms=200), prices=PRICED, top=0)
+    assert rec.options and all(o.scenario == "Server" and o.latency["tpot_ms"] <= 200 for o in rec.options)
+
+
+def test_vendor_memory_budget_and_throughput_constraints(published_rows, small_predictor):
+    c = recommend.Constraints(vendor="AMD", min_memory_gb=150, budget_usd_per_hour=10, min_tokens_per_s=1000)
+    rec = recommend.recommend(published_rows, small_predictor, "llama2-70b-99", c, prices=PRICED, top=0)
+    assert rec.options
+    for o in rec.options:
+        assert o.vendor == "AMD" and o.usd_per_hour <= 10 and o.tokens_per_s >= 1000
+
+
+def test_a_flexbench_row_carries_its_reproduce_command(published_rows):
+    row = published_rows[published_rows["model.mlperf_name"] == "llama2-70b-99"].iloc[[0]].copy()
+    row["provenance.source_kind"] = "flexbench-run"
+    row["provenance.source"] = "cache/runs"
+    row["provenance.reproduce"] = "cmx run script --tags=run,flexbench --model=x"
+    rec = recommend.recommend(pd.concat([row]), None, "llama2-70b-99", prices=PRICED)
+    assert rec.options[0].reproduce == "cmx run script --tags=run,flexbench --model=x"
+    assert rec.options[0].source == "cache/runs"
+
+
+def test_bad_input_is_a_clear_error(published_rows, tmp_path):
+    with pytest.raises(FlexBoardError, match="--model=nope-9b"):
+        recommend.recommend(published_rows, None, "nope-9b", prices=PRICED)
+    with pytest.raises(FlexBoardError, match="h100-sxm-80gb: -1"):
+        recommend.recommend(published_rows, None, "llama2-70b-99", prices={"h100-sxm-80gb": -1})
+    with pytest.raises(FlexBoardError, match="--budget_usd_per_hour=-5"):
+        recommend.recommend(published_rows, None, "llama2-70b-99", recommend.Constraints(budget_usd_per_hour=-5))
+    with pytest.raises(FlexBoardError, match="no measured row and nothing to predict"):
+        recommend.recommend(published_rows.head(0), None, "llama2-70b-99", prices=PRICED)
+
+
+def test_a_price_file_replaces_the_defaults_it_names(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text("key,usd_per_hour\nNVIDIA H100-SXM-80GB,1.5\nl40s,0.9\n")
+    got = prices.load(f)
+    assert got["h100-sxm-80gb"] == 1.5 and got["l40s"] == 0.9
+    assert got["h200-sxm-141gb"] == prices.default_map()["h200-sxm-141gb"]
+    f.write_text("key,usd_per_hour\nh100-sxm-80gb,2\nh200-sxm-141gb,-4\n")
+    with pytest.raises(FlexBoardError, match=r"p\.csv:3: .*-4"):
+        prices.load(f)
+    f.write_text("key,usd_per_hour\npotato-9000,2\n")
+    with pytest.raises(FlexBoardError, match=r"p\.csv:2: accelerator 'potato-9000'"):
+        prices.load(f)
