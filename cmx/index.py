@@ -405,7 +405,9 @@ class RecipeIndex:
     def with_tags(self, tags: Iterable[str], not_tags: Iterable[str] = (), repo: str = "") -> list[Recipe]:
         if repo:
             self.repo_named(repo)
-        tags = list(tags)
+        if tags.__class__ is not tuple:
+            tags = tuple(tags)
+        found: list[int]
         if not tags:
             found = list(range(len(self._items)))
         else:
@@ -419,15 +421,20 @@ class RecipeIndex:
                     rarest = ids
             assert rarest is not None
             if len(tags) == 1:
-                found = list(rarest)
+                found = rarest  # read only
+            elif len(rarest) == 1:  # a tag only one recipe has (the usual dependency request)
+                found = rarest if set(tags).issubset(self._items[rarest[0]].tags) else []
             else:
                 wanted = set(tags)
-                found = [i for i in rarest if wanted.issubset(self._items[i].tags)]
+                items = self._items
+                found = [i for i in rarest if wanted.issubset(items[i].tags)]
         if not_tags:
             excluded = set(not_tags)
             found = [i for i in found if not excluded.intersection(self._items[i].tags)]
         if repo:
             found = [i for i in found if self._items[i].repo == repo]
+        if len(found) == 1:  # (most selections)
+            return [self._get(found[0])]
         return [self._get(i) for i in found]
 
     def candidates(self, selector: Selector) -> list[Recipe]:

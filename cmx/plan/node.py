@@ -5,7 +5,7 @@ version, input env and dependency edges, and (when computable) its cache key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 from cmx.envutil import Env, public_inputs, redact_env
 from cmx.host import host_id
@@ -30,8 +30,10 @@ class LateDep:
     request: tuple[str, str, str]
 
 
-@dataclass(frozen=True, slots=True)  # slots: a plan has an edge per dependency entry (20k in a large one)
-class Edge:
+class Edge(NamedTuple):
+    """A dependency of a node. (A named tuple, not a frozen dataclass: a plan has one per dependency
+    entry, 30k in a large one, and a frozen dataclass costs five times as much to make.)"""
+
     phase: str
     child: "PlanNode"
     names: tuple[str, ...]

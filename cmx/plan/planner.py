@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Generator, Mapping, Tuple
+from typing import Any, Callable, Generator, Mapping, Sequence, Tuple
 
 from cmx import envutil
 from cmx.envutil import Env
@@ -35,7 +35,7 @@ _DEP_CONTROL = {
 }
 _CONDITIONS = ("enable_if_env", "skip_if_env", "enable_if_any_env", "skip_if_any_env")
 # meta keys _choose_version reads
-_VERSION_KEYS = ("version_min", "version_max", "version_max_usable", "default_version", "versions")
+_VERSION_KEYS = frozenset(("version_min", "version_max", "version_max_usable", "default_version", "versions"))
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,17 @@ _MERGED_LISTS = ("new_env_keys", "new_state_keys")
 _LAYERED = frozenset(("script_name", *_MERGED_DICTS, *_MERGED_LISTS, *PHASES))
 
 
-def _merge_effective(recipe: Recipe, overlays: list[dict[str, Any]]) -> dict[str, Any]:
+# the effective meta of a recipe that sets none of the merged keys (copied, never changed): what no layer
+# sets is one shared, read-only empty value (merged values are never mutated: a node copies what it changes)
+_ABSENT: dict[str, Any] = {
+    **dict.fromkeys(("env", "default_env", "const", "state", "input_mapping", "adr", "ad"), _EMPTY),
+    **dict.fromkeys(_MERGED_LISTS + PHASES, ()),
+}
+
+
+def _merge_effective(recipe: Recipe, overlays: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The recipe's meta with its variation/version overlays applied (runs once per plan node)."""
-    eff: dict[str, Any] = {}
+    eff = _ABSENT.copy()
     meta = recipe.meta
     for key in ("cache", "cache_expiration", "probe"):
         if key in meta:
@@ -87,42 +95,74 @@ def _merge_effective(recipe: Recipe, overlays: list[dict[str, Any]]) -> dict[str
     present = _LAYERED.intersection(meta)  # the keys to merge: a recipe sets a few of them
     for layer in overlays:
         present = present | _LAYERED.intersection(layer)
-    if "script_name" in present:
-        for layer in layers:
-            if layer.get("script_name"):
-                eff["script_name"] = layer["script_name"]
-    # the merged values are never mutated (a node copies what it changes): what no layer sets is
-    # one shared, read-only empty value
-    for key in _MERGED_DICTS:
-        if key in present:
-            merged: dict[str, Any] = {}
-            for layer in layers:
-                value = layer.get(key)
-                if value:
-                    merged.update(value)
-            eff[key] = merged
-        else:
-            eff[key] = _EMPTY
+    for key in present:
+        eff[key] = _MERGE[key](key, meta, layers, overlays)
     for key, alias in (("adr", "add_deps_recursive"), ("ad", "add_deps")):
-        first, second = eff.pop(alias), eff[key]
-        eff[key] = {**first, **second} if first and second else (second or first)
-    for key in _MERGED_LISTS:
-        seen: list[str] = []
-        if key in present:
-            for layer in layers:
-                for k in layer.get(key) or ():
-                    if k not in seen:
-                        seen.append(k)
-        eff[key] = seen
-    for phase in PHASES:
-        entries: list[tuple[dict[str, Any], str]] | tuple[()] = ()
-        if phase in present:
-            deps = meta.get(phase)
-            entries = [(dep, f"{phase}/{j}") for j, dep in enumerate(deps)] if deps else []
-            for layer in overlays:
-                entries += [(dep, "") for dep in layer.get(phase) or ()]
-        eff[phase] = entries
+        if alias in present:
+            first, second = eff.pop(alias), eff[key]
+            eff[key] = {**first, **second} if first and second else (second or first)
     return eff
+
+
+def _merged_dict(key: str, meta: dict[str, Any], layers: list[dict[str, Any]], overlays: Sequence[dict[str, Any]]
+                 ) -> dict[str, Any]:
+    values = []
+    for layer in layers:
+        value = layer.get(key)
+        if value:
+            values.append(value)
+    if len(values) == 1 and values[0].__class__ is dict:
+        return values[0]  # one layer sets it (the usual case): that layer's own value, read only as all merged values
+    merged: dict[str, Any] = {}
+    for value in values:
+        merged.update(value)
+    return merged
+
+
+def _merged_list(key: str, meta: dict[str, Any], layers: list[dict[str, Any]], overlays: Sequence[dict[str, Any]]
+                 ) -> list[str]:
+    seen: list[str] = []
+    for layer in layers:
+        for k in layer.get(key) or ():
+            if k not in seen:
+                seen.append(k)
+    return seen
+
+
+def _merged_phase(phase: str, meta: dict[str, Any], layers: list[dict[str, Any]], overlays: Sequence[dict[str, Any]]
+                  ) -> list[tuple[dict[str, Any], str]]:
+    """A phase's dependency entries, each with where it is declared ("deps/3"; "" in an overlay)."""
+    deps = meta.get(phase)
+    entries = list(zip(deps, _dep_paths(phase, len(deps)))) if deps else []
+    for layer in overlays:
+        entries += [(dep, "") for dep in layer.get(phase) or ()]
+    return entries
+
+
+_PATHS: dict[str, list[str]] = {}
+
+
+def _dep_paths(phase: str, n: int) -> list[str]:
+    """["deps/0", "deps/1", ...]: at least ``n`` of them, made once for all recipes."""
+    paths = _PATHS.get(phase)
+    if paths is None or len(paths) < n:  # (made whole, then stored: safe for planners in threads)
+        paths = _PATHS[phase] = [f"{phase}/{j}" for j in range(max(n, 2 * len(paths or ()), 16))]
+    return paths
+
+
+def _merged_script_name(key: str, meta: dict[str, Any], layers: list[dict[str, Any]], overlays: Sequence[dict[str, Any]]
+                        ) -> Any:
+    name = None
+    for layer in layers:
+        if layer.get("script_name"):
+            name = layer["script_name"]
+    return name
+
+
+_MERGE: dict[str, Callable[[str, dict[str, Any], list[dict[str, Any]], Sequence[dict[str, Any]]], Any]] = {
+    "script_name": _merged_script_name, **dict.fromkeys(_MERGED_DICTS, _merged_dict),
+    **dict.fromkeys(_MERGED_LISTS, _merged_list), **dict.fromkeys(PHASES, _merged_phase),
+}
 
 
 # a node being resolved (yielding the requests of its dependencies), and where to remember its node
@@ -205,6 +245,8 @@ class Planner:
                 raise variations_mod._Expander(r, ()).unknown(missing[0], source)
             candidates = able
         chosen = candidates[0]
+        if len(candidates) == 1:  # (most selections)
+            return chosen
         # a recipe with a higher `sort` has declared that it yields; only a tie is worth a note
         ties = [r for r in candidates[1:] if r.sort == chosen.sort and r.repo == chosen.repo]
         if ties:
@@ -296,25 +338,31 @@ class Planner:
                 sorted(ctx.env.items()) if ctx.env else [], sorted(ctx.inputs.items()) if ctx.inputs else [],
                 "" if vreq is _NO_VERSION else vreq.describe(), vreq.max_usable, self._adr_identity(ctx.adr),
             ))
-        request_key = (ctx.selector.text, rest)
+        return self._known_or_new(ctx.selector, ctx.name, ctx.source, rest, parent, lambda: ctx)
+
+    def _known_or_new(self, selector: Selector, name: str | None, source: str, rest: Any, parent: PlanNode | None,
+                      context: Callable[[], _Context]) -> "PlanNode | _Pending":
+        """_lookup once the request is keyed (``rest``: all of it but the selector); ``context`` makes the
+        request's _Context, needed only for a node not seen before."""
+        request_key = (selector.text, rest)
         known = self.requests.get(request_key)
         if known is not None:
             if parent is not None:
-                known.parents.append((parent, ctx.source))
+                known.parents.append((parent, source))
             return known
-        recipe = self.select(ctx.selector, ctx.name, ctx.source)
+        recipe = self.select(selector, name, source)
         # another spelling of a request already resolved (other tags selecting the same recipe, with
         # the same variations, env, inputs, versions and patches): the same node. Only the sources
         # of the variations differ, and they only name who asked in errors.
-        selected_key = (id(recipe), ctx.selector.not_variations, rest)
+        selected_key = (id(recipe), selector.not_variations, rest)
         seen = self._selected.get(selected_key)
         if seen is not None and seen[0] is recipe:
             node = seen[1]
             self.requests[request_key] = node
             if parent is not None:
-                node.parents.append((parent, ctx.source))
+                node.parents.append((parent, source))
             return node
-        started = self._resolve_new(ctx, parent, root, recipe)
+        started = self._resolve_new(context(), parent, False, recipe)
         if started.__class__ is PlanNode:  # finished at once: remember it as _resolve does
             self.requests[request_key] = started  # type: ignore[assignment]
             self._selected[selected_key] = (recipe, started)  # type: ignore[assignment]
@@ -327,10 +375,10 @@ class Planner:
         of a large plan are leaves: no generator to create, resume and stop), else the generator that
         yields its dependencies' requests (see _resolve)."""
         resolved = variations_mod.expand(recipe, ctx.variation_sources, ctx.selector.not_variations)
-        eff = _merge_effective(recipe, list(resolved.overlays))
+        eff = _merge_effective(recipe, resolved.overlays)
         version, version_req, version_overlay = self._choose_version(recipe, resolved.overlays, ctx.version_req)
         if version_overlay:
-            eff = _merge_effective(recipe, [version_overlay] + list(resolved.overlays))
+            eff = _merge_effective(recipe, (version_overlay, *resolved.overlays))
         env, key_env = self._node_env(recipe, eff, ctx, root)
         own_adr = eff["adr"]
         # no patches (the usual case): one shared, read-only mapping, so that dependents of different
@@ -351,7 +399,8 @@ class Planner:
             child_adr[name] = merged
         # identity of a node for deduplication: a canonical string is enough (no need to hash it)
         identity = repr((
-            recipe.uid, recipe.digest, resolved.names, version, version_req.describe(), sorted(env.items()),
+            recipe.uid, recipe.digest, resolved.names, version,
+            "" if version_req is _NO_VERSION else version_req.describe(), sorted(env.items()),
             sorted(ctx.inputs.items()) if ctx.inputs else [], _patch_identity(child_adr) if child_adr else [],
             _patch_identity(direct_ad) if direct_ad else [],
         ))
@@ -371,7 +420,7 @@ class Planner:
         node = PlanNode(
             index=-1, recipe=recipe, variations=resolved.names, version=version, version_req=version_req,
             env=env, key_env=key_env, state=copy.deepcopy(state) if state else {}, inputs=dict(ctx.inputs),
-            effective=eff, identity=identity, given_env=dict(ctx.env),
+            effective=eff, identity=identity, given_env=dict(ctx.env) if ctx.env else {},
             pinned={**self.user_env, **eff["const"], **self.user_const},
         )
         if parent is not None:
@@ -389,7 +438,7 @@ class Planner:
         self._on_stack.add(identity)
         try:
             for phase in PHASES:
-                exported: list[str] = []  # new_env_keys patterns of earlier siblings
+                first_edge = len(node.edges)  # this phase's edges start here
                 for dep, path in eff[phase]:
                     names = dep.get("names")
                     if dep.keys() <= _PLAIN_DEP and (not (direct_ad or child_adr) or not names or not any(
@@ -404,10 +453,11 @@ class Planner:
                         edge = Edge(phase=phase, child=found, names=tuple(names) if names else (),  # type: ignore[arg-type]
                                     source=source)
                     else:
+                        # the new_env_keys patterns of earlier siblings decide when its conditions are read
+                        exported = [k for e in node.edges[first_edge:] for k in e.child.effective["new_env_keys"]]
                         edge = yield from self._dep_edge(node, phase, dep, path, child_adr, direct_ad, exported)
                     if edge is not None:
                         node.edges.append(edge)
-                        exported += edge.child.effective["new_env_keys"]
         finally:
             self.stack.pop()
             self._on_stack.discard(identity)
@@ -454,10 +504,11 @@ class Planner:
     def _dep_selector(self, tags: Any, env: Env) -> Selector:
         """The selector of a dependency's ``tags`` (placeholders filled from ``env``)."""
         if isinstance(tags, str) and "<<<" not in tags:
+            if " " not in tags and ",," not in tags and tags[:1] != "," and tags[-1:] != ",":
+                return parse(tags)  # (parse keeps what it parsed)
             known = self._tag_selectors.get(tags)
             if known is None:
-                plain = " " not in tags and ",," not in tags and tags[:1] != "," and tags[-1:] != ","
-                known = self._tag_selectors[tags] = parse(tags if plain else ",".join(_tag_list(tags)))
+                known = self._tag_selectors[tags] = parse(",".join(_tag_list(tags)))
             return known
         return parse(",".join(_tag_list(envutil.substitute(tags, env))))
 
@@ -468,15 +519,16 @@ class Planner:
             if e.late is not None:  # decided at run time: never waits for a probe (see conditional_key)
                 child_keys.append("if:" + conditional_key(e.child))
                 continue
-            if e.child.key is None or e.child.probe:
+            child = e.child
+            if child.key is None or child.recipe.probe:
                 return None
-            child_keys.append(e.child.key)
+            child_keys.append(child.key)
         return node.compute_key(child_keys)
 
     def _choose_version(self, recipe: Recipe, overlays: tuple[dict[str, Any], ...], req: VersionRequest
                         ) -> tuple[str | None, VersionRequest, dict[str, Any] | None]:
         meta = recipe.meta
-        if req == _NO_VERSION and not any(k in meta for k in _VERSION_KEYS) \
+        if (req is _NO_VERSION or req == _NO_VERSION) and _VERSION_KEYS.isdisjoint(meta) \
                 and not any("version" in ov or "default_version" in ov for ov in overlays):
             return None, req, None  # nothing asks for or declares a version (most recipes)
         if meta.get("version_min") is not None:
@@ -529,18 +581,19 @@ class Planner:
         env = {k: v if v.__class__ is str and "<<<" not in v else substitute(v, env) for k, v in env.items()}
         secret = self._secret
         user = self.user_env or self.user_const
-        key_env = {}
-        for k, v in env.items():
+        left_out = []  # what does not enter the key: secrets, and the user's env where the recipe never reads it
+        for k in env:
             hidden = secret.get(k)
             if hidden is None:
                 hidden = secret[k] = envutil.is_secret(k)
             if hidden:
-                continue
-            if user:
+                left_out.append(k)
+            elif user:
                 from_user = (k in self.user_env or k in self.user_const) and k not in ctx.env
                 if from_user and not root and not self._mentions(recipe, eff, k):
-                    continue
-            key_env[k] = v
+                    left_out.append(k)
+        # (both are read only: the executor copies env before changing it)
+        key_env = {k: v for k, v in env.items() if k not in left_out} if left_out else env
         return env, key_env
 
     def _mentions(self, recipe: Recipe, eff: dict[str, Any], key: str) -> bool:
@@ -581,20 +634,24 @@ class Planner:
 
         Its request is then a function of the tags and the patches passed down: a dependency shared by many
         recipes (detect,os) is found here without building its request again."""
-        if isinstance(tags, str) and "<<<" not in tags:
-            known = self._plain_requests.get((tags, id(adr)))
+        memo_key = (tags, id(adr)) if isinstance(tags, str) and "<<<" not in tags else None
+        if memo_key is not None:
+            known = self._plain_requests.get(memo_key)
             if known is not None and known[0] is adr:
                 child = known[1]
                 child.parents.append((node, source))
                 return child
         selector = self._dep_selector(tags, node.env)
-        ctx = _Context(
-            selector=selector, variation_sources=[(v, source) for v in selector.variations] if selector.variations
-            else [], env={}, inputs={}, version_req=_NO_VERSION, adr=adr, source=source,
-        )
-        found = self._lookup(ctx, node, False)
-        if found.__class__ is PlanNode:
-            self._remember_plain(tags, adr, found)  # type: ignore[arg-type]
+        if selector.variations:
+            ctx = _Context(selector=selector, variation_sources=[(v, source) for v in selector.variations], env={},
+                           inputs={}, version_req=_NO_VERSION, adr=adr, source=source)
+            found = self._lookup(ctx, node, False)
+        else:  # keyed as _lookup keys it, without a _Context unless the node is new
+            found = self._known_or_new(selector, None, source, self._adr_identity(adr) if adr else "[]", node,
+                                       lambda: _Context(selector=selector, variation_sources=[], env={}, inputs={},
+                                                        version_req=_NO_VERSION, adr=adr, source=source))
+        if memo_key is not None and found.__class__ is PlanNode:
+            self._plain_requests[memo_key] = (adr, found)  # type: ignore[assignment]  # holds adr: its id is not reused
         return found
 
     def _remember_plain(self, tags: Any, adr: dict[str, dict[str, Any]], child: PlanNode) -> None:

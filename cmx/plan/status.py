@@ -7,16 +7,17 @@ whose dependents needs it (they are all hits) is NOT_NEEDED.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cmx.cache.store import Store
 from cmx.plan.explain import PLAIN, Reason, Why, explain_miss, previous_entries
 from cmx.plan.node import Edge, Plan, PlanNode, conditional_key
 
 
-@dataclass(frozen=True)
-class NodeStatus:
+class NodeStatus(NamedTuple):
+    """What the cache says of one plan node. (A named tuple, not a frozen dataclass: one per node, and
+    a frozen dataclass costs several times as much to make.)"""
+
     node: PlanNode
     key: str | None
     reason: Reason
