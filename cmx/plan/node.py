@@ -102,7 +102,8 @@ class PlanNode:
 
     @property
     def cached(self) -> bool:
-        return bool(self.effective.get("cache", self.recipe.meta.get("cache", False)))
+        eff = self.effective
+        return bool(eff["cache"] if "cache" in eff else self.recipe.meta.get("cache", False))
 
     @property
     def probe(self) -> bool:

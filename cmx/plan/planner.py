@@ -450,8 +450,7 @@ class Planner:
                         if found.__class__ is not PlanNode:
                             found = yield found
                             self._remember_plain(tags, child_adr, found)
-                        edge = Edge(phase=phase, child=found, names=tuple(names) if names else (),  # type: ignore[arg-type]
-                                    source=source)
+                        edge = Edge(phase, found, tuple(names) if names else (), source)  # type: ignore[arg-type]
                     else:
                         # the new_env_keys patterns of earlier siblings decide when its conditions are read
                         exported = [k for e in node.edges[first_edge:] for k in e.child.effective["new_env_keys"]]
