@@ -23,6 +23,14 @@ def goto(page, server, path: str = "") -> None:
     page.goto(server.url + path, wait_until="domcontentloaded")
     # the app has drawn its navigation and finished its first run
     expect(page.get_by_test_id("stSidebarNav")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_test_id("stMain").get_by_role("heading").first).to_be_visible(timeout=WAIT)
+    settled(page)
+
+
+def settled(page) -> None:
+    """Streamlit has finished re-running the page (its running indicator is gone). Call it after
+    waiting for what the run changes, before the next action."""
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT)
 
 
 def pick(page, widget: str, label: str, option: str) -> None:
@@ -44,12 +52,14 @@ def test_explore_shows_every_row_and_a_filter_gives_the_librarys_count(page, ser
     count = page.locator("#row-count")
     expect(count).to_have_text(f"{len(board_rows):,} of {len(board_rows):,} rows", timeout=WAIT)
     expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=WAIT)
+    settled(page)
 
     model = "llama2-70b-99"
     pick(page, "stMultiSelect", "Model", model)
     want = board.apply(board_rows, board.Filters.of({"model.mlperf_name": [model]}))
     assert 0 < len(want) < len(board_rows)
     expect(count).to_have_text(f"{len(want):,} of {len(board_rows):,} rows", timeout=WAIT)
+    settled(page)
 
     pick(page, "stMultiSelect", "Scenario", "Server")
     both = board.apply(board_rows, board.Filters.of({"model.mlperf_name": [model], "submission.scenario": ["Server"]}))
@@ -97,6 +107,7 @@ def test_cost_page_gives_the_librarys_cheapest_and_refuses_a_negative_price(page
     cheapest = page.locator("#cheapest")
     expect(cheapest).to_contain_text(f"${best['cost_per_million_tokens']:,.4f}", timeout=WAIT)
     expect(cheapest).to_contain_text(str(best["system.name"]))
+    settled(page)
 
     # edit the first price (h100-sxm-80gb) to a negative number in the price table's grid
     grid = page.get_by_test_id("stDataFrame").first
@@ -122,6 +133,7 @@ def test_predict_shows_the_librarys_prediction(page, server, published_dataset):
     model, acc = "llama2-70b-99", "h200-sxm-141gb"
     pick(page, "stSelectbox", "Model", model)
     pick(page, "stSelectbox", "Accelerator", acc)
+    settled(page)
     page.get_by_test_id("stFormSubmitButton").get_by_role("button").click()
     metric = page.get_by_test_id("stMetric").filter(has_text="Predicted tokens/s per accelerator")
     expect(metric).to_be_visible(timeout=WAIT)
