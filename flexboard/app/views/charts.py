@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flexboard.app import board, context
+from flexboard.app.views import selection
 
 METRICS = {
     "Throughput": ("metrics.result_per_accelerator", "tokens/s per accelerator (result per accelerator)"),
@@ -18,17 +19,7 @@ def page() -> None:
 
     st.title("Throughput, latency and energy")
     df = context.rows()
-    c1, c2 = st.columns(2)
-    with c1:
-        model = st.selectbox("Model", ["all"] + board.options(df, "model.mlperf_name"), key="charts-model")
-    with c2:
-        scenario = st.selectbox("Scenario", ["all"] + board.options(df, "submission.scenario"), key="charts-scenario")
-    chosen = {}
-    if model != "all":
-        chosen["model.mlperf_name"] = [model]
-    if scenario != "all":
-        chosen["submission.scenario"] = [scenario]
-    sub = board.apply(df, board.Filters.of(chosen))
+    sub = selection.model_and_scenario(df, "charts")
     for title, (metric, axis) in METRICS.items():
         st.subheader(title)
         data = board.chart_frame(sub, metric)

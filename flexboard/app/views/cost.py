@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flexboard.app import board, context
+from flexboard.app.views import selection
 from flexboard.app.views.pricetable import edited_prices
 from flexboard.errors import FlexBoardError
 
@@ -19,17 +20,8 @@ def page() -> None:
         st.error(str(exc))
         return
     st.subheader("Cost of each measured result")
-    c1, c2 = st.columns(2)
-    with c1:
-        model = st.selectbox("Model", ["all"] + board.options(df, "model.mlperf_name"), key="cost-model")
-    with c2:
-        scenario = st.selectbox("Scenario", ["all"] + board.options(df, "submission.scenario"), key="cost-scenario")
-    chosen = {}
-    if model != "all":
-        chosen["model.mlperf_name"] = [model]
-    if scenario != "all":
-        chosen["submission.scenario"] = [scenario]
-    costs = board.cost_frame(board.apply(df, board.Filters.of(chosen)), price_map)
+    sub = selection.model_and_scenario(df, "cost")
+    costs = board.cost_frame(sub, price_map)
     known = costs[costs["cost_per_million_tokens"].notna()]
     if known.empty:
         st.warning("No result of this selection runs on an accelerator with a price: set one in the table above.")
