@@ -13,17 +13,29 @@ _lock = threading.Lock()
 _trained: dict[tuple[Any, ...], Any] = {}
 
 
-def trained(source: board.Source):
-    """The predictor for this source (default settings), trained on first use and kept."""
+def settings():
+    """The predictor's settings from the environment: the flags of ``train,flexboard,predictor``
+    (``--max_iter``, ``--conformal_folds``, ...), which ``run,flexboard`` takes too."""
+    import os
+
+    from flexboard.recipes import _settings  # the one reader of those flags
+
+    return _settings(dict(os.environ))
+
+
+def trained(source: board.Source, with_settings=None):
+    """The predictor for this source and settings (default: ``settings()``), trained on first use
+    and kept."""
     from flexboard import features as F
     from flexboard import predictor as P
 
-    sig = source.signature()
+    s = with_settings if with_settings is not None else settings()
+    sig = (source.signature(), s)
     with _lock:  # one training at a time; a second page waits for it
         p = _trained.get(sig)
         if p is None:
             rows = F.load_rows(source.dataset_dir or None, source.data_file or None)
-            p = P.train(rows, P.Settings())
+            p = P.train(rows, s)
             _trained.clear()
             _trained[sig] = p
         return p

@@ -42,13 +42,14 @@ def _charts(page: Any) -> None:
 def _predict(page: Any) -> None:
     page.get_by_test_id("stFormSubmitButton").get_by_role("button").click()
     page.get_by_test_id("stMetric").first.wait_for(timeout=WAIT)
+    page.locator("[data-testid=stDataFrame] canvas").first.wait_for(timeout=WAIT)  # the measured rows drawn
 
 
 def _recommend(page: Any) -> None:
     buttons = page.get_by_test_id("stFormSubmitButton")
     buttons.first.wait_for(timeout=WAIT)
     buttons.get_by_role("button").first.click()
-    page.get_by_test_id("stDataFrame").first.wait_for(timeout=WAIT)
+    page.locator("#best").wait_for(timeout=WAIT)
 
 
 PAGES: tuple[tuple[str, str, Callable[[Any], None]], ...] = (

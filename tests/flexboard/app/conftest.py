@@ -19,6 +19,20 @@ pytest.importorskip("streamlit", reason="streamlit is in the flexboard extra (ma
 pytest.importorskip("sklearn", reason="scikit-learn is in the flexboard extra (make install)")
 
 
+# the predictor of the board and of the library query in the tests: small settings (fast to train)
+SMALL = {"max_iter": 30, "conformal_folds": 2}
+SMALL_FLAGS = [f"--{k}={v}" for k, v in SMALL.items()]
+
+
+@pytest.fixture(scope="session")
+def library_predictor(published_dataset):
+    """The predictor the tests query directly: the board's data and settings, trained here."""
+    from flexboard import predictor as P
+    from flexboard.app import board, predicting
+
+    return predicting.trained(board.Source(dataset_dir=str(published_dataset)), P.Settings(**SMALL))
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     pytest.importorskip("playwright", reason="playwright is in the test extra (make install-test)")
@@ -58,7 +72,7 @@ def server(published_dataset, tmp_path_factory, chromium):
     from flexboard.app import harness
 
     home = tmp_path_factory.mktemp("board-home")
-    s = harness.recipe_server(harness.free_port(), [f"--dataset_dir={published_dataset}"],
+    s = harness.recipe_server(harness.free_port(), [f"--dataset_dir={published_dataset}", *SMALL_FLAGS],
                               env={"CMX_HOME": str(home)})
     s.start(home / "server.log")
     try:

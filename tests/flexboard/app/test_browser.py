@@ -126,7 +126,7 @@ def test_cost_page_gives_the_librarys_cheapest_and_refuses_a_negative_price(page
     assert page.get_by_test_id("stException").count() == 0
 
 
-def test_predict_shows_the_librarys_prediction(page, server, published_dataset):
+def test_predict_shows_the_librarys_prediction(page, server, library_predictor):
     from flexboard.app import predicting
 
     goto(page, server, "predict")
@@ -137,8 +137,7 @@ def test_predict_shows_the_librarys_prediction(page, server, published_dataset):
     page.get_by_test_id("stFormSubmitButton").get_by_role("button").click()
     metric = page.get_by_test_id("stMetric").filter(has_text="Predicted tokens/s per accelerator")
     expect(metric).to_be_visible(timeout=WAIT)
-    p = predicting.trained(board.Source(dataset_dir=str(published_dataset)))
-    want = predicting.predict(p, model, acc, count=8, nodes=1, scenario="Offline", dtype="fp8")
+    want = predicting.predict(library_predictor, model, acc, count=8, nodes=1, scenario="Offline", dtype="fp8")
     expect(metric.get_by_test_id("stMetricValue")).to_have_text(f"{want.per_accelerator:,.1f}", timeout=WAIT)
     interval = page.get_by_test_id("stMetric").filter(has_text="80% interval").get_by_test_id("stMetricValue")
     expect(interval).to_have_text(f"{want.low:,.1f} – {want.high:,.1f}")
@@ -174,11 +173,10 @@ def _recommend_or_skip():
     return recommend
 
 
-def test_recommend_shows_the_librarys_best_configuration(page, server, published_dataset):
+def test_recommend_shows_the_librarys_best_configuration(page, server, published_dataset, library_predictor):
     R = _recommend_or_skip()
     from flexboard import features as F
     from flexboard import prices as P
-    from flexboard.app import predicting
 
     goto(page, server, "recommend")
     model = "llama2-70b-99"
@@ -191,7 +189,7 @@ def test_recommend_shows_the_librarys_best_configuration(page, server, published
     expect(best).to_be_visible(timeout=WAIT)
 
     src = board.Source(dataset_dir=str(published_dataset))
-    rec = R.recommend(F.load_rows(src.dataset_dir), predicting.trained(src), model,
+    rec = R.recommend(F.load_rows(src.dataset_dir), library_predictor, model,
                       R.Constraints(min_tokens_per_s=20000.0, vendor="NVIDIA"), P.default_map(), dtype="fp8")
     want = rec.options[0]
     expect(best).to_contain_text(f"${want.usd_per_million_tokens:,.4f}")
