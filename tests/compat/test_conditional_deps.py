@@ -8,9 +8,13 @@ from pathlib import Path
 from tests.compat.fixtures import CM_CONDITIONAL, CM_HOOK_TAGS, CM_LATE, CM_PROBE_BEHIND_CONDITION, write_repo
 
 
-def test_a_conditional_cycle_plans_and_runs_when_the_condition_is_false(cmx, tmp_path: Path) -> None:
-    root = write_repo(tmp_path / "cmcond", CM_CONDITIONAL)
+def _register(cmx, root: Path, files: dict[str, str]) -> None:
+    write_repo(root, files)
     assert cmx("add", "repo", str(root)).code == 0
+
+
+def test_a_conditional_cycle_plans_and_runs_when_the_condition_is_false(cmx, tmp_path: Path) -> None:
+    _register(cmx, tmp_path / "cmcond", CM_CONDITIONAL)
     res = cmx("run", "script", "cmcond:get-thing", "--dry-run", "-j")
     assert res.code == 0, res.err
     (node,) = [n for n in res.json["plan"] if n["recipe"] == "get-thing"]
@@ -26,8 +30,7 @@ def test_a_conditional_cycle_plans_and_runs_when_the_condition_is_false(cmx, tmp
 
 def test_a_run_time_dependency_that_needs_its_running_dependent_again_is_a_clear_error(cmx, tmp_path: Path) -> None:
     # install-thing's post-dependency get,thing is get-thing itself, with the same env: it would install again
-    root = write_repo(tmp_path / "cmcond", CM_CONDITIONAL)
-    assert cmx("add", "repo", str(root)).code == 0
+    _register(cmx, tmp_path / "cmcond", CM_CONDITIONAL)
     res = cmx("run", "script", "cmcond:get-thing", "--env.CM_THING_MISSING=yes")
     assert res.code == 1
     assert "recipe 'get-thing' failed: a dependency cycle at run time: it is already running" in res.err, res.err
@@ -35,8 +38,7 @@ def test_a_run_time_dependency_that_needs_its_running_dependent_again_is_a_clear
 
 
 def test_conditional_dependencies_that_hold_at_run_time_are_planned_then_and_run(cmx, tmp_path: Path) -> None:
-    root = write_repo(tmp_path / "cmlate", CM_LATE)
-    assert cmx("add", "repo", str(root)).code == 0
+    _register(cmx, tmp_path / "cmlate", CM_LATE)
     plan = cmx("run", "script", "cmlate:get-gadget", "--dry-run", "-j")
     assert plan.code == 0, plan.err
     (node,) = [n for n in plan.json["plan"] if n["recipe"] == "get-gadget"]
@@ -64,15 +66,13 @@ def test_conditional_dependencies_that_hold_at_run_time_are_planned_then_and_run
 def test_an_unconditional_cycle_is_still_an_error(cmx, tmp_path: Path) -> None:
     files = dict(CM_CONDITIONAL)
     files["script/get-thing/_cm.yaml"] = files["script/get-thing/_cm.yaml"].split("    enable_if_env:")[0]
-    root = write_repo(tmp_path / "cmcond", files)
-    assert cmx("add", "repo", str(root)).code == 0
+    _register(cmx, tmp_path / "cmcond", files)
     res = cmx("run", "script", "cmcond:get-thing", "--dry-run")
     assert res.code == 2 and "dependency cycle" in res.err, res.err
 
 
 def test_a_probe_behind_a_false_condition_never_runs(cmx, tmp_path: Path) -> None:
-    root = write_repo(tmp_path / "cmprobe", CM_PROBE_BEHIND_CONDITION)
-    assert cmx("add", "repo", str(root)).code == 0
+    _register(cmx, tmp_path / "cmprobe", CM_PROBE_BEHIND_CONDITION)
     res = cmx("run", "script", "cmprobe:get-snake", "-j")
     assert res.code == 0, res.err
     assert res.json["new_env"] == {"CM_SNAKE_FOUND": "yes"}
@@ -87,8 +87,7 @@ def test_a_probe_behind_a_false_condition_never_runs(cmx, tmp_path: Path) -> Non
 
 
 def test_a_hook_dependency_gets_the_tags_computed_after_preprocess(cmx, tmp_path: Path) -> None:
-    root = write_repo(tmp_path / "cmhook", CM_HOOK_TAGS)
-    assert cmx("add", "repo", str(root)).code == 0
+    _register(cmx, tmp_path / "cmhook", CM_HOOK_TAGS)
     res = cmx("run", "script", "cmhook:get-src", "-j")
     assert res.code == 0, res.err
     assert res.json["new_env"]["CM_CHECKOUT_GOT"] == "master"  # not 'none' (the tags planned before preprocess)
@@ -103,8 +102,7 @@ def test_a_hook_dependency_gets_the_tags_computed_after_preprocess(cmx, tmp_path
 
 
 def test_a_named_version_of_a_cm_recipe(cmx, tmp_path: Path) -> None:
-    root = write_repo(tmp_path / "cmhook", CM_HOOK_TAGS)
-    assert cmx("add", "repo", str(root)).code == 0
+    _register(cmx, tmp_path / "cmhook", CM_HOOK_TAGS)
     for version, branch in (("main", "main"), ("r4.1", "v4.1")):
         res = cmx("run", "script", "cmhook:get-src", f"--version={version}", "-j")
         assert res.code == 0, res.err
