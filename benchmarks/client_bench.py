@@ -1,4 +1,4 @@
-"""Client performance: FlexBench's ``_openai`` backend vs a peer client, against one loopback mock server.
+"""Client performance: FlexBench's ``_openai`` backend vs peer clients, against one loopback mock server.
 
 The server is ``mock_openai_server.py`` (raw asyncio, its own process, streaming SSE, one word per
 token, server-side timestamps of every token). Side by side, in one run:
@@ -6,12 +6,14 @@ token, server-side timestamps of every token). Side by side, in one run:
 * requests/s and client CPU time per request at concurrency 1/16/64/256, for our backend (driven
   directly through its Python API: ``OpenAIBackend.generate([prompt], on_first, on_done)`` from N
   worker threads, a closed loop as the concurrency mode's SUT workers do; not the LoadGen harness)
-  and for ``aiperf`` (PyPI, installed into its own venv under cache/bench/), with the same load
-  (chat, streaming, same output length, same word-level tokenizer).
+  and for the peers ``aiperf`` and ``guidellm`` (PyPI, each installed into its own venv under
+  cache/bench/), with the same load (chat, streaming, concurrency N, same output length, same
+  word-level tokenizer).
   CPU per request is measured the same way for both: two runs of K and 3K requests, CPU of the
   client's whole process tree (psutil, polled) differenced, divided by 2K; this cancels start-up
   and imports. Requests/s is each client's own figure for its 3K run (ours: requests over the
-  wall time of the load loop; aiperf: ``request_throughput`` of its JSON export).
+  wall time of the load loop; aiperf: ``request_throughput`` of its JSON export; guidellm: successful
+  requests over its measured window, from its JSON output).
 * TTFT and TPOT of our backend at concurrency 1 vs the server's own timestamps of the same requests
   (server: first token written - request read; client: first token reported - request sent), with the
   TCP connections the server accepted, for the backend as it is (the body read to its end after
@@ -19,10 +21,11 @@ token, server-side timestamps of every token). Side by side, in one run:
   request, the backend before), in interleaved rounds; and, for reference, of a minimal client
   (http.client on one keep-alive connection): the floor that the machine and the server set.
 
-Prints a table with ratios (ours / peer); nothing passes or fails on time. The peer is skipped with
+Prints a table with ratios (ours / peer); nothing passes or fails on time. A peer is skipped with
 the reason if it cannot be installed (no PyPI) or does not run.
 
-Run: ``python benchmarks/client_bench.py [--tokens 16] [--concurrency 1 16 64 256] [--no-peer] [--json]``.
+Run: ``python benchmarks/client_bench.py [--tokens 16] [--concurrency 1 16 64 256] [--peers aiperf guidellm]
+[--no-peer] [--json]``.
 """
 
 from __future__ import annotations
@@ -46,9 +49,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BENCH_WORKDIR, ROOT, machine  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-PEER = "aiperf"
-PEER_VERSION = "0.13.0"
-PEER_VENV = BENCH_WORKDIR / "aiperf-venv"
+PEERS = {"aiperf": "0.13.0", "guidellm": "0.8.1"}  # name -> the version pinned; each in its own venv
+
+
+def peer_venv(name: str) -> Path:
+    return BENCH_WORKDIR / f"{name}-venv"
 CONCURRENCY = (1, 16, 64, 256)
 
 
@@ -186,43 +191,72 @@ def run_ours(python: Path, url: str, concurrency: int, requests: int, tokens: in
             str(tokens), tokenizer or "", "drain" if drain else "close"]
     wall, cpu, out, rc = _tree_cpu_run(argv, _pyenv(python))
     if rc != 0:
-        raise RuntimeError(f"our client exited {rc}")
+        raise RuntimeError(f"our client exited {rc}: {out[-400:]}")
     inner = json.loads(out)
     return {"wall_s": wall, "cpu_s": cpu, "inner": inner}
 
 
-def run_peer(url: str, concurrency: int, requests: int, tokens: int, tokenizer: str, art: Path) -> dict[str, Any]:
-    exe = PEER_VENV / "bin" / "aiperf"
+def _peer_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "CMX_HOME")}
+    for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):  # the peers' offline modes want a hub cache, not a path
+        env.pop(k, None)
+    return env
+
+
+def run_aiperf(url: str, concurrency: int, requests: int, tokens: int, tokenizer: str, art: Path) -> dict[str, Any]:
+    exe = peer_venv("aiperf") / "bin" / "aiperf"
     art.mkdir(parents=True, exist_ok=True)
     argv = [str(exe), "profile", "--model", "mock", "--url", url, "--endpoint-type", "chat", "--streaming",
             "--concurrency", str(concurrency), "--request-count", str(requests),
             "--tokenizer", tokenizer, "--synthetic-input-tokens-mean", "8", "--synthetic-input-tokens-stddev", "0",
             "--output-tokens-mean", str(tokens), "--output-tokens-stddev", "0",
             "--artifact-dir", str(art), "--ui-type", "none"]
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "CMX_HOME")}
-    for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):  # aiperf's offline mode wants a hub cache, not a path
-        env.pop(k, None)
-    wall, cpu, out, rc = _tree_cpu_run(argv, env, cwd=art)
+    wall, cpu, out, rc = _tree_cpu_run(argv, _peer_env(), cwd=art)
     if rc != 0:
         raise RuntimeError(f"aiperf exited {rc}: {out[-400:]}")
     export = json.loads((art / "profile_export_aiperf.json").read_text())
     return {"wall_s": wall, "cpu_s": cpu, "rps": float(export["request_throughput"]["avg"])}
 
 
-# --- the peer's venv and the shared tokenizer ---------------------------------------------------
+def run_guidellm(url: str, concurrency: int, requests: int, tokens: int, tokenizer: str, art: Path) -> dict[str, Any]:
+    exe = peer_venv("guidellm") / "bin" / "guidellm"
+    art.mkdir(parents=True, exist_ok=True)
+    out_json = art / "benchmarks.json"
+    argv = [str(exe), "run", "--backend", f"kind=openai_http,target={url},model=mock,request_format=/v1/chat/completions",
+            "--profile", f"kind=concurrent,streams={concurrency}",
+            "--constraint", f"kind=max_requests,count={requests}",
+            "--data", f"kind=synthetic_text,prompt_tokens=8,output_tokens={tokens}",
+            "--tokenizer", f"kind=huggingface_auto,model={tokenizer}",
+            "--output", f"kind=json,path={out_json}", "--disable-console"]
+    wall, cpu, out, rc = _tree_cpu_run(argv, _peer_env(), cwd=art)
+    if rc != 0:
+        raise RuntimeError(f"guidellm exited {rc}: {out[-400:]}")
+    sched = json.loads(out_json.read_text())["benchmarks"][0]["scheduler_metrics"]
+    made = sched["requests_made"]
+    if made["successful"] != requests or made["errored"]:
+        raise RuntimeError(f"guidellm completed {made['successful']} of {requests} requests ({made['errored']} errors)")
+    window = sched["measure_end_time"] - sched["measure_start_time"]
+    return {"wall_s": wall, "cpu_s": cpu, "rps": made["successful"] / window}
 
-def ensure_peer() -> str | None:
-    """Install the peer into its own venv (once); None when ready, else why it is skipped."""
-    py = PEER_VENV / "bin" / "python"
-    if (PEER_VENV / "bin" / "aiperf").exists():
+
+RUNNERS = {"aiperf": run_aiperf, "guidellm": run_guidellm}
+
+
+# --- the peers' venvs and the shared tokenizer ---------------------------------------------------
+
+def ensure_peer(name: str) -> str | None:
+    """Install a peer into its own venv (once); None when ready, else why it is skipped."""
+    venv, version = peer_venv(name), PEERS[name]
+    py = venv / "bin" / "python"
+    if (venv / "bin" / name).exists():
         return None
     try:
         if not py.exists():
-            subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True, capture_output=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", f"{PEER}=={PEER_VERSION}", "psutil", "requests"], check=True,
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", f"{name}=={version}", "psutil", "requests"], check=True,
                        capture_output=True, timeout=1800)
     except (subprocess.SubprocessError, OSError) as exc:
-        return f"{PEER}=={PEER_VERSION} could not be installed into {PEER_VENV.name}: {type(exc).__name__}"
+        return f"{name}=={version} could not be installed into {venv.name}: {type(exc).__name__}"
     return None
 
 
@@ -345,59 +379,73 @@ def _requests_for(c: int, base: int) -> int:
 
 
 def measure(concurrency: Sequence[int] = CONCURRENCY, tokens: int = 16, base_requests: int = 200,
-            peer: bool = True) -> dict[str, Any]:
-    skipped = ensure_peer() if peer else "--no-peer"
-    peer_py = PEER_VENV / "bin" / "python"
-    # both clients run under the same interpreter and tokenizer when the peer's venv is there
-    client_py = peer_py if skipped is None else Path(sys.executable)
+            peer: bool = True, peers: Sequence[str] = tuple(PEERS)) -> dict[str, Any]:
+    skipped: dict[str, str] = {}
+    for name in peers:
+        why = ensure_peer(name) if peer else "--no-peer"
+        if why:
+            skipped[name] = why
+    ready = [n for n in peers if n not in skipped]
+    # all clients run under the same interpreter and tokenizer: the first ready peer's venv
+    client_py = peer_venv(ready[0]) / "bin" / "python" if ready else Path(sys.executable)
     tmp = Path(tempfile.mkdtemp(prefix="cmx-clientbench-"))
     tokenizer = make_tokenizer(client_py, tmp / "tokenizer")
-    if skipped is None and tokenizer is None:
-        skipped = "could not build the word-level tokenizer in the peer's venv"
+    if tokenizer is None:
+        for name in ready:
+            skipped[name] = "could not build the word-level tokenizer in the peer's venv"
     points: list[dict[str, Any]] = []
     with Server() as srv:
         for c in concurrency:
             k = _requests_for(c, base_requests)
-            point: dict[str, Any] = {"concurrency": c, "requests": [k, 3 * k]}
+            point: dict[str, Any] = {"concurrency": c, "requests": [k, 3 * k], "peers": {}}
             a, b = (run_ours(client_py, srv.url, c, n, tokens, tokenizer) for n in (k, 3 * k))
             point["ours"] = {"rps": b["inner"]["requests"] / b["inner"]["wall_s"],
                              "cpu_ms_per_req": (b["cpu_s"] - a["cpu_s"]) * 1000 / (2 * k),
                              "inproc_cpu_ms_per_req": b["inner"]["cpu_s"] * 1000 / b["inner"]["requests"]}
-            if skipped is None:
+            for name in peers:
+                if name in skipped:
+                    continue
                 try:
-                    pa, pb = (run_peer(srv.url, c, n, tokens, str(tokenizer), tmp / f"aiperf-{c}-{n}")
+                    pa, pb = (RUNNERS[name](srv.url, c, n, tokens, str(tokenizer), tmp / f"{name}-{c}-{n}")
                               for n in (k, 3 * k))
-                    point["peer"] = {"rps": pb["rps"],
-                                     "cpu_ms_per_req": (pb["cpu_s"] - pa["cpu_s"]) * 1000 / (2 * k)}
+                    point["peers"][name] = {"rps": pb["rps"],
+                                            "cpu_ms_per_req": (pb["cpu_s"] - pa["cpu_s"]) * 1000 / (2 * k)}
                 except RuntimeError as exc:
-                    skipped = f"{PEER} failed: {exc}"
+                    skipped[name] = f"{name} failed: {exc}"
+            point["peer"] = point["peers"].get("aiperf")  # the first peer, as in earlier reports
             points.append(point)
             print(f"client_bench: concurrency {c} done", file=sys.stderr, flush=True)
     lat = latency_check(client_py, tokens, tokenizer)
     shutil.rmtree(tmp, ignore_errors=True)
-    return {"peer": f"{PEER} {PEER_VERSION}", "peer_skipped": skipped, "tokens": tokens,
+    return {"peers": {n: PEERS[n] for n in peers}, "peer_skipped": "; ".join(f"{n}: {w}" for n, w in skipped.items()) or None,
+            "skipped": skipped, "tokens": tokens,
             "tokenizer": "word-level (built locally)" if tokenizer else "none (word count)",
             "driver": "our backend through its Python API (N threads calling generate()), not the LoadGen harness",
             "points": points, "latency": lat}
 
 
 def report_lines(r: dict[str, Any]) -> list[str]:
+    names = list(r["peers"])
     lines = [f"client_bench: mock SSE server (asyncio, own process), {r['tokens']} tokens per answer, "
              f"tokenizer {r['tokenizer']}", f"  driver: {r['driver']}",
+             "  peers: " + ", ".join(f"{n} {v}" for n, v in r["peers"].items()),
              "  CPU/request: difference of two runs (K and 3K requests), whole process tree (psutil);",
              "  req/s: each client's own figure for its 3K run (ours: requests / wall of the load loop; "
-             "aiperf: request_throughput of its export)"]
-    if r.get("peer_skipped"):
-        lines.append(f"  peer skipped: {r['peer_skipped']}")
-    rows = [["concurrency", "ours req/s", "ours CPU ms/req", "(in-proc CPU ms/req)",
-             f"{PEER} req/s", f"{PEER} CPU ms/req", "CPU ratio ours/peer", "req/s ratio ours/peer"]]
+             "aiperf: request_throughput of its export; guidellm: successful requests / its measured window)"]
+    for n, why in (r.get("skipped") or {}).items():
+        lines.append(f"  {n} skipped: {why}")
+    head = ["concurrency", "ours req/s", "ours CPU ms/req", "(in-proc CPU ms/req)"]
+    for n in names:
+        head += [f"{n} req/s", f"{n} CPU ms/req", f"CPU ours/{n}"]
+    rows = [head]
     for p in r["points"]:
-        o, pe = p["ours"], p.get("peer")
-        rows.append([str(p["concurrency"]), f"{o['rps']:.0f}", f"{o['cpu_ms_per_req']:.2f}",
-                     f"{o['inproc_cpu_ms_per_req']:.2f}",
-                     f"{pe['rps']:.0f}" if pe else "-", f"{pe['cpu_ms_per_req']:.2f}" if pe else "-",
-                     f"{o['cpu_ms_per_req'] / pe['cpu_ms_per_req']:.2f}x" if pe and pe["cpu_ms_per_req"] > 0 else "-",
-                     f"{o['rps'] / pe['rps']:.2f}x" if pe and pe["rps"] > 0 else "-"])
+        o = p["ours"]
+        row = [str(p["concurrency"]), f"{o['rps']:.0f}", f"{o['cpu_ms_per_req']:.2f}", f"{o['inproc_cpu_ms_per_req']:.2f}"]
+        for n in names:
+            pe = p.get("peers", {}).get(n)
+            row += [f"{pe['rps']:.0f}" if pe else "-", f"{pe['cpu_ms_per_req']:.2f}" if pe else "-",
+                    f"{o['cpu_ms_per_req'] / pe['cpu_ms_per_req']:.2f}x" if pe and pe["cpu_ms_per_req"] > 0 else "-"]
+        rows.append(row)
     widths = [max(len(x[i]) for x in rows) for i in range(len(rows[0]))]
     lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(x, widths)).rstrip() for x in rows]
     lat = r["latency"]
@@ -428,11 +476,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY))
     ap.add_argument("--tokens", type=int, default=16, help="tokens per streamed answer")
     ap.add_argument("--requests", type=int, default=200, help="K: the smaller run's requests (at least 2x concurrency)")
-    ap.add_argument("--no-peer", action="store_true", help=f"measure only our backend (no {PEER} venv)")
+    ap.add_argument("--no-peer", action="store_true", help="measure only our backend (no peer venvs)")
+    ap.add_argument("--peers", nargs="+", choices=list(PEERS), default=list(PEERS), help="the peers to measure")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     load_before = round(os.getloadavg()[0], 2)
-    r = measure(a.concurrency, a.tokens, a.requests, peer=not a.no_peer)
+    r = measure(a.concurrency, a.tokens, a.requests, peer=not a.no_peer, peers=a.peers)
     m = machine()
     m["loadavg_1m_before_after"] = [load_before, m["loadavg_1m"]]
     out = sys.stderr if a.json else sys.stdout
