@@ -10,9 +10,15 @@ splits of docs/flexboard.md (ours vs the baseline, with interval coverage; a few
    scenarios x precisions of the tables): ``Predictor.predict_frame`` (features included) vs the
    baseline's ``predict`` on the same rows (its encoding included).
 
+3. ``--libraries``: the library choice, measured. The same median model (the same features and
+   roofline-normalised target, 150 trees, learning rate 0.1, 15 leaves, at least 10 rows a leaf,
+   absolute-error loss, one thread) with scikit-learn's HistGradientBoosting, LightGBM and XGBoost
+   where they are importable (not dependencies of cmx; a missing one is skipped with the reason):
+   fit time on the full dataset and MAPE on the random and leave-accelerator-out splits.
+
 scikit-learn runs single-threaded (the predictor's own setting). Nothing passes or fails on
 time; the issue's goals are printed as text (training <= 30 s on 2 cores, 1,000 predictions <= 1 s).
-Run: ``python benchmarks/flexboard_bench.py [--runs N] [--evaluate] [--json]``.
+Run: ``python benchmarks/flexboard_bench.py [--runs N] [--evaluate] [--libraries] [--json]``.
 """
 
 from __future__ import annotations
@@ -72,7 +78,7 @@ def _timed(fn: Callable[[], Any], cpu: list[float]) -> Callable[[], float]:
     return timer
 
 
-def measure(runs: int = 3, evaluate: bool = False) -> dict[str, Any]:
+def measure(runs: int = 3, evaluate: bool = False, libs: bool = False) -> dict[str, Any]:
     from flexboard import evaluate as E
     from flexboard import features as F
     from flexboard import predictor as P
@@ -89,7 +95,7 @@ def measure(runs: int = 3, evaluate: bool = False) -> dict[str, Any]:
     import pandas as pd
 
     frame = pd.DataFrame([{k: v for k, v in c.items() if not k.startswith("_")} for c in cfgs])
-    base_model = _baseline_model(rows)
+    base_model = E.baseline_model(rows)
     pcpu: dict[str, list[float]] = {OURS: [], BASE: []}
     predict = interleave([
         (OURS, _timed(lambda: model.predict_frame(cfgs), pcpu[OURS])),
@@ -102,6 +108,8 @@ def measure(runs: int = 3, evaluate: bool = False) -> dict[str, Any]:
         "ratio_train_ours_over_baseline": round(train[OURS].median / train[BASE].median, 2),
         "ratio_predict_ours_over_baseline": round(predict[OURS].median / predict[BASE].median, 2),
     }
+    if libs:
+        out["libraries"] = libraries(rows)
     if evaluate:
         out["evaluation"] = {}
         for split in E.SPLITS:
@@ -113,27 +121,80 @@ def measure(runs: int = 3, evaluate: bool = False) -> dict[str, Any]:
     return out
 
 
-def _baseline_model(rows):
-    """The baseline fitted once on every row, as a function of a frame of configurations."""
+def _median_model(lib: str):
+    """A factory fit(X, z, cat_mask) -> predict(X) of the median model with ``lib``."""
     import numpy as np
-    import pandas as pd
-    from sklearn.ensemble import GradientBoostingRegressor
+
+    if lib == "scikit-learn":
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        def fit(X, z, mask):
+            m = HistGradientBoostingRegressor(loss="absolute_error", max_iter=150, learning_rate=0.1, max_leaf_nodes=15,
+                                              min_samples_leaf=10, l2_regularization=1.0, categorical_features=mask,
+                                              random_state=0).fit(X, z)
+            return m.predict
+    elif lib == "lightgbm":
+        import lightgbm
+
+        def fit(X, z, mask):
+            m = lightgbm.LGBMRegressor(objective="l1", n_estimators=150, learning_rate=0.1, num_leaves=15,
+                                       min_child_samples=10, reg_lambda=1.0, n_jobs=1, verbose=-1, random_state=0)
+            m.fit(X, z, categorical_feature=[i for i, c in enumerate(mask) if c])
+            return m.predict
+    else:
+        import xgboost
+
+        def fit(X, z, mask):  # category codes as numbers (xgboost's categorical mode needs pandas categories)
+            m = xgboost.XGBRegressor(objective="reg:absoluteerror", n_estimators=150, learning_rate=0.1, max_leaves=15,
+                                     grow_policy="lossguide", tree_method="hist", min_child_weight=10, reg_lambda=1.0,
+                                     n_jobs=1, random_state=0)
+            m.fit(np.asarray(X, dtype=float), z)
+            return lambda Xp: m.predict(np.asarray(Xp, dtype=float))
+    return fit
+
+
+def libraries(rows) -> dict[str, Any]:
+    """Fit time and MAPE (random, leave-accelerator-out) of the same median model per library."""
+    import importlib.util
+
+    import numpy as np
 
     from flexboard import evaluate as E
     from flexboard import features as F
+    from flexboard import predictor as P
 
-    cols = [c for c in E.BASELINE_COLUMNS if c in rows.columns]
-    cats = [c for c in cols if not pd.api.types.is_numeric_dtype(rows[c])]
+    feats = F.frame(rows)
+    ref = np.array([F.reference_log_bound(r) for r in feats.to_dict("records")], dtype=float)
+    ref = np.where(np.isnan(ref), np.nanmedian(ref), ref)
+    y = rows[F.TARGET].to_numpy(dtype=float)
+    z = np.log(y) - ref
+    cats = {c: sorted(feats[c].astype(str).unique()) for c in F.CATEGORICAL}
+    holder = P.Predictor(settings=P.Settings(), categories=cats)
+    X = holder._matrix(feats, F.FEATURES).to_numpy(dtype=float)
+    mask = [c in F.CATEGORICAL for c in F.FEATURES]
+    out: dict[str, Any] = {}
+    for lib in ("scikit-learn", "lightgbm", "xgboost"):
+        mod = "sklearn" if lib == "scikit-learn" else lib
+        if importlib.util.find_spec(mod) is None:
+            out[lib] = {"skipped": f"{mod} is not installed (pip install {lib} to compare)"}
+            continue
+        fit = _median_model(lib)
+        with P._single_thread():
+            c0, t0 = time.process_time(), time.perf_counter()
+            fit(X, z, mask)
+            secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+            res = {"fit_s": round(secs, 3), "fit_cpu_s": round(cpu, 3)}
+            for split in ("random", "leave-accelerator-out"):
+                fs, _ = E.folds(rows, split)
+                pred = np.empty(len(y))
+                for f in fs:
+                    pred[f.test] = np.exp(fit(X[f.train], z[f.train], mask)(X[f.test]) + ref[f.test])
+                res[f"mape_{split}"] = round(P.mape(y, pred), 2)
+        import importlib
 
-    def encode(df):
-        X = df.reindex(columns=cols).copy()
-        for c in cols:
-            X[c] = X[c].fillna("").astype(str) if c in cats else pd.to_numeric(X[c], errors="coerce").fillna(-1).astype(float)
-        return pd.get_dummies(X, columns=cats, dtype=float)
-
-    Xtr = encode(rows)
-    m = GradientBoostingRegressor(n_estimators=100, max_depth=6, random_state=0).fit(Xtr, rows[F.TARGET].to_numpy(float))
-    return lambda df: np.maximum(m.predict(encode(df).reindex(columns=Xtr.columns, fill_value=0.0)), 1e-6)
+        res["version"] = importlib.import_module(mod).__version__
+        out[lib] = res
+    return out
 
 
 def _median(xs: list[float]) -> float:
@@ -156,6 +217,10 @@ def report_lines(r: dict[str, Any]) -> list[str]:
     for k, v in r["predict"].items():
         lines.append(f"    {_stat(v).line('ms')}; CPU {v['cpu_s_median'] * 1000:.0f} ms")
     lines.append(f"    ours / baseline (medians): {r['ratio_predict_ours_over_baseline']:.2f}x")
+    for lib, v in r.get("libraries", {}).items():
+        lines.append(f"  median model with {lib}: " + (v["skipped"] if "skipped" in v else
+                     f"{v['version']}, fit {v['fit_s']:.2f} s (CPU {v['fit_cpu_s']:.2f} s), MAPE random "
+                     f"{v['mape_random']} %, leave-accelerator-out {v['mape_leave-accelerator-out']} %"))
     for split, e in r.get("evaluation", {}).items():
         lines.append(f"  {split}: {e['test_rows']} test rows, MAPE ours {e['mape']} % vs baseline {e['baseline_mape']} %, "
                      f"median APE {e['median_ape']} vs {e['baseline_median_ape']}, 80 % interval coverage "
@@ -168,9 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--runs", type=int, default=3, help="interleaved rounds of training (prediction: at least 5)")
     ap.add_argument("--evaluate", action="store_true", help="also run the three evaluation splits (minutes)")
+    ap.add_argument("--libraries", action="store_true",
+                    help="also the same median model with LightGBM and XGBoost, where importable")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     a = ap.parse_args(argv)
-    r = measure(a.runs, a.evaluate)
+    r = measure(a.runs, a.evaluate, a.libraries)
     m = machine()
     lines = report_lines(r) + [f"  [{m['cpus']} cpus, load avg (1 min) {m['loadavg_1m']}]"]
     if a.json:

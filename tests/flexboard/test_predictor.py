@@ -95,6 +95,15 @@ def test_a_held_out_accelerator_is_predicted_better_than_by_the_baseline(publish
     assert ours < base, (f.name, ours, base)
 
 
+def test_the_random_split_tests_every_row_once(published_rows):
+    folds, _ = evaluate.folds(published_rows, "random")
+    assert len(folds) == evaluate.RANDOM_FOLDS
+    tested = np.concatenate([f.test for f in folds])
+    assert sorted(tested) == list(range(len(published_rows)))
+    for f in folds:
+        assert not set(f.train) & set(f.test) and len(f.train) + len(f.test) == len(published_rows)
+
+
 def test_unknown_split_is_a_clear_error(published_rows):
     with pytest.raises(FlexBoardError, match="--split=sideways"):
         evaluate.folds(published_rows, "sideways")
