@@ -155,9 +155,10 @@ def run(i: dict[str, Any], ctx: Any) -> dict[str, Any]:
         table_rows = pareto.annotate(table_rows)
         front = [r for r in table_rows if r["pareto"]]
         write_tables(front, exp.root, name="pareto")
+    tables = write_tables(table_rows, exp.root)  # before any plot: a plot that fails loses no table
+    if i.get("pareto"):
         pareto_out = {"points": [r["point"] for r in front], "csv": str(exp.root / "pareto.csv"),
                       "png": pareto.plot(table_rows, exp.root / "pareto.png") if front else None}
-    tables = write_tables(table_rows, exp.root)
     plots = []
     for x, y in opts.plot:
         cols = set().union(*(r.keys() for r in table_rows))

@@ -50,10 +50,9 @@ def annotate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> str:
-    import matplotlib
+    from experiments.results import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     pts = [(per_user(r), _num(r.get(Y)), r) for r in rows]
     pts = [p for p in pts if p[0] is not None and p[1] is not None]

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from cmx.errors import CmxError
 from experiments.store import atomic_write
 
 BASE_COLUMNS = ("point", "point_id", "status", "cached", "recipe_cached", "reason", "duration_s", "result_json",
@@ -140,13 +141,25 @@ def _show(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only backend, or a clear error when it is not installed."""
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise CmxError("plots need matplotlib, which this Python cannot import "
+                       f"({exc}); the experiment's table is written",
+                       hint="pip install matplotlib (it comes with `make install`), then re-run: "
+                            "finished points are reused") from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def plot(rows: list[dict[str, Any]], x: str, y: str, path: Path, group_by: list[str],
          title: str | None = None, mark: Callable[[dict[str, Any]], bool] | None = None) -> str:
     """A PNG of y against x, one line per combination of the other explored keys."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     series: dict[str, list[tuple[float, float, bool]]] = {}
     for r in rows:
