@@ -115,3 +115,17 @@ def fhome() -> Path:
     """The shared FlexBench home (see FLEXBENCH_HOME)."""
     FLEXBENCH_HOME.mkdir(parents=True, exist_ok=True)
     return FLEXBENCH_HOME
+
+
+@pytest.fixture(scope="session")
+def published_dataset(tmp_path_factory) -> Path:
+    """The published Open MLPerf Dataset (../shared) imported into a temporary dataset folder, once
+    per session (FlexBoard's app tests and the predictor/recommend recipe tests read it)."""
+    published_file = shared_dir() / "data" / "open-mlperf-dataset" / "data.parquet"
+    if not published_file.is_file():
+        pytest.skip(f"shared data not found: {published_file} (the project's ../shared next to the checkout)")
+    from openmlperf.importers import published
+
+    d = tmp_path_factory.mktemp("published-dataset")
+    published.import_file(published_file.resolve(), d)
+    return d

@@ -8,25 +8,11 @@ import re
 
 import pytest
 
-from tests.conftest import shared_dir
-
-PUBLISHED = shared_dir() / "data" / "open-mlperf-dataset" / "data.parquet"
 pytest.importorskip("sklearn", reason="scikit-learn is in the flexboard extra (make install-test)")
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    if not PUBLISHED.is_file():
-        pytest.skip(f"shared data not found: {PUBLISHED}")
-    from openmlperf.importers import published
-
-    d = tmp_path_factory.mktemp("dataset")
-    published.import_file(PUBLISHED.resolve(), d)
-    return d
-
-
-def test_evaluate_gives_ours_the_baseline_and_coverage(cmx, dataset):
-    r = cmx("run", "script", "--tags=evaluate,flexboard,predictor", "--split=random", f"--dataset_dir={dataset}",
+def test_evaluate_gives_ours_the_baseline_and_coverage(cmx, published_dataset):
+    r = cmx("run", "script", "--tags=evaluate,flexboard,predictor", "--split=random", f"--dataset_dir={published_dataset}",
             "--max_iter=30", "--conformal_folds=0", "-j")
     assert r.code == 0, r.err
     s = r.json["new_state"]
@@ -41,8 +27,8 @@ def test_evaluate_on_an_empty_dataset_says_what_to_import(cmx, tmp_path):
     assert "import,open-mlperf-dataset" in r.err and "Traceback" not in r.err
 
 
-def test_train_is_cached_by_data_and_settings_and_predict_uses_it(cmx, dataset, tmp_path):
-    args = ("run", "script", "--tags=predict,performance", f"--dataset_dir={dataset}", "--max_iter=40", "--conformal_folds=0",
+def test_train_is_cached_by_data_and_settings_and_predict_uses_it(cmx, published_dataset, tmp_path):
+    args = ("run", "script", "--tags=predict,performance", f"--dataset_dir={published_dataset}", "--max_iter=40", "--conformal_folds=0",
             "--model=llama2-70b-99", "--accelerator=NVIDIA H200-SXM-141GB", "--count=8", "-j")
     first = cmx(*args)
     assert first.code == 0, first.err
@@ -59,13 +45,13 @@ def test_train_is_cached_by_data_and_settings_and_predict_uses_it(cmx, dataset, 
     cfg.write_text(json.dumps([{"model.name": "mixtral-8x7b", "system.accelerator.name": "AMD Instinct MI325X",
                                 "system.accelerator.count_per_node": 8, "system.accelerator.total_count": 8,
                                 "model.weight_data_types": "fp8", "submission.scenario": "Server"}]))
-    from_file = cmx("run", "script", "--tags=predict,performance", f"--dataset_dir={dataset}", "--max_iter=40", "--conformal_folds=0",
+    from_file = cmx("run", "script", "--tags=predict,performance", f"--dataset_dir={published_dataset}", "--max_iter=40", "--conformal_folds=0",
                     f"--input={cfg}", "-j")
     assert from_file.code == 0, from_file.err
     assert from_file.json["new_state"]["predictions"][0]["tokens_per_s_per_accelerator"] > 0
 
 
-def test_predict_with_an_unknown_accelerator_is_a_clear_error(cmx, dataset):
-    r = cmx("run", "script", "--tags=predict,performance", f"--dataset_dir={dataset}", "--max_iter=40", "--conformal_folds=0",
+def test_predict_with_an_unknown_accelerator_is_a_clear_error(cmx, published_dataset):
+    r = cmx("run", "script", "--tags=predict,performance", f"--dataset_dir={published_dataset}", "--max_iter=40", "--conformal_folds=0",
             "--model=llama2-70b-99", "--accelerator=Potato-9000")
     assert r.code == 2 and "--accelerator=Potato-9000" in r.err and "Traceback" not in r.err

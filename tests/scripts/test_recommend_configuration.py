@@ -5,28 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import shared_dir
-
-PUBLISHED = shared_dir() / "data" / "open-mlperf-dataset" / "data.parquet"
 pytest.importorskip("sklearn", reason="scikit-learn is in the flexboard extra (make install-test)")
 SMALL = ("--max_iter=30", "--conformal_folds=0")
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    if not PUBLISHED.is_file():
-        pytest.skip(f"shared data not found: {PUBLISHED}")
-    from openmlperf.importers import published
-
-    d = tmp_path_factory.mktemp("dataset")
-    published.import_file(PUBLISHED.resolve(), d)
-    return d
-
-
-def test_recommend_ranks_measured_and_predicted_by_cost_with_provenance(cmx, dataset, tmp_path):
+def test_recommend_ranks_measured_and_predicted_by_cost_with_provenance(cmx, published_dataset, tmp_path):
     prices = tmp_path / "prices.csv"
     prices.write_text("key,usd_per_hour\nh100-sxm-80gb,2.00\nl40s,0.80\n")
-    r = cmx("run", "script", "--tags=recommend,configuration", f"--dataset_dir={dataset}", *SMALL,
+    r = cmx("run", "script", "--tags=recommend,configuration", f"--dataset_dir={published_dataset}", *SMALL,
             "--model=llama2-70b-99", "--max_tpot_ms=200", f"--prices={prices}", "--top=0", "-j")
     assert r.code == 0, r.err
     rec = r.json["new_state"]["recommendation"]
@@ -48,15 +34,15 @@ def test_recommend_ranks_measured_and_predicted_by_cost_with_provenance(cmx, dat
     (("--model=nope-9b",), "--model=nope-9b"),
     (("--model=llama2-70b-99", "--budget=-1"), "--budget=-1"),
 ])
-def test_bad_input_is_a_usage_error(cmx, dataset, args, needle):
-    r = cmx("run", "script", "--tags=recommend,configuration", f"--dataset_dir={dataset}", *SMALL, *args)
+def test_bad_input_is_a_usage_error(cmx, published_dataset, args, needle):
+    r = cmx("run", "script", "--tags=recommend,configuration", f"--dataset_dir={published_dataset}", *SMALL, *args)
     assert r.code == 2 and needle in r.err and "Traceback" not in r.err, r.err
 
 
-def test_a_negative_price_in_the_file_is_a_usage_error_naming_the_line(cmx, dataset, tmp_path):
+def test_a_negative_price_in_the_file_is_a_usage_error_naming_the_line(cmx, published_dataset, tmp_path):
     prices = tmp_path / "prices.csv"
     prices.write_text("key,usd_per_hour\nh100-sxm-80gb,2\nh200-sxm-141gb,-3\n")
-    r = cmx("run", "script", "--tags=recommend,configuration", f"--dataset_dir={dataset}", *SMALL,
+    r = cmx("run", "script", "--tags=recommend,configuration", f"--dataset_dir={published_dataset}", *SMALL,
             "--model=llama2-70b-99", f"--prices={prices}")
     assert r.code == 2 and f"{prices}:3" in r.err and "Traceback" not in r.err, r.err
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -46,17 +45,6 @@ def chromium() -> str:
     if exe is None:
         pytest.skip("no chromium: install Debian's package (apt-get install chromium) or set CMX_CHROMIUM")
     return exe
-
-
-@pytest.fixture(scope="session")
-def published_dataset(tmp_path_factory) -> Path:
-    if not PUBLISHED.is_file():
-        pytest.skip(f"shared data not found: {PUBLISHED} (the project's ../shared next to the checkout)")
-    from openmlperf.importers import published
-
-    d = tmp_path_factory.mktemp("board-dataset")
-    published.import_file(PUBLISHED.resolve(), d)
-    return d
 
 
 @pytest.fixture(scope="session")
