@@ -203,6 +203,17 @@ def machine() -> dict[str, Any]:
     }
 
 
+
+def print_result(result: dict[str, Any], lines: list[str], as_json: bool) -> None:
+    """The machine line and the report (to stderr with ``--json``, whose stdout is the JSON of the
+    machine and the result)."""
+    m = machine()
+    out = sys.stderr if as_json else sys.stdout
+    print(f"[{m['cpus']} cpus, {m['python']}, load avg (1 min) {m['loadavg_1m']}]", file=out)
+    print("\n".join(lines), file=out)
+    if as_json:
+        print(json.dumps({"machine": m, "result": result}, indent=2))
+
 def min_runs(runs: int, minimum: int, name: str) -> int:
     if runs < minimum:
         print(f"note: {name} needs at least {minimum} runs; using {minimum}", file=sys.stderr)

@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, Stats, clean_env, machine  # noqa: E402
+from _common import ROOT, Stats, clean_env, print_result  # noqa: E402
 
 SHARED_SAMPLES = ROOT / ".." / "shared" / "data" / "mlperf-results" / "v4.1-log-samples"
 QUERY = ('select "system.accelerator.name" as acc, "model.mlperf_name" as bench, count(*) as n, '
@@ -195,12 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     r = measure(runs=a.runs, copies=a.copies, rows=a.rows, rounds=a.rounds)
-    out = sys.stderr if a.json else sys.stdout
-    m = machine()
-    print(f"[{m['cpus']} cpus, {m['python']}, load avg (1 min) {m['loadavg_1m']}]", file=out)
-    print("\n".join(report_lines(r)), file=out)
-    if a.json:
-        print(json.dumps({"machine": m, "result": r}, indent=2))
+    print_result(r, report_lines(r), a.json)
     return 0
 
 

@@ -17,7 +17,6 @@ Run: ``python benchmarks/flexboard_render_bench.py [--runs 7] [--rows 100000] [-
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, Stats, machine  # noqa: E402
+from _common import ROOT, Stats, print_result  # noqa: E402
 
 PUBLISHED = ROOT / ".." / "shared" / "data" / "open-mlperf-dataset" / "data.parquet"
 GOAL = "<= 2 s (issue 14)"
@@ -138,12 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     r = measure(runs=a.runs, rows=a.rows)
-    out = sys.stderr if a.json else sys.stdout
-    m = machine()
-    print(f"[{m['cpus']} cpus, {m['python']}, load avg (1 min) {m['loadavg_1m']}]", file=out)
-    print("\n".join(report_lines(r)), file=out)
-    if a.json:
-        print(json.dumps({"machine": m, "result": r}, indent=2))
+    print_result(r, report_lines(r), a.json)
     return 0
 
 
