@@ -50,6 +50,10 @@ def _coerce(value: Any, node: dict[str, Any], where: str, notes: list[str]) -> t
         return True, value
     if "boolean" in types and isinstance(value, (str, int, float)) and str(value).strip().lower() in TRUE | FALSE:
         return True, str(value).strip().lower() in TRUE
+    if "boolean" in types and isinstance(value, str) and value.strip(" ,;.").lower() in TRUE | FALSE:
+        # a stray comma from JSON habits (cm4mlops: `default: true,`): cm reads the string as true
+        notes.append(f"{where}: {value!r} read as {str(value.strip(' ,;.').lower() in TRUE).lower()}")
+        return True, value.strip(" ,;.").lower() in TRUE
     if "string" in types and isinstance(value, (int, float, bool)):
         return True, str(value).lower() if isinstance(value, bool) else str(value)
     if "integer" in types and isinstance(value, str) and value.strip().lstrip("-").isdigit():
@@ -63,6 +67,23 @@ def _coerce(value: Any, node: dict[str, Any], where: str, notes: list[str]) -> t
     return False, value
 
 
+_DEP_UPDATES = (("adr",), ("add_deps_recursive",), ("ad",), ("add_deps",))
+
+
+def _renumber(lines: dict[str, int], where: str, kept: list[int]) -> None:
+    """After items of the list at ``where`` were left out, the line numbers of the ``kept`` items (their
+    old indexes, in order) under their new indexes, so that errors still name the right lines."""
+    prefix = where + "/"
+    moved = {k: v for k, v in lines.items() if k.startswith(prefix)}
+    for k in moved:
+        del lines[k]
+    for new, old in enumerate(kept):
+        head = f"{prefix}{old}"
+        for k, v in moved.items():
+            if k == head or k.startswith(head + "/"):
+                lines[f"{prefix}{new}{k[len(head):]}"] = v
+
+
 def normalize(data: Any, schema: dict[str, Any], lines: dict[str, int], path: tuple[Any, ...] = (),
               notes: list[str] | None = None) -> tuple[Any, list[str]]:
     """``data`` read with CM's loose typing under ``schema``; unknown keys are dropped with a note.
@@ -72,7 +93,8 @@ def normalize(data: Any, schema: dict[str, Any], lines: dict[str, int], path: tu
         data = {k: v for k, v in data.items() if k != "tests"}
         notes.append("key 'tests' (MLC's test cases) is not read by cmx; ignored")
     where = "/".join(str(p) for p in path) or "top level"
-    ok, data = _coerce(data, schema, where, notes)
+    line = lines.get(where)
+    ok, data = _coerce(data, schema, f"line {line}: {where}" if line else where, notes)
     if not ok:
         return data, notes
     if isinstance(data, dict):
@@ -87,6 +109,13 @@ def normalize(data: Any, schema: dict[str, Any], lines: dict[str, int], path: tu
                 line = lines.get("/".join(str(p) for p in sub))
                 notes.append((f"line {line}: " if line else "") + f"key '{key}' at {where} is not read by cmx; ignored")
             elif isinstance(extra, dict):
+                if _types(extra) == ("object",) and not isinstance(value, dict) and path[-1:] in _DEP_UPDATES:
+                    # an `adr` entry that is no dependency update (mlperf-automations' get-pass documents
+                    # its variations there): cm/mlc apply an entry only to a dependency of that name
+                    line = lines.get("/".join(str(p) for p in sub))
+                    notes.append((f"line {line}: " if line else "") + f"{'/'.join(str(p) for p in sub)} is not a "
+                                 "mapping of dependency keys; ignored")
+                    continue
                 if isinstance(value, list) and _types(extra) and "array" not in _types(extra) and path[-1:] in (
                         ("env",), ("default_env",), ("const",)):
                     out[key] = _env_list(str(key), value)
@@ -96,5 +125,18 @@ def normalize(data: Any, schema: dict[str, Any], lines: dict[str, int], path: tu
                 out[key] = value
         return out, notes
     if isinstance(data, list) and isinstance(schema.get("items"), dict):
-        return [normalize(v, schema["items"], lines, path + (i,), notes)[0] for i, v in enumerate(data)], notes
+        items = schema["items"]
+        if "tags" in (items.get("required") or ()):  # a dependency list: cm skips an entry without tags
+            kept = []
+            for i, v in enumerate(data):
+                if isinstance(v, dict) and not v.get("tags"):
+                    line = lines.get(f"{where}/{i}")
+                    notes.append((f"line {line}: " if line else "") + f"{where}/{i} has no tags; skipped, as cm "
+                                 "and mlc skip it")
+                    continue
+                kept.append((i, v))
+            if len(kept) < len(data):
+                _renumber(lines, where, [i for i, _ in kept])
+            return [normalize(v, items, lines, path + (n,), notes)[0] for n, (_, v) in enumerate(kept)], notes
+        return [normalize(v, items, lines, path + (i,), notes)[0] for i, v in enumerate(data)], notes
     return data, notes

@@ -125,7 +125,10 @@ def _check_limits(text: str, path: Path) -> None:
         parser.dispose()
 
 
-def _check_duplicate_keys(node: yaml.Node, path: Path, seen_nodes: set[int] | None = None) -> None:
+def _check_duplicate_keys(node: yaml.Node, path: Path, seen_nodes: set[int] | None = None,
+                          notes: list[str] | None = None) -> None:
+    """A key given twice in one mapping is an error naming both lines; with ``notes`` (a CM/MLC meta,
+    which cm and mlc read with the last value winning, as YAML and JSON loaders do) a note instead."""
     seen_nodes = set() if seen_nodes is None else seen_nodes
     if id(node) in seen_nodes:  # an alias: the node it points at was checked already
         return
@@ -136,14 +139,17 @@ def _check_duplicate_keys(node: yaml.Node, path: Path, seen_nodes: set[int] | No
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
             if key in seen:
-                raise RecipeDefinitionError(
-                    Location(path, line), f"duplicate key '{key}' (first defined on line {seen[key]})"
-                )
+                if notes is None:
+                    raise RecipeDefinitionError(
+                        Location(path, line), f"duplicate key '{key}' (first defined on line {seen[key]})"
+                    )
+                notes.append(f"line {line}: duplicate key '{key}' (first defined on line {seen[key]}): "
+                             "the last one is read, as cm and mlc read it")
             seen[key] = line
-            _check_duplicate_keys(value_node, path, seen_nodes)
+            _check_duplicate_keys(value_node, path, seen_nodes, notes)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            _check_duplicate_keys(item, path, seen_nodes)
+            _check_duplicate_keys(item, path, seen_nodes, notes)
 
 
 def parse_meta(path: Path, foreign: bool = False) -> LoadedMeta:
@@ -164,7 +170,8 @@ def parse_meta(path: Path, foreign: bool = False) -> LoadedMeta:
         raise RecipeDefinitionError(Location(path, 1), "meta file is empty")
     if not isinstance(node, yaml.MappingNode):
         raise RecipeDefinitionError(Location(path, node.start_mark.line + 1), "meta must be a mapping of keys to values")
-    _check_duplicate_keys(node, path)
+    notes: list[str] = []
+    _check_duplicate_keys(node, path, notes=notes if foreign else None)
     constructor = _Loader("")  # builds the data from the node composed above: the text is parsed once more, not twice
     try:
         data = constructor.construct_document(node)
@@ -172,31 +179,40 @@ def parse_meta(path: Path, foreign: bool = False) -> LoadedMeta:
         constructor.dispose()
     lines: dict[str, int] = {}
     _walk_lines(node, "", lines)
-    notes: list[str] = []
     if foreign:
         from cmx.compat.meta import normalize
 
-        data, notes = normalize(data, schema.SCHEMA, lines)
+        data, notes = normalize(data, schema.SCHEMA, lines, notes=notes)
     validate(path, data, lines)
-    _check_tags(path, data, lines)
+    _check_tags(path, data, lines, notes if foreign else None)
     if notes:  # kept with the recipe, shown by `cmx show script`
         data[NOTES_KEY] = notes
     return LoadedMeta(path=path, data=data, lines=lines, notes=tuple(notes))
 
 
-def _check_tags(path: Path, data: dict[str, Any], lines: dict[str, int]) -> None:
-    """Every tag must be one a selector can name (cmx.selector.is_tag), or no one could select it."""
+def _check_tags(path: Path, data: dict[str, Any], lines: dict[str, int], notes: list[str] | None = None) -> None:
+    """Every tag must be one a selector can name (cmx.selector.is_tag), or no one could select it.
+    With ``notes`` (a CM/MLC meta: cm takes any string as a tag, such as cm4mlops' ``hello world``)
+    such a tag is left out of the recipe's tags with a note; its other tags and alias still select it."""
     from cmx.selector import is_tag, nfc
 
     tags = data.get("tags")
     items = [(i, t) for i, t in enumerate(tags)] if isinstance(tags, list) else \
         [(None, t) for t in str(tags or "").replace(" ", ",").split(",") if t]
+    unnamed: list[str] = []
     for i, tag in items:
         if not is_tag(nfc(str(tag))):
             line = lines.get(f"tags/{i}") or lines.get("tags") if i is not None else lines.get("tags")
-            raise RecipeDefinitionError(
-                Location(path, line), f"tag {str(tag)!r} cannot be selected",
-                hint="a tag is letters (of any script), digits and _.+-, starting with a letter or digit")
+            if notes is None:
+                raise RecipeDefinitionError(
+                    Location(path, line), f"tag {str(tag)!r} cannot be selected",
+                    hint="a tag is letters (of any script), digits and _.+-, starting with a letter or digit")
+            unnamed.append(str(tag))
+            notes.append(f"line {line}: tag {str(tag)!r} cannot be named in a selector (cmx splits selectors on "
+                         "spaces and commas); left out of the recipe's tags, its other tags select it")
+    if unnamed:
+        keep = [t for t in (tags if isinstance(tags, list) else str(tags).replace(" ", ",").split(",")) if t and str(t) not in unnamed]
+        data["tags"] = keep
 
 
 def read_meta_text(path: Path) -> str:

@@ -191,7 +191,8 @@ class Planner:
         self.stack: list[tuple[str, str, tuple[str, ...], str | None]] = []
         self._on_stack: set[str] = set()
         self._tag_selectors: dict[str, Selector] = {}
-        self._plain_requests: dict[tuple[str, int], tuple[dict[str, Any], PlanNode]] = {}
+        self._own_repo: dict[tuple[str, str], Selector] = {}  # (repo, selector text) -> its selector (_own_first)
+        self._plain_requests: dict[tuple[str, int, str], tuple[dict[str, Any], PlanNode]] = {}
         self._secret: dict[str, bool] = {}
         self._by_key: dict[str, PlanNode] = {}  # a node by its static key (see _same_work)
         self._text_cache: dict[str, str] = {}
@@ -449,7 +450,7 @@ class Planner:
                         found = self._plain_child(node, tags, source, child_adr)
                         if found.__class__ is not PlanNode:
                             found = yield found
-                            self._remember_plain(tags, child_adr, found)
+                            self._remember_plain(tags, child_adr, found, recipe.repo)
                         edge = Edge(phase, found, tuple(names) if names else (), source)  # type: ignore[arg-type]
                     else:
                         # the new_env_keys patterns of earlier siblings decide when its conditions are read
@@ -510,6 +511,23 @@ class Planner:
                 known = self._tag_selectors[tags] = parse(",".join(_tag_list(tags)))
             return known
         return parse(",".join(_tag_list(envutil.substitute(tags, env))))
+
+    def _own_first(self, recipe: Recipe, selector: Selector) -> Selector:
+        """The selector of a CM/MLC recipe's dependency: qualified with the recipe's own repository when a
+        recipe there (readable or not) has its tags, as cm and mlc, which know only the repositories the
+        user pulled, would choose it; otherwise unchanged (the [precedence](docs/user-guide.md#precedence):
+        built-ins first). A recipe of ours, or a dependency that names its repository, keeps the precedence."""
+        if selector.repo or not selector.tags or recipe.path.parent.name != "script":
+            return selector
+        key = (recipe.repo, selector.text)
+        known = self._own_repo.get(key)
+        if known is None:
+            own = self.index.with_tags(selector.tags, selector.not_tags, recipe.repo) or \
+                self.index.broken_with_tags(selector.tags, recipe.repo, selector.not_tags)
+            known = Selector(selector.tags, selector.not_tags, selector.variations, selector.not_variations,
+                             f"{recipe.repo}:{selector.text}", recipe.repo) if own else selector
+            self._own_repo[key] = known
+        return known
 
     def static_key(self, node: PlanNode) -> str | None:
         """The key, if every dependency's contribution is known without running."""
@@ -633,14 +651,14 @@ class Planner:
 
         Its request is then a function of the tags and the patches passed down: a dependency shared by many
         recipes (detect,os) is found here without building its request again."""
-        memo_key = (tags, id(adr)) if isinstance(tags, str) and "<<<" not in tags else None
+        memo_key = (tags, id(adr), node.recipe.repo) if isinstance(tags, str) and "<<<" not in tags else None
         if memo_key is not None:
             known = self._plain_requests.get(memo_key)
             if known is not None and known[0] is adr:
                 child = known[1]
                 child.parents.append((node, source))
                 return child
-        selector = self._dep_selector(tags, node.env)
+        selector = self._own_first(node.recipe, self._dep_selector(tags, node.env))
         if selector.variations:
             ctx = _Context(selector=selector, variation_sources=[(v, source) for v in selector.variations], env={},
                            inputs={}, version_req=_NO_VERSION, adr=adr, source=source)
@@ -653,9 +671,9 @@ class Planner:
             self._plain_requests[memo_key] = (adr, found)  # type: ignore[assignment]  # holds adr: its id is not reused
         return found
 
-    def _remember_plain(self, tags: Any, adr: dict[str, dict[str, Any]], child: PlanNode) -> None:
+    def _remember_plain(self, tags: Any, adr: dict[str, dict[str, Any]], child: PlanNode, repo: str) -> None:
         if isinstance(tags, str) and "<<<" not in tags:
-            self._plain_requests[(tags, id(adr))] = (adr, child)  # holds adr: its id is not reused
+            self._plain_requests[(tags, id(adr), repo)] = (adr, child)  # holds adr: its id is not reused
 
     def _dep_edge(self, node: PlanNode, phase: str, dep: dict[str, Any], path: str,
                   adr: dict[str, dict[str, Any]], ad: dict[str, dict[str, Any]], exported: list[str]
@@ -690,7 +708,7 @@ class Planner:
                 return None
         tag_text, child_env, inputs = dep_request(dep, node.env)
         try:
-            selector = parse(tag_text)
+            selector = self._own_first(recipe, parse(tag_text))
         except CmxError as exc:  # a placeholder of env not known yet (<<<CM_X>>> that preprocess sets)
             if condition is None or recipe.path.parent.name != "script":
                 raise

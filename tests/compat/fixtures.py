@@ -441,3 +441,84 @@ CM_HOOK_TAGS = {
         """,
     "script/get-checkout/run.sh": 'echo "CM_CHECKOUT_GOT=$CM_CHECKOUT_BRANCH" > tmp-run-env.out\n',
 }
+
+
+# CM: what cm reads without complaint and cmx reads with a note: a tag with a space (cm4mlops'
+# `hello world`), a key given twice (the last one counts), `'true,'` for a boolean, a dependency entry
+# without tags (cm skips it), and an `adr` entry that is a description rather than a dependency update
+CM_LENIENT = {
+    "cmr.yaml": "alias: cmlenient\ngit: true\n",
+    "script/say-greeting/_cm.yaml": """
+        alias: say-greeting
+        uid: 9a5b2c3d4e5f6a01
+        automation_alias: script
+        tags:
+        - say
+        - good day
+        - greeting
+        env:
+          CM_GREETING_WHO: first
+        env:
+          CM_GREETING_WHO: world
+        new_env_keys: [CM_GREETING_*]
+        post_deps:
+        - enable_if_env:
+            CM_GREETING_WHO: [world]
+        - tags: say,farewell
+        variations:
+          loud:
+            group: volume
+            default: true,
+            env:
+              CM_GREETING_VOLUME: loud
+            adr:
+              loud-description: "says it loudly"
+          soft:
+            group: volume
+            env:
+              CM_GREETING_VOLUME: soft
+        """,
+    "script/say-greeting/run.sh": 'echo "CM_GREETING_TEXT=good day, $CM_GREETING_WHO ($CM_GREETING_VOLUME)" > tmp-run-env.out\n',
+    "script/say-farewell/_cm.yaml": """
+        alias: say-farewell
+        uid: 9a5b2c3d4e5f6a02
+        automation_alias: script
+        tags: [say, farewell]
+        new_env_keys: [CM_FAREWELL_*]
+        """,
+    "script/say-farewell/run.sh": 'echo "CM_FAREWELL_SAID=yes" > tmp-run-env.out\n',
+    "script/say-nothing/_cm.yaml": """
+        alias: say-nothing
+        uid: 9a5b2c3d4e5f6a04
+        automation_alias: script
+        tags: [say, nothing]
+        post_deps:
+        - names: [first]
+        - tags: say,nosuch
+        """,
+}
+
+# CM: a repository with its own `detect,os`; its recipes' dependencies are chosen in it first, as cm
+# chooses them (cm knows only the repositories pulled), while our commands keep the built-in recipe
+CM_OWN_DEPS = {
+    "cmr.yaml": "alias: cmown\ngit: true\n",
+    "script/detect-os/_cm.yaml": """
+        alias: detect-os
+        uid: 9b5b2c3d4e5f6a01
+        automation_alias: script
+        tags: [detect-os, detect, os, info]
+        new_env_keys: [CM_HOST_OS_*]
+        """,
+    "script/detect-os/run.sh": 'echo "CM_HOST_OS_TYPE=cmown-os" > tmp-run-env.out\n',
+    "script/say-os-name/_cm.yaml": """
+        alias: say-os-name
+        uid: 9b5b2c3d4e5f6a02
+        automation_alias: script
+        tags: [say, os-name]
+        deps:
+        - tags: detect,os
+        - tags: get,python3
+        new_env_keys: [CM_SAID_*]
+        """,
+    "script/say-os-name/run.sh": 'echo "CM_SAID_OS=$CM_HOST_OS_TYPE" > tmp-run-env.out\n',
+}
