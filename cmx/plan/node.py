@@ -28,6 +28,7 @@ class LateDep:
     adr: Mapping[str, Any]
     ad: Mapping[str, Any]
     request: tuple[str, str, str]
+    inherit: Any = None  # cmx.compat.shared_env.Inherit: the env a CM/MLC dependent passes
 
 
 class Edge(NamedTuple):
@@ -90,6 +91,7 @@ class PlanNode:
     key: str | None = None
     deferred: list[DeferredEdge] = field(default_factory=list)  # conditional deps planned at run time
     plan_key: str | None = None  # see conditional_key (memo)
+    inherited: tuple[str, ...] = ()  # env keys its CM/MLC dependent passed it (in env and key_env)
 
     @property
     def alias(self) -> str:

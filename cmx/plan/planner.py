@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Generator, Mapping, Sequence, Tuple
 
+import dataclasses
+
 from cmx import envutil
+from cmx.compat import shared_env
+from cmx.compat.shared_env import Inherit
 from cmx.envutil import Env
 from cmx.errors import CmxError, CycleError, ResolutionImpossible, SelectionError, UnknownInputError, UsageError
 from cmx.index import RecipeIndex
@@ -68,6 +72,7 @@ class _Context:
     source: str
     name: str | None = None
     direct_ad: dict[str, dict[str, Any]] = field(default_factory=dict)  # --ad: this node's direct deps only
+    inherited: tuple[str, ...] = ()  # env keys passed from a CM/MLC dependent (cmx/compat/shared_env.py)
 
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -220,7 +225,7 @@ class Planner:
         return Plan(root=root, nodes=self.order, notes=self.notes, planner=self.fresh)
 
     # -- selection --------------------------------------------------------------------
-    def select(self, selector: Selector, name: str | None, source: str) -> Recipe:
+    def select(self, selector: Selector, name: str | None, source: str, note: bool = True) -> Recipe:
         if name:
             found = self.index.by_name(name)
             if not found:
@@ -250,7 +255,7 @@ class Planner:
             return chosen
         # a recipe with a higher `sort` has declared that it yields; only a tie is worth a note
         ties = [r for r in candidates[1:] if r.sort == chosen.sort and r.repo == chosen.repo]
-        if ties:
+        if ties and note:
             others = ", ".join(f"{r.alias} ({r.repo})" for r in ties[:5])
             self.notes.append(f"'{selector.text}' matched {len(ties) + 1} recipes; chose {chosen.alias} ({chosen.repo}), also: {others}")
         return chosen
@@ -422,7 +427,7 @@ class Planner:
             index=-1, recipe=recipe, variations=resolved.names, version=version, version_req=version_req,
             env=env, key_env=key_env, state=copy.deepcopy(state) if state else {}, inputs=dict(ctx.inputs),
             effective=eff, identity=identity, given_env=dict(ctx.env) if ctx.env else {},
-            pinned={**self.user_env, **eff["const"], **self.user_const},
+            pinned={**self.user_env, **eff["const"], **self.user_const}, inherited=ctx.inherited,
         )
         if parent is not None:
             node.parents.append((parent, ctx.source))
@@ -438,11 +443,12 @@ class Planner:
         self.stack.append(frame)
         self._on_stack.add(identity)
         try:
+            foreign = recipe.path.parent.name == "script"  # passes its env to its dependencies (shared_env)
             for phase in PHASES:
                 first_edge = len(node.edges)  # this phase's edges start here
                 for dep, path in eff[phase]:
                     names = dep.get("names")
-                    if dep.keys() <= _PLAIN_DEP and (not (direct_ad or child_adr) or not names or not any(
+                    if not foreign and dep.keys() <= _PLAIN_DEP and (not (direct_ad or child_adr) or not names or not any(
                             direct_ad.get(n) or child_adr.get(n) for n in names)):
                         # only tags (and names no patch applies to): what _dep_edge computes, minus the no-ops
                         source = self._where(recipe, path)
@@ -676,8 +682,8 @@ class Planner:
             self._plain_requests[(tags, id(adr), repo)] = (adr, child)  # holds adr: its id is not reused
 
     def _dep_edge(self, node: PlanNode, phase: str, dep: dict[str, Any], path: str,
-                  adr: dict[str, dict[str, Any]], ad: dict[str, dict[str, Any]], exported: list[str]
-                  ) -> Generator[_Pending, PlanNode, Edge | None]:
+                  adr: dict[str, dict[str, Any]], ad: dict[str, dict[str, Any]], exported: list[str],
+                  inherit_from: Env | None = None) -> Generator[_Pending, PlanNode, Edge | None]:
         recipe = node.recipe
         source = self._where(recipe, path)
         names = tuple(dep.get("names") or ())
@@ -716,6 +722,7 @@ class Planner:
             node.deferred.append(DeferredEdge(phase, source, tag_text, condition, str(exc).split("\n")[0], after,
                                               self._late(phase, dep, path, adr, ad, tag_text, child_env, inputs)))
             return None
+        inherit = None
         var_sources = [(v, f"{source}") for v in selector.variations]
         if dep.get("inherit_variation_tags"):
             skip = set(dep.get("skip_inherit_variation_groups") or [])
@@ -725,6 +732,15 @@ class Planner:
                 if group not in skip and (v, source) not in var_sources:
                     var_sources.append((v, f"inherited from {node.label}"))
             selector = selector.with_variations(tuple(v for v, _ in var_sources))
+        inherited: tuple[str, ...] = ()
+        if recipe.path.parent.name == "script":  # CM's shared env: what the dependency could read of this one's
+            inherit = self._inherit(node, phase, selector, source)
+            if inherit is not None:
+                passed = inherit.passed(node.env if inherit_from is None else inherit_from)
+                if phase == "deps":  # the dependent's planned env; a hook phase's is the one it has when it runs
+                    inherit = dataclasses.replace(inherit, fixed=passed)
+                inherited = tuple(sorted(k for k in passed if k not in child_env))
+                child_env = {**passed, **child_env}  # the entry's env on top (cm merges it last)
         version_req = VersionRequest().merged(
             exact=_opt(dep.get("version")), minimum=_opt(dep.get("version_min")),
             maximum=_opt(dep.get("version_max")), max_usable=_opt(dep.get("version_max_usable")), source=source,
@@ -739,7 +755,7 @@ class Planner:
             version_req = version_req.merged(exact=node.version, source=f"reuse_version from {node.label}")
         ctx = _Context(
             selector=selector, variation_sources=var_sources, env=child_env, inputs=inputs,
-            version_req=version_req, adr=adr, source=source,
+            version_req=version_req, adr=adr, source=source, inherited=inherited,
         )
         try:
             found = self._lookup(ctx, node, False)
@@ -753,21 +769,40 @@ class Planner:
                 raise
             after = sum(1 for e in node.edges if e.phase == phase)
             node.deferred.append(DeferredEdge(phase, source, tag_text, condition, str(exc).split("\n")[0], after,
-                                              self._late(phase, dep, path, adr, ad, tag_text, child_env, inputs)))
+                                              self._late(phase, dep, path, adr, ad, tag_text, child_env, inputs, inherit)))
             return None
         # decided at run time: a conditional dependency, and a hook dependency whose tags, env or inputs read
         # the env (preprocess runs before it: get-mlperf-inference-src's _branch. from CM_GIT_CHECKOUT)
-        late = None if condition is None and (phase == "deps" or not _reads_env(dep)) else \
-            self._late(phase, dep, path, adr, ad, tag_text, child_env, inputs)
+        # (and a hook dependency that gets the env its CM/MLC dependent has after preprocess)
+        late = None if condition is None and (phase == "deps" or not (_reads_env(dep) or inherit is not None)) else \
+            self._late(phase, dep, path, adr, ad, tag_text, child_env, inputs, inherit)
         return Edge(phase=phase, child=child, names=names, source=source, condition=condition,
                     continue_on_error=bool(dep.get("continue_on_error")), late=late)
 
     @staticmethod
     def _late(phase: str, dep: dict[str, Any], path: str, adr: dict[str, dict[str, Any]],
-              ad: dict[str, dict[str, Any]], tags: str, env: Env, inputs: dict[str, Any]) -> LateDep:
+              ad: dict[str, dict[str, Any]], tags: str, env: Env, inputs: dict[str, Any],
+              inherit: Inherit | None = None) -> LateDep:
         # the entry as patched (applying the adr patches again at run time changes nothing; ad was direct)
         plain = {k: v for k, v in dep.items() if k not in _CONDITIONS}
-        return LateDep(phase, plain, path, adr, {}, _signature(tags, env, inputs))
+        return LateDep(phase, plain, path, adr, {}, _signature(tags, env, inputs), inherit)
+
+    def _inherit(self, node: PlanNode, phase: str, selector: Selector, source: str) -> Inherit | None:
+        """What a dependency entry of a CM/MLC recipe passes to the CM/MLC recipe it selects (None: nothing,
+        the dependency is one of our own recipes, or cannot be selected; _lookup then says why)."""
+        try:
+            child = self.select(selector, None, source, note=False)
+        except CmxError:
+            return None
+        if child.path.parent.name != "script":
+            return None
+        reach = shared_env.reach_for(self.index)
+        local = shared_env.LOCAL_KEYS
+        own_local = node.recipe.meta.get("local_env_keys") if phase in ("deps", "prehook_deps") else None
+        if own_local:
+            local = local + tuple(own_local)
+        exports = tuple(p for p in child.meta.get("new_env_keys") or () if "*" in p or "?" in p)
+        return Inherit(reach.reads(child), exports, local, frozenset(self.user_env) | frozenset(self.user_const))
 
     # -- dependencies decided at run time ----------------------------------------------
     def plan_late(self, node: PlanNode, late: LateDep, env: Env) -> Plan:
@@ -776,7 +811,8 @@ class Planner:
         import dataclasses
 
         shadow = dataclasses.replace(node, env=dict(env), edges=[], deferred=[], parents=[])
-        gen = self._dep_edge(shadow, late.phase, dict(late.dep), late.path, dict(late.adr), dict(late.ad), [])
+        gen = self._dep_edge(shadow, late.phase, dict(late.dep), late.path, dict(late.adr), dict(late.ad), [],
+                             inherit_from=node.env if late.phase == "deps" else env)
         value: PlanNode | None = None
         error: Exception | None = None
         while True:
@@ -833,7 +869,10 @@ def _signature(tags: str, env: Env, inputs: dict[str, Any]) -> tuple[str, str, s
 def late_request(late: LateDep, env: Env) -> tuple[str, str, str]:
     """The request of a conditional dependency on the env its step has at run time (compared with
     ``late.request``, the one planned)."""
-    return _signature(*dep_request(late.dep, env))
+    tags, child_env, inputs = dep_request(late.dep, env)
+    if late.inherit is not None:  # the env a CM/MLC dependent passes (a hook phase's: the one it has now)
+        child_env = {**late.inherit.passed(env), **child_env}
+    return _signature(tags, child_env, inputs)
 
 
 def _same_work(a: PlanNode, b: PlanNode) -> bool:

@@ -151,5 +151,6 @@ def status_json(statuses: list[NodeStatus]) -> list[dict[str, Any]]:
             ],
             **({"deferred": [{"phase": d.phase, "tags": d.tags, "at": d.source, "if": d.condition, "reason": d.reason}
                              for d in node.deferred]} if node.deferred else {}),
+            **({"inherited_env": list(node.inherited)} if node.inherited else {}),
         })
     return out
