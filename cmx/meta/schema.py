@@ -141,7 +141,7 @@ TOP_KEYS: dict[str, Any] = dict(
     clean_output_files=_STR_LIST,
     input_description={"type": "object", "additionalProperties": {"type": ["object", "string"], "properties": {
         "desc": _STR, "default": _SCALAR, "choices": {"type": "array", "items": _SCALAR},
-        "type": {"enum": ["int", "number", "bool", "file", "dir", "url", "string"]},  # cmx/plan/inputs.py
+        "type": {"enum": ["int", "number", "bool", "file", "dir", "url", "string", "list"]},  # cmx/plan/inputs.py
         "min": {"type": "number"}, "max": {"type": "number"}}}},
     local_env_keys=_STR_LIST,
     env_key_mappings={"type": "object", "additionalProperties": _STR},

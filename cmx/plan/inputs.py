@@ -4,6 +4,7 @@ A recipe declares, per flag of ``input_mapping``, in ``input_description``::
 
     samples: {desc: "...", type: int, min: 1}
     server_kind: {desc: "...", choices: [generic, vllm]}
+    scenarios: {desc: "...", type: list, choices: [offline, server]}
     dataset_path: {desc: "...", type: file}
 
 and which flags must be given, at the top level or in a variation::
@@ -25,7 +26,7 @@ from typing import Any, Mapping, Sequence
 
 from cmx.errors import UsageError
 
-TYPES = ("int", "number", "bool", "file", "dir", "url", "string")
+TYPES = ("int", "number", "bool", "file", "dir", "url", "string", "list")
 _TRUE = {"yes", "on", "true", "1"}
 _FALSE = {"no", "off", "false", "0"}
 
@@ -77,9 +78,15 @@ def _missing(value: Any) -> bool:
 
 def _problem(spec: InputSpec, value: str) -> str | None:
     """Why ``value`` is not acceptable for the flag, or None."""
+    kind = spec.type
+    if kind == "list":  # comma-separated; with choices, each item must be one of them
+        items = [item.strip() for item in value.split(",")]
+        if not all(items):
+            return "has an empty item (give items separated by single commas)"
+        bad = [item for item in items if spec.choices and item not in spec.choices]
+        return f"must list only: {', '.join(spec.choices)} (not {', '.join(bad)})" if bad else None
     if spec.choices and value not in spec.choices:
         return f"must be one of: {', '.join(spec.choices)}"
-    kind = spec.type
     if kind in ("int", "number"):
         try:
             number = int(value) if kind == "int" else float(value)

@@ -183,22 +183,46 @@ def _benchmark_run(i: dict[str, Any], env: dict[str, str], scenario: str, run_di
     return Path(inputs["out_dir"])
 
 
-def preprocess(i: dict[str, Any]) -> dict[str, Any]:
-    env = i["env"]
-    run_dir = Path(i["run_path"])
+def validate_inputs(env: dict[str, str]) -> tuple[list[str], Any]:
+    """The scenarios and the benchmark's rules, or FlowError, before any run (the planner has checked
+    each input's own value; these depend on each other). Sets the benchmark the system type implies."""
+    from flexbench.mlperf import rules
+    from flexbench.mlperf.errors import SubmissionError
+    from flexbench.mlperf.package import DEFAULT_BENCHMARK
+
     scenarios = [s.strip().lower() for s in env["CMX_MLPERF_SCENARIOS"].split(",") if s.strip()]
     bad = [s for s in scenarios if s not in SCENARIOS]
     if bad or not scenarios:
-        return {"return": 1, "error": f"--scenarios: unknown scenario {bad[0] if bad else '(none)'} (known: {', '.join(SCENARIOS)})"}
-    env["CMX_MLPERF_SAMPLES_RESOLVED"] = env.get("CMX_MLPERF_SAMPLES") or env.get("CMX_DATASET_SAMPLES") or "16"
-    from flexbench.mlperf.errors import SubmissionError
-
+        raise FlowError(f"--scenarios: unknown scenario {bad[0] if bad else '(none)'} (known: {', '.join(SCENARIOS)})")
     try:
-        # bad inputs fail before any run: an unknown benchmark, --power_args that are not a JSON object
-        bench = _benchmark_rules(env["CMX_MLPERF_BENCHMARK"])
-        power_args(env.get("CMX_MLPERF_POWER_ARGS"))
-    except (SubmissionError, FlowError) as exc:
-        return {"return": 1, "error": f"--benchmark: {exc}" if isinstance(exc, SubmissionError) else str(exc)}
+        system_type = rules.canonical_system_type(env["CMX_MLPERF_SYSTEM_TYPE"])
+        division = rules.check_division(env["CMX_MLPERF_DIVISION"])
+        rules.check_status(env["CMX_MLPERF_STATUS"])
+        name = env.get("CMX_MLPERF_BENCHMARK") or DEFAULT_BENCHMARK[system_type]
+        bench = _benchmark_rules(name)
+    except SubmissionError as exc:
+        raise FlowError(str(exc)) from None
+    allowed = rules.benchmarks_for(system_type)
+    if bench.name not in allowed:
+        raise FlowError(f"--benchmark={name} is not allowed for --system_type={system_type}; allowed: {', '.join(allowed)}")
+    if division != "open":  # the closed and network divisions take only the benchmark's scenarios
+        known = [s.lower() for s in bench.required_scenarios(system_type) + bench.optional_scenarios(system_type)]
+        if [s for s in scenarios if s not in known]:
+            raise FlowError(f"--scenarios: in the {division} division, {bench.name} (--system_type={system_type}) "
+                            f"has only {', '.join(known)}")
+    env["CMX_MLPERF_BENCHMARK"] = bench.name
+    power_args(env.get("CMX_MLPERF_POWER_ARGS"))
+    return scenarios, bench
+
+
+def preprocess(i: dict[str, Any]) -> dict[str, Any]:
+    env = i["env"]
+    run_dir = Path(i["run_path"])
+    env["CMX_MLPERF_SAMPLES_RESOLVED"] = env.get("CMX_MLPERF_SAMPLES") or env.get("CMX_DATASET_SAMPLES") or "16"
+    try:
+        scenarios, bench = validate_inputs(env)  # bad input fails before any run (exit 2)
+    except FlowError as exc:
+        return {"return": 1, "error": str(exc), "usage": True}
     progress = _Progress(i, steps(env, scenarios))
     i["_flow_progress"] = progress
     progress.start()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.flexbench.mlperf import checktrees as ct
-from tests.conftest import run_cmx
+from tests.conftest import ROOT, run_cmx
 from tests.scripts.test_flexbench import cmx
 
 
@@ -70,12 +70,55 @@ def test_dry_run_shows_what_the_inner_runs_need(tmp_path, tags, needed):
     assert planned[-1].startswith("run-mlperf-flexbench")
 
 
-def test_unknown_scenario_and_benchmark_fail_before_any_run(fhome):
-    res = cmx(fhome, "run", "script", "--tags=run,mlperf,flexbench,_submission,_noop", "--scenarios=ofline")
-    assert res.code == 1 and "--scenarios: unknown scenario ofline" in res.err
-    res = cmx(fhome, "run", "script", "--tags=run,mlperf,flexbench,_submission,_noop", "--benchmark=llama9-8b")
-    assert res.code == 1 and "llama9-8b" in res.err and "Traceback" not in res.err.split("last lines")[0]
-    assert "raised" not in res.err  # a message about the input, not a crash report
+@pytest.mark.parametrize("arg, message", [
+    ("--scenarios=ofline", "--scenarios=ofline must list only: offline, server, singlestream, multistream (not ofline)"),
+    ("--scenarios=offline,,server", "--scenarios=offline,,server has an empty item"),
+    ("--benchmark=llama9-8b", "--benchmark=llama9-8b must be one of: resnet, "),
+    ("--division=opne", "--division=opne must be one of: open, closed, network"),
+    ("--status=soon", "--status=soon must be one of: available, preview, rdi"),
+    ("--system_type=Edge", "--system_type=Edge must be one of: datacenter, edge"),
+])
+def test_bad_inputs_fail_at_plan_time_with_exit_2(tmp_path, arg, message):
+    """In a new home: nothing is built before the error (the flow once built the benchmark venv, and
+    without _noop torch and the model, then failed with exit 1)."""
+    res = run_cmx("run", "script", "--tags=run,mlperf,flexbench,_submission,_noop", arg, home=tmp_path)
+    assert res.code == 2 and message in res.err and "Traceback" not in res.err, res.err[-2000:]
+    assert not (tmp_path / "cache" / "store").exists()
+
+
+def test_the_choices_of_the_meta_are_the_rules_names():
+    import yaml
+
+    from flexbench.mlperf import rules
+
+    desc = yaml.safe_load((ROOT / "scripts" / "run-mlperf-flexbench" / "meta.yaml").read_text())["input_description"]
+    assert tuple(desc["benchmark"]["choices"]) == rules.BENCHMARKS
+    assert set(desc["division"]["choices"]) == set(rules.DIVISIONS)
+    assert set(desc["status"]["choices"]) == set(rules.STATUSES)
+    assert set(desc["system_type"]["choices"]) == set(rules.SYSTEM_TYPES) | set(rules.SYSTEM_TYPE_ALIASES)
+    assert {s.lower() for s in rules.SCENARIOS} >= set(desc["scenarios"]["choices"]) == {
+        "offline", "server", "singlestream", "multistream"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--benchmark=llama3.1-8b-edge"], "--benchmark=llama3.1-8b-edge is not allowed for --system_type=datacenter"),
+    (["--division=closed", "--system_type=edge", "--scenarios=offline,server"],
+     "--scenarios: in the closed division, llama3.1-8b-edge (--system_type=edge) has only singlestream, offline"),
+])
+def test_inputs_that_do_not_fit_together_fail_before_any_run_with_exit_2(fhome, tmp_path, args, message):
+    res = cmx(fhome, "run", "script", "--tags=run,mlperf,flexbench,_submission,_short,_noop", "--samples=8",
+              *args, f"--out_dir={tmp_path / 'sub'}")
+    assert res.code == 2 and message in res.err and "Traceback" not in res.err, res.err[-2000:]
+    assert "[flow 1/" not in res.err and not (tmp_path / "sub").exists()
+
+
+def test_an_edge_system_gets_the_edge_benchmark(fhome, tmp_path):
+    """--system_type=edge without --benchmark: llama3.1-8b-edge (llama3.1-8b is not an edge benchmark;
+    the flow used it and failed in packaging, after the runs)."""
+    res = cmx(fhome, "run", "script", "--tags=run,mlperf,flexbench,_submission,_short,_noop", "--samples=8",
+              "--system_type=edge", f"--out_dir={tmp_path / 'sub'}", "-j")
+    assert res.code == 0, res.err[-3000:]
+    assert {p.parent.name for p in _tree_results(tmp_path / "sub")} == {"llama3.1-8b-edge"}
 
 
 @pytest.mark.parametrize("value, message", [
@@ -87,7 +130,7 @@ def test_unknown_scenario_and_benchmark_fail_before_any_run(fhome):
 def test_bad_power_args_fail_before_any_run(fhome, tmp_path, value, message):
     res = cmx(fhome, "run", "script", "--tags=run,mlperf,flexbench,_submission,_noop,_short,_power.estimate",
               f"--power_args={value}", f"--out_dir={tmp_path / 'sub'}")
-    assert res.code == 1 and message in res.err and "raised" not in res.err and "Traceback" not in res.err
+    assert res.code == 2 and message in res.err and "raised" not in res.err and "Traceback" not in res.err
     assert not (tmp_path / "sub").exists()
 
 

@@ -21,10 +21,12 @@ TOP = """
       - tags: leaf
         enable_if_env: {TOP_LEAF: ["yes"]}
         path: "<<<TOP_FILE>>>"
-    input_mapping: {n: TOP_N, kind: TOP_KIND, file: TOP_FILE, url: TOP_URL, flag: TOP_FLAG, leaf: TOP_LEAF}
+    input_mapping: {n: TOP_N, kind: TOP_KIND, file: TOP_FILE, url: TOP_URL, flag: TOP_FLAG, leaf: TOP_LEAF,
+                    kinds: TOP_KINDS}
     input_description:
       n: {desc: "how many", type: int, min: 1, max: 10}
       kind: {desc: "which kind", choices: [a, b]}
+      kinds: {desc: "which kinds", type: list, choices: [a, b, c]}
       url: {desc: "a server", type: url}
       flag: {desc: "on or off", type: bool}
     default_env: {TOP_N: "2"}
@@ -51,6 +53,8 @@ def recipes(repo: RecipeRepo, tmp_path):
     (["--kind=c"], "recipe 'top': --kind=c must be one of: a, b"),
     (["--url=localhost"], "recipe 'top': --url=localhost is not a URL"),
     (["--flag=maybe"], "recipe 'top': --flag=maybe must be yes or no"),
+    (["--kinds=a,d"], "recipe 'top': --kinds=a,d must list only: a, b, c (not d)"),
+    (["--kinds=a,,b"], "recipe 'top': --kinds=a,,b has an empty item"),
 ])
 def test_malformed_inputs_are_usage_errors_at_plan_time(cmx, recipes, args, message):
     for extra in ([], ["--dry-run"]):
@@ -69,7 +73,7 @@ def test_required_by_a_variation_names_the_flag_and_the_variation(cmx, recipes, 
     given = tmp_path / "in.txt"
     given.write_text("x")
     res = cmx("run", "script", "--tags=top,_withfile", f"--file={given}", "--n=3", "--kind=a",
-              "--url=http://127.0.0.1:1", "--flag=yes")
+              "--url=http://127.0.0.1:1", "--flag=yes", "--kinds=c,a")
     assert res.code == 0, res.err
     assert recipes.exists()
 
