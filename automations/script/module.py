@@ -243,6 +243,7 @@ def print_plan(statuses: list["NodeStatus"], ctx: Context) -> None:
         cond += "".join(f"; conditional, planned at run time: {d.describe()}" for d in n.deferred)
         if n.inherited:  # CM's shared env (docs/compat.md)
             cond += f"; env from its dependent: {', '.join(n.inherited)}"
+        cond += "".join(f"; {p.describe()}" for p in n.meta_patches)
         rows.append((str(n.index), n.alias, ",".join(f"_{v}" for v in n.variations), n.version or "",
                      (s.key or "pending")[:12], state, s.reason.text() + (f" [{cond}]" if cond else "")))
     header = ("#", "recipe", "variations", "version", "key", "status", "why")

@@ -69,6 +69,20 @@ class _MaskingFormatter(logging.Formatter):
         return self.masker.text(super().format(record))
 
 
+def _apply_meta_patches(node: PlanNode, env: Env, state: dict[str, Any]) -> None:
+    """The ``update_meta_if_env`` entries left to run time, on the env after the deps: env, default_env, const,
+    state; the pinned env (the user's --env/--const, the recipe's const) still wins."""
+    held = [p.patch for p in node.meta_patches if p.at_run_time and envutil.dep_enabled(p.condition, env)]
+    for patch in held:
+        envutil.merge_env(env, patch.get("default_env") or {}, only_missing=True)
+        envutil.merge_env(env, patch.get("env") or {})
+        envutil.merge_env(env, patch.get("const") or {})
+        for k, v in (patch.get("state") or {}).items():
+            state[k] = {**state[k], **v} if isinstance(v, dict) and isinstance(state.get(k), dict) else v
+    if held:
+        envutil.merge_env(env, node.pinned)
+
+
 def _edge_enabled(edge: Edge, env: Env) -> bool:
     return edge.condition is None or envutil.dep_enabled(edge.condition, env)
 
@@ -191,6 +205,7 @@ def run_phases(
         if foreign and node.recipe.meta.get("predeps", True) is not False:
             hook("predeps")  # MLC's: before the dependencies run, on the env their conditions read
         run_deps("deps")
+        _apply_meta_patches(node, env, state)  # update_meta_if_env decided now (CM/MLC recipes)
         masker = formatter.masker = _masker(env)  # with what the dependencies and the pinned env brought
         out = hook("preprocess")
         skip = bool(out.get("skip"))

@@ -56,6 +56,14 @@ _ADR = {"type": "object", "additionalProperties": {"type": "object", "properties
 
 DEP_LIST_KEYS = ("deps", "prehook_deps", "posthook_deps", "post_deps")
 
+# One entry of update_meta_if_env: conditions (as a dependency's) and the meta patch they apply
+# (CM/MLC recipes: docs/compat.md; inert for our recipes)
+_META_IF_ENV = {"type": "object", "properties": {
+    **{k: _COND for k in ("enable_if_env", "skip_if_env", "enable_if_any_env", "skip_if_any_env")},
+    "env": _ENV, "default_env": _ENV, "const": _ENV, "state": _ANY_OBJ, "const_state": _ANY_OBJ, "docker": _ANY_OBJ,
+    "adr": _ADR, "add_deps_recursive": _ADR, "ad": _ADR, "add_deps": _ADR,
+    "default_variations": {"type": "object", "additionalProperties": _STR}}}
+
 # Keys shared by the top level, a variation and a version overlay.
 _OVERLAY: dict[str, Any] = {
     "env": _ENV,
@@ -78,6 +86,7 @@ _OVERLAY: dict[str, Any] = {
     "warnings": _STR_LIST,
     "script_name": _STR,
     "required_inputs": _STR_LIST,  # flags that must be given (checked at plan time, cmx/plan/inputs.py)
+    "update_meta_if_env": {"type": "array", "items": _META_IF_ENV},
 }
 
 VARIATION_KEYS: dict[str, Any] = dict(
@@ -156,7 +165,6 @@ TOP_KEYS: dict[str, Any] = dict(
     version_max=DEP_KEYS["version_max"],
     version_max_usable=DEP_KEYS["version_max_usable"],
     tests={"type": "object", "properties": TEST_KEYS, "additionalProperties": False},
-    update_meta_if_env={"type": "array", "items": _ANY_OBJ},
     min_cm_version=_STR,
     min_mlc_version=_STR,
     predeps=_BOOL,

@@ -71,6 +71,25 @@ class DeferredEdge:
         return f"{self.phase} '{self.tags}' at {self.source} if {cond}"
 
 
+@dataclass(frozen=True)
+class MetaPatch:
+    """An entry of a CM/MLC recipe's ``update_meta_if_env``: a meta patch applied when its condition holds.
+    Decided at planning when the env holds every key the condition reads (``at_run_time`` False; then
+    ``applied`` says whether it was), else when the step runs, after its ``deps`` (docs/compat.md)."""
+
+    condition: dict[str, Any]
+    patch: dict[str, Any]
+    source: str
+    at_run_time: bool
+    applied: bool = False
+
+    def describe(self) -> str:
+        cond = " ".join(f"{k}={v}" for k, v in self.condition.items())
+        if self.at_run_time:
+            return f"update_meta_if_env at {self.source}: at run time if {cond}"
+        return f"update_meta_if_env at {self.source}: {'applied' if self.applied else 'not applied'} ({cond})"
+
+
 @dataclass(eq=False, slots=True)
 class PlanNode:
     index: int
@@ -92,6 +111,7 @@ class PlanNode:
     deferred: list[DeferredEdge] = field(default_factory=list)  # conditional deps planned at run time
     plan_key: str | None = None  # see conditional_key (memo)
     inherited: tuple[str, ...] = ()  # env keys its CM/MLC dependent passed it (in env and key_env)
+    meta_patches: tuple[MetaPatch, ...] = ()  # its update_meta_if_env entries (CM/MLC recipes)
 
     @property
     def alias(self) -> str:

@@ -24,7 +24,7 @@ from cmx.errors import CmxError, CycleError, ResolutionImpossible, SelectionErro
 from cmx.index import RecipeIndex
 from cmx.plan import variations as variations_mod
 from cmx.plan.inputs import check as check_declared_inputs
-from cmx.plan.node import PHASES, DeferredEdge, Edge, LateDep, Plan, PlanNode, conditional_key
+from cmx.plan.node import PHASES, DeferredEdge, Edge, LateDep, MetaPatch, Plan, PlanNode, conditional_key
 from cmx.recipe import Recipe
 from cmx.selector import Selector, parse
 from cmx.versions import VersionRequest, compare
@@ -38,6 +38,10 @@ _DEP_CONTROL = {
     "skip_if_fake_run", "reuse_version", "tags_help", "comment", "_line",
 }
 _CONDITIONS = ("enable_if_env", "skip_if_env", "enable_if_any_env", "skip_if_any_env")
+# what an update_meta_if_env patch applies: what cm 4.2 and mlc 1.3.8 were seen to apply (its adr, ad and
+# default_variations they do not: measured), so the same whether it is decided at planning or at run time
+_PATCH_KEYS = ("env", "default_env", "const", "state")
+_UNAPPLIED_PATCH = ("adr", "add_deps_recursive", "ad", "add_deps", "default_variations")
 # meta keys _choose_version reads
 _VERSION_KEYS = frozenset(("version_min", "version_max", "version_max_usable", "default_version", "versions"))
 
@@ -386,6 +390,15 @@ class Planner:
         if version_overlay:
             eff = _merge_effective(recipe, (version_overlay, *resolved.overlays))
         env, key_env = self._node_env(recipe, eff, ctx, root)
+        meta_patches: tuple[MetaPatch, ...] = ()
+        if recipe.path.parent.name == "script" and ("update_meta_if_env" in recipe.meta or any(
+                "update_meta_if_env" in ov for ov in (version_overlay or {}, *resolved.overlays))):
+            layers = (*((version_overlay,) if version_overlay else ()), *resolved.overlays)
+            meta_patches = self._meta_if_env(recipe, layers, env)
+            held = [p.patch for p in meta_patches if p.applied]
+            if held:  # decided now: applied as one more overlay, after the variations (cm re-applies them last)
+                eff = _merge_effective(recipe, (*layers, *held))
+                env, key_env = self._node_env(recipe, eff, ctx, root)
         own_adr = eff["adr"]
         # no patches (the usual case): one shared, read-only mapping, so that dependents of different
         # nodes can share a request (see _dep_edge)
@@ -428,6 +441,7 @@ class Planner:
             env=env, key_env=key_env, state=copy.deepcopy(state) if state else {}, inputs=dict(ctx.inputs),
             effective=eff, identity=identity, given_env=dict(ctx.env) if ctx.env else {},
             pinned={**self.user_env, **eff["const"], **self.user_const}, inherited=ctx.inherited,
+            meta_patches=meta_patches,
         )
         if parent is not None:
             node.parents.append((parent, ctx.source))
@@ -489,6 +503,30 @@ class Planner:
         self.order.append(node)
         self.nodes[identity] = node
         return node
+
+    def _meta_if_env(self, recipe: Recipe, layers: Sequence[dict[str, Any]], env: Env) -> tuple[MetaPatch, ...]:
+        """A CM/MLC recipe's ``update_meta_if_env`` entries (its meta's, its version's, its variations'), each
+        decided now if the env holds every key its condition reads, else at run time."""
+        out = []
+        entries = [(e, f"update_meta_if_env/{j}") for j, e in enumerate(recipe.meta.get("update_meta_if_env") or ())]
+        for layer in layers:
+            entries += [(e, "") for e in layer.get("update_meta_if_env") or ()]
+        for entry, path in entries:
+            condition = {k: entry[k] for k in _CONDITIONS if k in entry}
+            patch = {k: entry[k] for k in _PATCH_KEYS if entry.get(k)}
+            source = self._where(recipe, path)
+            unapplied = [k for k in _UNAPPLIED_PATCH if entry.get(k)]
+            if unapplied:  # (as cm and mlc: docs/compat.md)
+                self._note(f"{source}: the {', '.join(unapplied)} of an update_meta_if_env entry are not applied")
+            if all(k in env for k in envutil.condition_keys(condition)):
+                out.append(MetaPatch(condition, patch, source, False, envutil.dep_enabled(condition, env)))
+            else:
+                out.append(MetaPatch(condition, patch, source, True))
+        return tuple(out)
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def _adr_identity(self, adr: dict[str, dict[str, Any]]) -> str:
         """The patches' identity, once per patch dict (all deps of a node share one)."""

@@ -152,5 +152,8 @@ def status_json(statuses: list[NodeStatus]) -> list[dict[str, Any]]:
             **({"deferred": [{"phase": d.phase, "tags": d.tags, "at": d.source, "if": d.condition, "reason": d.reason}
                              for d in node.deferred]} if node.deferred else {}),
             **({"inherited_env": list(node.inherited)} if node.inherited else {}),
+            **({"update_meta_if_env": [{"at": p.source, "if": p.condition,
+                                        "applied": "at run time" if p.at_run_time else p.applied}
+                                       for p in node.meta_patches]} if node.meta_patches else {}),
         })
     return out

@@ -3,8 +3,9 @@
 ``cache_expiration``, and inputs a dependency entry passes that the called recipe does not map.
 
 Each fixture repository is written here in CM's format (docs/compat.md). With CMX_TEST_CM_PYTHON set
-to a Python that has cmind (4.2.0) and CMX_TEST_CM4MLOPS to a checkout of mlcommons/cm4mlops (it holds
-cm's script automation), the same fixtures also run through cm, and the exported env must be the same."""
+to a Python that has cmind 4.2.0 and mlcflow 1.3.8, and CMX_TEST_CM4MLOPS / CMX_TEST_MLPERF_AUTOMATIONS to
+checkouts of mlcommons/cm4mlops and mlcommons/mlperf-automations (they hold cm's and mlc's script
+automation), the same fixtures also run through cm and mlc (MLC's format: meta.yaml, MLC_ env)."""
 
 from __future__ import annotations
 
@@ -134,48 +135,149 @@ def test_the_env_passed_is_in_the_dependency_key_and_only_what_it_could_read(cmx
     assert "env from its dependent: CM_SHARED_LEVEL, CM_SHARED_MODE" in text.out, text.out
 
 
-def _cm_python(tmp: Path) -> tuple[str, Path]:
-    """cm's Python and the cm4mlops checkout that holds cm's script automation (automation/script)."""
-    python, checkout = os.environ.get("CMX_TEST_CM_PYTHON"), os.environ.get("CMX_TEST_CM4MLOPS")
-    if not python or not checkout:
-        pytest.skip("set CMX_TEST_CM_PYTHON to a Python with cmind 4.2.0 and CMX_TEST_CM4MLOPS to a checkout of "
-                    "mlcommons/cm4mlops (cm's script automation) to compare with cm")
-    if subprocess.run([python, "-c", "import cmind"], capture_output=True, cwd=tmp).returncode != 0:
-        pytest.skip(f"CMX_TEST_CM_PYTHON={python} has no cmind")
-    return python, Path(checkout)
-
-
-_CM_RUN = """
+_TOOLS = {  # the checkout that holds the tool's script automation, its module, its repositories variable
+    "cm": ("CMX_TEST_CM4MLOPS", "cmind", "CM_REPOS"),
+    "mlc": ("CMX_TEST_MLPERF_AUTOMATIONS", "mlc", "MLC_REPOS"),
+}
+_TOOL_RUN = """
 import json, sys
-import cmind
-for tags in sys.argv[1:]:
-    r = cmind.access({"action": "run", "automation": "script", "tags": tags, "quiet": True})
-    print(json.dumps({"tags": tags, "return": r.get("return"), "error": r.get("error"), "new_env": r.get("new_env")}))
+tool = sys.argv[1]
+if tool == "cm":
+    import cmind
+    access = lambda tags: cmind.access({"action": "run", "automation": "script", "tags": tags, "quiet": True})
+else:
+    import mlc
+    access = lambda tags: mlc.access({"action": "run", "target": "script", "tags": tags, "quiet": True})
+r = access(sys.argv[2])
+print(json.dumps({"return": r.get("return"), "error": r.get("error"), "new_env": r.get("new_env")}))
 """
 
 
-def cm_runs(cm: tuple[str, Path], repo: Path, tmp: Path, tags: list[str]) -> dict[str, dict[str, Any]]:
-    """Each tags run by cm (cmind) in a fresh home of its own holding ``repo`` (and cm4mlops, for cm's
-    script automation)."""
-    python, checkout = cm
+def _tool(tool: str, tmp: Path) -> tuple[str, str, Path]:
+    """The tool, its Python and the checkout that holds its script automation (cm4mlops: cm's,
+    mlperf-automations: mlc's), or a skip naming the variables to set."""
+    checkout_var, module, _ = _TOOLS[tool]
+    python, checkout = os.environ.get("CMX_TEST_CM_PYTHON"), os.environ.get(checkout_var)
+    if not python or not checkout:
+        pytest.skip(f"set CMX_TEST_CM_PYTHON to a Python with cmind 4.2.0 and mlcflow 1.3.8, and {checkout_var} "
+                    f"to a checkout of the repository that holds {tool}'s script automation, to compare with {tool}")
+    if subprocess.run([python, "-c", f"import {module}"], capture_output=True, cwd=tmp).returncode != 0:
+        pytest.skip(f"CMX_TEST_CM_PYTHON={python} has no {module}")
+    return tool, python, Path(checkout)
+
+
+def as_mlc(files: dict[str, str]) -> dict[str, str]:
+    """A CM fixture in MLC's format: meta.yaml files, MLC_ env."""
+    return {("meta.yaml" if k == "cmr.yaml" else k.replace("_cm.yaml", "meta.yaml")): v.replace("CM_", "MLC_")
+            for k, v in files.items()}
+
+
+def tool_runs(tool: tuple[str, str, Path], repo: Path, tmp: Path, tags: list[str]) -> dict[str, dict[str, Any]]:
+    """Each tags run by cm (cmind) or mlc (mlcflow) in a fresh home of its own holding ``repo`` (and the
+    checkout of its script automation)."""
+    name, python, checkout = tool
     out = {}
     for n, t in enumerate(tags):
-        home = tmp / f"cm-home-{n}"
+        home = tmp / f"{name}-home-{n}"
         (home / "local").mkdir(parents=True)
-        (home / "repos.json").write_text(json.dumps([str(repo), str(checkout)]))
-        proc = subprocess.run([python, "-c", _CM_RUN, t], capture_output=True, text=True, cwd=tmp,
-                              env={**os.environ, "CM_REPOS": str(home)}, timeout=600)
+        (home / "repos.json").write_text(json.dumps([str(home / "local"), str(repo), str(checkout)]))
+        proc = subprocess.run([python, "-c", _TOOL_RUN, name, t], capture_output=True, text=True, cwd=tmp,
+                              env={**os.environ, _TOOLS[name][2]: str(home)}, timeout=600)
         assert proc.returncode == 0, proc.stderr[-3000:]
         (line,) = [x for x in proc.stdout.splitlines() if x.startswith("{")]
         out[t] = json.loads(line)
+        assert out[t]["return"] == 0, (t, out[t])
     return out
 
 
-def test_the_shared_env_is_what_cm_passes(tmp_path: Path) -> None:
-    cm = _cm_python(tmp_path)
-    repo = write_repo(tmp_path / "cmshared", CM_SHARED_ENV)
+@pytest.mark.parametrize("tool", sorted(_TOOLS))
+def test_the_shared_env_is_what_cm_and_mlc_pass(tool: str, tmp_path: Path) -> None:
+    which = _tool(tool, tmp_path)
+    files, prefix = (CM_SHARED_ENV, "CM_") if tool == "cm" else (as_mlc(CM_SHARED_ENV), "MLC_")
+    repo = write_repo(tmp_path / "shared", files)
     tags = {v: "app,shared" + (f",{v}" if v else "") for v in SHARED_EXPECTED}
-    theirs = cm_runs(cm, repo, tmp_path, list(tags.values()))
+    theirs = tool_runs(which, repo, tmp_path, list(tags.values()))
     for variation, t in tags.items():
-        assert theirs[t]["return"] == 0, theirs[t]
-        assert theirs[t]["new_env"] == SHARED_EXPECTED[variation], t
+        expected = {k.replace("CM_", prefix): v for k, v in SHARED_EXPECTED[variation].items()}
+        assert theirs[t]["new_env"] == expected, t
+
+
+# update_meta_if_env: decided at planning on the env known then (the default or the variation's mode), or,
+# when its condition reads env that only a dependency produces (CM_MIF_FROM_DEP), after the deps run
+CM_META_IF_ENV = {
+    "cmr.yaml": "alias: cmmif\nuid: 5e1a00000000beef\ngit: true\n",
+    "script/get-meta-if/_cm.yaml": _meta("get-meta-if", "5e1a000000000011", """
+        tags: [get, meta-if]
+        default_env:
+          CM_MIF_MODE: plain
+        new_env_keys: [CM_MIF_*]
+        update_meta_if_env:
+          - enable_if_env:
+              CM_MIF_MODE: [fancy]
+            env:
+              CM_MIF_PATCHED: fancy-patch
+          - skip_if_env:
+              CM_MIF_MODE: [fancy]
+            env:
+              CM_MIF_PATCHED: plain-patch
+        variations:
+          fancy:
+            env:
+              CM_MIF_MODE: fancy
+          late:
+            update_meta_if_env:
+              - enable_if_env:
+                  CM_MIF_FROM_DEP: ['yes']
+                env:
+                  CM_MIF_LATE: seen-dep-output
+        deps:
+          - tags: get,mif-helper
+            names: [mif-helper]
+        """),
+    "script/get-meta-if/run.sh": 'echo "CM_MIF_OUT=$CM_MIF_PATCHED:${CM_MIF_LATE:-none}:$CM_MIF_HELPER_COLOR" > tmp-run-env.out\n',
+    "script/get-mif-helper/_cm.yaml": _meta("get-mif-helper", "5e1a000000000012", """
+        tags: [get, mif-helper]
+        default_env:
+          CM_MIF_HELPER_COLOR: plain
+        new_env_keys: [CM_MIF_FROM_DEP, CM_MIF_HELPER_COLOR]
+        variations:
+          blue:
+            env:
+              CM_MIF_HELPER_COLOR: blue
+        """),
+    "script/get-mif-helper/run.sh": 'echo CM_MIF_FROM_DEP=yes > tmp-run-env.out\n',
+}
+
+MIF_EXPECTED = {"": "plain-patch:none:plain", "_fancy": "fancy-patch:none:plain",
+                "_late": "plain-patch:seen-dep-output:plain"}
+
+
+def test_update_meta_if_env_at_planning_and_at_run_time(cmx, tmp_path: Path) -> None:
+    _register(cmx, tmp_path / "cmmif", CM_META_IF_ENV)
+    for variation, expected in MIF_EXPECTED.items():
+        res = cmx("run", "script", "--tags=cmmif:get,meta-if" + (f",{variation}" if variation else ""), "-j")
+        assert res.code == 0, res.err
+        assert res.json["new_env"]["CM_MIF_OUT"] == expected, variation
+    dry = cmx("run", "script", "--tags=cmmif:get,meta-if,_late", "--dry-run", "-j")
+    (node,) = _nodes(dry, "get-meta-if")
+    assert [p["applied"] for p in node["update_meta_if_env"]] == [False, True, "at run time"], node
+    text = cmx("run", "script", "--tags=cmmif:get,meta-if,_late", "--dry-run")
+    assert "update_meta_if_env at get-meta-if (a variation or version): at run time if enable_if_env=" in text.out, text.out
+    fancy = _nodes(cmx("run", "script", "--tags=cmmif:get,meta-if,_fancy", "--dry-run", "-j"), "get-meta-if")[0]
+    assert [p["applied"] for p in fancy["update_meta_if_env"]] == [True, False], fancy
+
+
+@pytest.mark.parametrize("tool", sorted(_TOOLS))
+def test_update_meta_if_env_as_cm_and_mlc_apply_it(tool: str, tmp_path: Path) -> None:
+    which = _tool(tool, tmp_path)
+    repo = write_repo(tmp_path / "mif", CM_META_IF_ENV if tool == "cm" else as_mlc(CM_META_IF_ENV))
+    out = f"{'CM' if tool == 'cm' else 'MLC'}_MIF_OUT"
+    theirs = {t: r["new_env"][out] for t, r in tool_runs(which, repo, tmp_path, [
+        "get,meta-if", "get,meta-if,_fancy", "get,meta-if,_late"]).items()}
+    # both decide before the deps run: _late reads CM_MIF_FROM_DEP unset there, where cmx decides it after
+    # them; cm 4.2 reads no update_meta_if_env at the top level of a meta (mlc does, as cmx)
+    if tool == "mlc":
+        assert theirs == {"get,meta-if": MIF_EXPECTED[""], "get,meta-if,_fancy": MIF_EXPECTED["_fancy"],
+                          "get,meta-if,_late": "plain-patch:none:plain"}
+    else:
+        assert set(theirs.values()) == {":none:plain"}
