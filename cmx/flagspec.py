@@ -16,7 +16,7 @@ annotations`` here: NamedTuple compiles string annotations into ForwardRefs at c
 import re
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, TypeVar
 
-from cmx.errors import UsageError
+from cmx.errors import UnknownInputError, UsageError
 
 # value types a flag can declare, and what each accepts
 KINDS = {
@@ -324,5 +324,19 @@ def nearest(word: str, known: Iterable[str]) -> str | None:
     return _nearest(word, known)
 
 
+def unknown_input(exc: UnknownInputError, flags: Iterable[Flag]) -> UsageError:
+    """What to raise for a recipe input the command line gave and the recipe lacks, in an action taking
+    recipe inputs (``flags``: its own): a CM engine flag says cmx does not support it; a near miss of one
+    of ``flags`` gets it as its did-you-mean hint (``exc`` itself is returned then, its hint set)."""
+    cm = cm_engine_flag(exc.flag)
+    if cm:
+        return UsageError(f"{cm[0]} (and recipe '{exc.recipe}' has no input --{exc.flag})", hint=cm[1])
+    names = {f.key: f.spelling for f in flags}
+    near = _nearest(exc.flag, names)
+    if near and not exc.hint:
+        exc.hint = f"did you mean the cmx flag {names[near]}?"
+    return exc
+
+
 __all__ = ["Flag", "ActionSpec", "declare", "spec_of", "validate", "convert", "parse_duration", "cm_engine_flag",
-           "COMMON_FLAGS", "CM_ENGINE_FLAGS", "KINDS", "spec_keys", "nearest"]
+           "COMMON_FLAGS", "CM_ENGINE_FLAGS", "KINDS", "spec_keys", "nearest", "unknown_input"]

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from cmx.errors import CmxError, UsageError
+from cmx.errors import CmxError, UnknownInputError, UsageError
 from experiments.space import Dimension, Point, Space
 
 
@@ -128,7 +128,10 @@ def _check_each_value(requests: list[PointRequest], space: Space, engine: Any, c
             try:
                 _plan_one(req, engine, ctx, script)
             except CmxError as exc:
-                raise UsageError(f"--explore.{dim.key}={value}: {str(exc).splitlines()[0]}") from exc
+                if isinstance(exc, UnknownInputError) and exc.flag != dim.target:
+                    raise  # a fixed --flag of the experiment the recipe lacks, whatever the explored value
+                raise UsageError(f"--explore.{dim.key}={value}: {str(getattr(exc, 'message', exc)).splitlines()[0]}",
+                                 hint=getattr(exc, "hint", None)) from exc
 
 
 def _fixed(req: PointRequest, space: Space) -> tuple[str, dict[str, Any], dict[str, Any]]:

@@ -45,9 +45,20 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     --explore.variation=_a,_b  --explore.env.NAME=...  --explore.INPUT=...   --jobs N  --dry-run
     --max_points=N (default 1000)  --fail_fast  --plot=X,Y  --restart  --allow_parallel  --experiment_dir=DIR
     Every other flag is a fixed input of each point. See docs/experiments.md."""
+    from cmx.errors import UnknownInputError
+    from cmx.flagspec import spec_of, unknown_input
     from experiments.experiment import run as run_experiment
 
-    return run_experiment(i, ctx)
+    try:
+        return run_experiment(i, ctx)
+    except UnknownInputError as exc:  # a fixed --flag the recipe lacks: a CM engine flag, or near one of ours?
+        spec = spec_of(run)
+        if exc.source != "the command line" or spec is None:
+            raise
+        error = unknown_input(exc, spec.all_flags())
+        if error is exc:
+            raise
+        raise error from exc
 
 
 ACTIONS = {"run": run}

@@ -155,21 +155,17 @@ def _plan(engine: Any, req: "Request") -> Any:
     """engine.plan(req), with the command line's flags told apart from the recipe's inputs: an unknown
     input that is a CM engine flag (or close to one of cmx's) says so, and an --adr/--ad NAME that no
     dependency declares is an error (it would be silently ignored)."""
-    from cmx.flagspec import cm_engine_flag, nearest
+    from cmx.flagspec import COMMON_FLAGS, nearest, unknown_input
 
     try:
         plan = engine.plan(req)
     except UnknownInputError as exc:
         if exc.source != "the command line":
             raise
-        cm = cm_engine_flag(exc.flag)
-        if cm:
-            raise UsageError(f"{cm[0]} (and recipe '{exc.recipe}' has no input --{exc.flag})", hint=cm[1]) from exc
-        engine_flags = {f.key: f.spelling for f in RUN_FLAGS}
-        near = nearest(exc.flag, engine_flags)
-        if near and not exc.hint:
-            exc.hint = f"did you mean the cmx flag {engine_flags[near]}?"
-        raise
+        error = unknown_input(exc, RUN_FLAGS + COMMON_FLAGS + SLURM_FLAGS)
+        if error is exc:
+            raise
+        raise error from exc
     for field, nodes in (("adr", plan.nodes), ("ad", [plan.root])):
         wanted = getattr(req, field)
         if not wanted:

@@ -176,6 +176,26 @@ def test_misspelt_and_malformed_flags_are_rejected_naming_the_flag(cmx, home):
     assert not (home / "True").exists()
 
 
+def _every_action() -> list[tuple[str, str]]:
+    from cmx import automation
+
+    return [(a, n) for n in automation.names() for a in getattr(automation.load(n), "ACTIONS", {})]
+
+
+def test_every_action_rejects_a_misspelt_flag_naming_the_nearest(cmx, home):
+    """Also where undeclared flags are recipe inputs (run/explain script, run experiment): a near miss of
+    one of cmx's own flags (here the common --verbose) is named, not another one (--version)."""
+    recipe = {("run", "script"): ["--tags=print,hello-world"], ("explain", "script"): ["--tags=print,hello-world"],
+              ("run", "experiment"): ["--tags=print,hello-world", "--explore.name=a,b"]}
+    pairs = _every_action()
+    assert len(pairs) >= 19
+    for action, name in pairs:
+        res = cmx(action, name, *recipe.get((action, name), []), "--verbos")
+        assert res.code == 2 and "--verbose?" in res.err and "Traceback" not in res.err, (action, name, res.err)
+    res = cmx("run", "experiment", "--tags=print,hello-world", "--explore.name=a,b", "--nme=x")
+    assert res.code == 2 and "did you mean --name?" in res.err and "--explore.name=a" not in res.err, res.err
+
+
 def test_cm_engine_flags_say_not_supported(cmx):
     for flag, equivalent in [("--docker", None), ("--print_env", "-j"), ("--debug", "-v"),
                              ("--dirty", None)]:
@@ -185,6 +205,9 @@ def test_cm_engine_flags_say_not_supported(cmx):
         if equivalent:
             assert f"in cmx: {equivalent}" in res.err
     assert cmx("find", "script", "--tags=detect,os", "--docker").code == 2
+    res = cmx("run", "experiment", "--tags=print,hello-world", "--explore.name=a,b", "--print_env")
+    assert res.code == 2 and "--print_env is a CM engine flag that cmx does not support" in res.err, res.err
+    assert "in cmx: -j" in res.err
     quiet = cmx("run", "script", "--tags=detect,os", "--silent")
     assert quiet.code == 0 and quiet.err == "" and quiet.out == ""
 
