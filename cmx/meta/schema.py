@@ -53,6 +53,10 @@ DEP_KEYS: dict[str, Any] = {
 _DEP = {"type": "object", "properties": DEP_KEYS, "required": ["tags"]}
 _DEPS = {"type": "array", "items": _DEP}
 _ADR = {"type": "object", "additionalProperties": {"type": "object", "properties": DEP_KEYS}}
+# patches an entry passes to the dependency it calls: for the dependency's whole subtree (adr) or its direct
+# dependencies (ad), as the recipe's own adr/ad
+_ENTRY_ADR = {"type": "object", "additionalProperties": {"type": "object", "properties": dict(DEP_KEYS)}}  # (finite)
+DEP_KEYS.update(adr=_ENTRY_ADR, add_deps_recursive=_ENTRY_ADR, ad=_ENTRY_ADR, add_deps=_ENTRY_ADR)
 
 DEP_LIST_KEYS = ("deps", "prehook_deps", "posthook_deps", "post_deps")
 
@@ -63,6 +67,8 @@ _META_IF_ENV = {"type": "object", "properties": {
     "env": _ENV, "default_env": _ENV, "const": _ENV, "state": _ANY_OBJ, "const_state": _ANY_OBJ, "docker": _ANY_OBJ,
     "adr": _ADR, "add_deps_recursive": _ADR, "ad": _ADR, "add_deps": _ADR,
     "default_variations": {"type": "object", "additionalProperties": _STR}}}
+
+TOP_CACHE_EXPIRATION = {"type": "string", "pattern": r"^\s*\d+\s*[smhdw]?\s*$"}
 
 # Keys shared by the top level, a variation and a version overlay.
 _OVERLAY: dict[str, Any] = {
@@ -98,6 +104,7 @@ VARIATION_KEYS: dict[str, Any] = dict(
     default_variations={"type": "object", "additionalProperties": _STR},
     default_version={"type": ["string", "number"]},
     version={"type": ["string", "number"]},
+    cache_expiration=TOP_CACHE_EXPIRATION,
     comment=_STR,
 )
 
@@ -140,7 +147,7 @@ TOP_KEYS: dict[str, Any] = dict(
     developers=_STR,
     cache=_BOOL,
     can_force_cache=_BOOL,
-    cache_expiration={"type": "string", "pattern": r"^\s*\d+\s*[smhdw]?\s*$"},
+    cache_expiration=TOP_CACHE_EXPIRATION,
     probe=_BOOL,
     exclusive=_BOOL,  # measures performance: `cmx run experiment` runs its points one at a time
     relocate_files=_STR_LIST,

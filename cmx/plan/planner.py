@@ -35,7 +35,7 @@ _DEP_CONTROL = {
     "skip_if_env", "enable_if_any_env", "skip_if_any_env", "env", "force_env_keys",
     "update_tags_from_env_with_prefix", "update_tags_from_env", "inherit_variation_tags",
     "skip_inherit_variation_groups", "extra_cache_tags", "force_cache", "dynamic", "continue_on_error",
-    "skip_if_fake_run", "reuse_version", "tags_help", "comment", "_line",
+    "skip_if_fake_run", "reuse_version", "tags_help", "comment", "_line", "adr", "add_deps_recursive", "ad", "add_deps",
 }
 _CONDITIONS = ("enable_if_env", "skip_if_env", "enable_if_any_env", "skip_if_any_env")
 # what an update_meta_if_env patch applies: what cm 4.2 and mlc 1.3.8 were seen to apply (its adr, ad and
@@ -100,6 +100,9 @@ def _merge_effective(recipe: Recipe, overlays: Sequence[dict[str, Any]]) -> dict
     for key in ("cache", "cache_expiration", "probe"):
         if key in meta:
             eff[key] = meta[key]
+    for layer in overlays:  # a variation's (or version's) cache_expiration wins over the meta's
+        if layer.get("cache_expiration"):
+            eff["cache_expiration"] = layer["cache_expiration"]
     layers = [meta, *overlays]
     present = _LAYERED.intersection(meta)  # the keys to merge: a recipe sets a few of them
     for layer in overlays:
@@ -348,6 +351,8 @@ class Planner:
                 sorted(ctx.env.items()) if ctx.env else [], sorted(ctx.inputs.items()) if ctx.inputs else [],
                 "" if vreq is _NO_VERSION else vreq.describe(), vreq.max_usable, self._adr_identity(ctx.adr),
             ))
+        if ctx.direct_ad:  # (an entry's ad: patches for the dependency's own dependencies)
+            rest = repr((rest, _patch_identity(ctx.direct_ad)))
         return self._known_or_new(ctx.selector, ctx.name, ctx.source, rest, parent, lambda: ctx)
 
     def _known_or_new(self, selector: Selector, name: str | None, source: str, rest: Any, parent: PlanNode | None,
@@ -791,9 +796,16 @@ class Planner:
             )
         if dep.get("reuse_version") and node.version:
             version_req = version_req.merged(exact=node.version, source=f"reuse_version from {node.label}")
+        entry_adr = dep.get("adr") or dep.get("add_deps_recursive")
+        if entry_adr:  # the entry's own patches for the dependency's subtree; the ones from above win
+            adr = _merged_patches({k: {**v, "_source": f"adr of the dependency at {source}"} for k, v in entry_adr.items()},
+                                  adr)
+        entry_ad = dep.get("ad") or dep.get("add_deps")
         ctx = _Context(
             selector=selector, variation_sources=var_sources, env=child_env, inputs=inputs,
             version_req=version_req, adr=adr, source=source, inherited=inherited,
+            direct_ad={k: {**v, "_source": f"ad of the dependency at {source}"} for k, v in entry_ad.items()}
+            if entry_ad else {},
         )
         try:
             found = self._lookup(ctx, node, False)
@@ -927,6 +939,20 @@ def _frame_label(frame: tuple[str, str, tuple[str, ...], str | None]) -> str:
     """How a node on the resolution stack is named in a cycle error."""
     _, alias, names, source = frame
     return alias + "".join(f",_{v}" for v in names) + ("" if source is None else f" (required at {source})")
+
+
+def _merged_patches(base: dict[str, dict[str, Any]], over: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """adr patches ``over`` applied on ``base`` (tags appended, other fields replaced), as a node merges the
+    patches passed to it over its own."""
+    merged = dict(base)
+    for name, patch in over.items():
+        one = dict(merged.get(name, {}))
+        tags = _unique(_tag_list(one.get("tags")) + _tag_list(patch.get("tags")))
+        one.update(patch)
+        if tags:
+            one["tags"] = ",".join(tags)
+        merged[name] = one
+    return merged
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -281,3 +281,99 @@ def test_update_meta_if_env_as_cm_and_mlc_apply_it(tool: str, tmp_path: Path) ->
                           "get,meta-if,_late": "plain-patch:none:plain"}
     else:
         assert set(theirs.values()) == {":none:plain"}
+
+
+# a dependency entry's own adr (for its whole subtree) and ad (for its direct dependencies)
+CM_ENTRY_ADR = {
+    "cmr.yaml": "alias: cmadr\nuid: 5e1a00000000f00d\ngit: true\n",
+    "script/use-adr/_cm.yaml": _meta("use-adr", "5e1a000000000021", """
+        tags: [use, adr]
+        new_env_keys: [CM_ADR_*]
+        deps:
+          - tags: get,adr-mid
+            adr:
+              adr-leaf:
+                tags: _green
+            ad:
+              adr-near:
+                tags: _near
+        """),
+    "script/get-adr-mid/_cm.yaml": _meta("get-adr-mid", "5e1a000000000022", """
+        tags: [get, adr-mid]
+        new_env_keys: [CM_ADR_*]
+        deps:
+          - tags: get,adr-near
+            names: [adr-near]
+        """),
+    "script/get-adr-near/_cm.yaml": _meta("get-adr-near", "5e1a000000000023", """
+        tags: [get, adr-near]
+        default_env:
+          CM_ADR_NEAR: far
+        new_env_keys: [CM_ADR_*]
+        variations:
+          near:
+            env:
+              CM_ADR_NEAR: near
+        deps:
+          - tags: get,adr-leaf
+            names: [adr-leaf]
+        """),
+    "script/get-adr-near/run.sh": 'echo "CM_ADR_NEAR_SAW=$CM_ADR_NEAR" > tmp-run-env.out\n',
+    "script/get-adr-leaf/_cm.yaml": _meta("get-adr-leaf", "5e1a000000000024", """
+        tags: [get, adr-leaf]
+        default_env:
+          CM_ADR_COLOR: plain
+        new_env_keys: [CM_ADR_*]
+        variations:
+          green:
+            env:
+              CM_ADR_COLOR: green
+        """),
+    "script/get-adr-leaf/run.sh": 'echo "CM_ADR_LEAF_SAW=$CM_ADR_COLOR" > tmp-run-env.out\n',
+}
+ADR_EXPECTED = {"CM_ADR_NEAR_SAW": "near", "CM_ADR_LEAF_SAW": "green"}
+
+
+def test_a_dependency_entry_passes_its_own_adr_and_ad(cmx, tmp_path: Path) -> None:
+    _register(cmx, tmp_path / "cmadr", CM_ENTRY_ADR)
+    res = cmx("run", "script", "cmadr:use-adr", "-j")
+    assert res.code == 0, res.err
+    assert {k: res.json["new_env"].get(k) for k in ADR_EXPECTED} == ADR_EXPECTED
+    dry = cmx("run", "script", "cmadr:use-adr", "--dry-run", "-j")
+    assert [n["variations"] for n in _nodes(dry, "get-adr-leaf")] == [["green"]]
+
+
+@pytest.mark.parametrize("tool", sorted(_TOOLS))
+def test_a_dependency_entry_passes_adr_and_ad_as_cm_and_mlc_do(tool: str, tmp_path: Path) -> None:
+    which = _tool(tool, tmp_path)
+    repo = write_repo(tmp_path / "adr", CM_ENTRY_ADR if tool == "cm" else as_mlc(CM_ENTRY_ADR))
+    prefix = "CM_" if tool == "cm" else "MLC_"
+    new_env = tool_runs(which, repo, tmp_path, ["use,adr"])["use,adr"]["new_env"]
+    assert {k: new_env.get(k.replace("CM_", prefix)) for k in ADR_EXPECTED} == ADR_EXPECTED
+
+
+# a variation's cache_expiration (as get-git-repo's _tag.# and _sha.#)
+CM_VARIATION_EXPIRY = {
+    "cmr.yaml": "alias: cmexp\ngit: true\n",
+    "script/get-expiring/_cm.yaml": _meta("get-expiring", "5e1a000000000031", """
+        tags: [get, expiring]
+        cache: true
+        new_env_keys: [CM_EXPIRING_*]
+        variations:
+          short:
+            cache_expiration: 1h
+        """),
+    "script/get-expiring/run.sh": 'echo "CM_EXPIRING_DONE=yes" > tmp-run-env.out\n',
+}
+
+
+def test_a_variation_sets_the_cache_expiration(cmx, tmp_path: Path) -> None:
+    _register(cmx, tmp_path / "cmexp", CM_VARIATION_EXPIRY)
+    for tags in ("cmexp:get,expiring", "cmexp:get,expiring,_short"):
+        first = cmx("run", "script", f"--tags={tags}", "-j")
+        assert first.code == 0 and not first.json["cached"], first.err
+    later = {"CMX_CLOCK_SHIFT": "2h"}
+    plain = cmx("run", "script", "--tags=cmexp:get,expiring", "-j", env=later)
+    short = cmx("run", "script", "--tags=cmexp:get,expiring,_short", "-j", env=later)
+    assert plain.code == 0 and short.code == 0, plain.err + short.err
+    assert plain.json["cached"] and not short.json["cached"]
