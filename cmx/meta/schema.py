@@ -63,7 +63,8 @@ DEP_LIST_KEYS = ("deps", "prehook_deps", "posthook_deps", "post_deps")
 # One entry of update_meta_if_env: conditions (as a dependency's) and the meta patch they apply
 # (CM/MLC recipes: docs/compat.md; inert for our recipes)
 _META_IF_ENV = {"type": "object", "properties": {
-    **{k: _COND for k in ("enable_if_env", "skip_if_env", "enable_if_any_env", "skip_if_any_env")},
+    # (any value: mlperf-automations' app-mlperf-inference has an adr indented into its enable_if_env)
+    **{k: {"type": "object"} for k in ("enable_if_env", "skip_if_env", "enable_if_any_env", "skip_if_any_env")},
     "env": _ENV, "default_env": _ENV, "const": _ENV, "state": _ANY_OBJ, "const_state": _ANY_OBJ, "docker": _ANY_OBJ,
     "adr": _ADR, "add_deps_recursive": _ADR, "ad": _ADR, "add_deps": _ADR,
     "default_variations": {"type": "object", "additionalProperties": _STR}}}

@@ -203,7 +203,8 @@ def test_the_shared_env_is_what_cm_and_mlc_pass(tool: str, tmp_path: Path) -> No
 
 
 # update_meta_if_env: decided at planning on the env known then (the default or the variation's mode), or,
-# when its condition reads env that only a dependency produces (CM_MIF_FROM_DEP), after the deps run
+# when its condition reads env that only a dependency produces (CM_MIF_FROM_DEP), after the deps run; an
+# adr indented into a condition (as in mlperf-automations' app-mlperf-inference) is a key no env has
 CM_META_IF_ENV = {
     "cmr.yaml": "alias: cmmif\nuid: 5e1a00000000beef\ngit: true\n",
     "script/get-meta-if/_cm.yaml": _meta("get-meta-if", "5e1a000000000011", """
@@ -220,6 +221,11 @@ CM_META_IF_ENV = {
               CM_MIF_MODE: [fancy]
             env:
               CM_MIF_PATCHED: plain-patch
+          - enable_if_env:
+              CM_MIF_MODE: [plain]
+              adr:
+                mif-helper:
+                  tags: _misplaced
         variations:
           fancy:
             env:
@@ -260,11 +266,11 @@ def test_update_meta_if_env_at_planning_and_at_run_time(cmx, tmp_path: Path) -> 
         assert res.json["new_env"]["CM_MIF_OUT"] == expected, variation
     dry = cmx("run", "script", "--tags=cmmif:get,meta-if,_late", "--dry-run", "-j")
     (node,) = _nodes(dry, "get-meta-if")
-    assert [p["applied"] for p in node["update_meta_if_env"]] == [False, True, "at run time"], node
+    assert [p["applied"] for p in node["update_meta_if_env"]] == [False, True, "at run time", "at run time"], node
     text = cmx("run", "script", "--tags=cmmif:get,meta-if,_late", "--dry-run")
     assert "update_meta_if_env at get-meta-if (a variation or version): at run time if enable_if_env=" in text.out, text.out
     fancy = _nodes(cmx("run", "script", "--tags=cmmif:get,meta-if,_fancy", "--dry-run", "-j"), "get-meta-if")[0]
-    assert [p["applied"] for p in fancy["update_meta_if_env"]] == [True, False], fancy
+    assert [p["applied"] for p in fancy["update_meta_if_env"]] == [True, False, "at run time"], fancy
 
 
 @pytest.mark.parametrize("tool", sorted(_TOOLS))
