@@ -324,6 +324,15 @@ def nearest(word: str, known: Iterable[str]) -> str | None:
     return _nearest(word, known)
 
 
+def check_env_value(field: str, key: str, value: Any) -> None:
+    """``--env.K,=a,b`` gives a list: only a ``+KEY`` holds one (any other key would reach the script as
+    a Python repr)."""
+    if isinstance(value, list) and not key.startswith("+"):
+        text = ",".join(str(x) for x in value)
+        raise UsageError(f"--{field}.{key} takes one value, got a list ({text})",
+                         hint=f"pass the text itself: --{field}.{key}={text} (a list goes in a +KEY: --{field}.+{key},={text})")
+
+
 def unknown_input(exc: UnknownInputError, flags: Iterable[Flag]) -> UsageError:
     """What to raise for a recipe input the command line gave and the recipe lacks, in an action taking
     recipe inputs (``flags``: its own): a CM engine flag says cmx does not support it; a near miss of one
@@ -339,4 +348,4 @@ def unknown_input(exc: UnknownInputError, flags: Iterable[Flag]) -> UsageError:
 
 
 __all__ = ["Flag", "ActionSpec", "declare", "spec_of", "validate", "convert", "parse_duration", "cm_engine_flag",
-           "COMMON_FLAGS", "CM_ENGINE_FLAGS", "KINDS", "spec_keys", "nearest", "unknown_input"]
+           "COMMON_FLAGS", "CM_ENGINE_FLAGS", "KINDS", "spec_keys", "nearest", "unknown_input", "check_env_value"]

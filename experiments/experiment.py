@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cmx.errors import CmxError, EXIT_FAILED, UsageError
+from cmx.flagspec import check_env_value
 from experiments.plan import PlannedPoint, check_keys, is_current, merged_plan, plan_points, point_requests
 from experiments import pareto
 from experiments.results import row_for, summary_lines, write_tables, plot as plot_png
@@ -115,6 +116,8 @@ def run(i: dict[str, Any], ctx: Any) -> dict[str, Any]:
     env = dict(i.get("env") or {})
     if not isinstance(i.get("env") or {}, dict):
         raise UsageError("--env needs a key: --env.NAME=VALUE")
+    for key, value in env.items():
+        check_env_value("env", key, value)
     fixed = {k: v for k, v in i.items() if k not in OWN}
     engine = ctx.engine
     check_keys(space, engine, str(tags))

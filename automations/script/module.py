@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from cmx import envutil
 from cmx.automation import Context, Flag, declare, spec_keys
 from cmx.errors import CmxError, NothingFound, UnknownInputError, UsageError
+from cmx.flagspec import check_env_value
 from cmx.selector import parse
 from cmx_slurm.options import FLAGS as SLURM_FLAGS  # --executor, --slurm.*, --detach (docs/slurm.md)
 
@@ -62,6 +63,7 @@ def _env_flag(i: dict[str, Any], field: str) -> dict[str, Any]:
     for k, v in value.items():
         if isinstance(v, dict) or not _ENV_NAME.match(k):
             raise UsageError(f"--{field}.{k}: '{k}' is not a valid environment variable name")
+        check_env_value(field, k, v)
         out[k] = v if not isinstance(v, bool) else ("yes" if v else "no")
     return out
 

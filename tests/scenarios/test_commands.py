@@ -166,6 +166,11 @@ def test_misspelt_and_malformed_flags_are_rejected_naming_the_flag(cmx, home):
         (("run", "script", "--tags=print,hello-world", "--adr.python.version_min=x"), "not a version"),
         (("run", "script", "--tags=print,hello-world", "--adr.oss.tags=_x"), "did you mean --adr.os?"),
         (("run", "script", "--tags=print,hello-world", "--name,=a,b"), "takes one value"),
+        (("run", "script", "--tags=print,hello-world", "--env.CMX_HELLO_NAME,=a,b"),
+         "--env.CMX_HELLO_NAME takes one value, got a list (a,b)"),  # it reached the script as "['a', 'b']"
+        (("run", "script", "--tags=print,hello-world", "--const.CMX_HELLO_NAME,=a,b"), "takes one value"),
+        (("run", "experiment", "--tags=print,hello-world", "--explore.greeting=Hi", "--env.CMX_HELLO_NAME,=a,b"),
+         "--env.CMX_HELLO_NAME takes one value"),
         (("run", "script", "--tags=print,hello-world", "--dryrun"), "did you mean the cmx flag --dry-run?"),
         (("run", "script", "--tags=print,hello-world", "--nme=x"), "did you mean --name?"),
         (("list", "repo", "--verbos"), "did you mean --verbose?"),
