@@ -1,7 +1,7 @@
 """--executor=slurm on a real Slurm cluster (docs/slurm.md): overhead per job and a 1,000-point array.
 
 * overhead per job: ``cmx run script --tags=print,hello-world --name=<new> --executor=slurm -j`` (plan,
-  lockfile, submit through submitit, the job's ``cmx run script --frozen``, wait, answer) against a bare
+  ship the plan through submitit, the job runs it without planning, wait, answer) against a bare
   ``sbatch --wrap true`` waited for with the same poll (squeue every 0.2 s), interleaved, side by side;
   ``sbatch --wait --wrap true`` is shown too (Slurm's own wait polls more slowly);
 * a 1,000-point experiment: planning every point and submitting them as one job array

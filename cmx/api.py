@@ -72,7 +72,9 @@ class Engine:
         import gc
 
         from cmx.execute.executor import Executor
+        from cmx.trace import trace
 
+        trace("execute", f"runs a plan of {len(plan.nodes)} nodes, root {plan.root.label}")
         gc.enable()  # recipes' hooks may run long and allocate freely
         ex = Executor(plan, statuses, self.store, self.home, options, reporter, api)
         result = ex.run()

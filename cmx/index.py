@@ -485,6 +485,9 @@ class RecipeIndex:
     # -- loading ------------------------------------------------------------------
     @classmethod
     def load(cls, home: Home) -> "RecipeIndex":
+        from cmx.trace import trace
+
+        trace("index", f"loads the recipe index of {home.root}")
         index_file = home.index_dir / "recipes.pickle"
         data: dict[str, Any] | None = None
         try:

@@ -1,23 +1,25 @@
 """``cmx run experiment ... --executor=slurm``: the points still to run become one Slurm job array.
 
 Finished points are skipped on the submitting machine (nothing is submitted for them); each
-array task runs its point's ``cmx run script`` on a compute node against the shared store, and
-the records are written here as the tasks finish, so an interrupted wait loses nothing.
+array task runs its point's plan, made here and shipped to it (cmx_slurm/carrier.py), on a compute
+node against the shared store, and the records are written here as the tasks finish, so an
+interrupted wait loses nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any, Callable
 
-from cmx import lockfile
+from cmx import automation
 from cmx.host import HOST_ENV
-from cmx_slurm import submit
-from cmx_slurm.job import run_cmx
+from cmx_slurm import carrier, submit
+from cmx_slurm.job import run_plan
 from cmx_slurm.options import SlurmOptions
 from experiments.plan import PlannedPoint
-from experiments.runner import RunSettings, _label, argv_for, record_from, split_finished
+from experiments.runner import RunSettings, _label, record_from, split_finished
 from experiments.store import ExperimentDir
 
 
@@ -35,13 +37,17 @@ def run_points(planned: list[PlannedPoint], exp: ExperimentDir, settings: RunSet
     folder.mkdir(parents=True, exist_ok=True)
     ex = submit.executor(folder, opts, f"cmx-exp-{planned[0].recipe}")
     home = str(exp.home_root)
-    locks = folder / "locks"
-    args = []
-    for p in todo:  # each task runs its point from the plan made here, and refuses a changed recipe
-        lockfile.write(locks / f"{p.point_id}.lock", p.lock)
-        args.append(argv_for(p, settings.passthrough)[3:-1] + ["--frozen", str(locks / f"{p.point_id}.lock"), "-j"])
+    script = automation.load("script")
+    flags = {k[2:]: True for k in settings.passthrough if k.startswith("--")}  # --new, --skip_cache
+    verbose = "-v" in settings.passthrough
+    plans = []
+    for p in todo:  # each task runs its point from the plan made here (and refuses a changed recipe)
+        options = dataclasses.replace(p.options, new=bool(flags.get("new")), skip_cache=bool(flags.get("skip_cache")),
+                                      verbose=verbose)
+        plans.append(carrier.pack(p.plan, p.keys, options, script.request_info({**p.request.as_input(), **flags})))
     logs = [str(exp.log_path(p.point_id)) for p in todo]
-    jobs = ex.map_array(run_cmx, args, [home] * len(todo), logs, [os.environ.get(HOST_ENV)] * len(todo))
+    n = len(todo)
+    jobs = ex.map_array(run_plan, plans, [home] * n, logs, [os.environ.get(HOST_ENV)] * n, [verbose] * n)
     array_id = str(jobs[0].job_id).split("_")[0]
     say(f"experiment: {len(planned) - len(todo)} of {len(planned)} points already done; submitted "
         f"{len(todo)} as Slurm job array {array_id}")

@@ -1,4 +1,4 @@
-"""``cmx run script ... --executor=slurm``: one plan, one Slurm job."""
+"""``cmx run script ... --executor=slurm``: one plan, made here, shipped to one Slurm job that runs it."""
 
 from __future__ import annotations
 
@@ -49,27 +49,31 @@ def job_folder(cache_root: Path) -> Path:
     return folder
 
 
-def run_script(i: dict[str, Any], ctx: Any, lock: dict[str, Any], root_label: str) -> dict[str, Any]:
-    """Submit the planned run as one job, wait for it (or return its id with --detach), and return
-    the job's own ``cmx run script -j`` answer: the same JSON as a local run."""
+def run_script(i: dict[str, Any], ctx: Any, plan: Any, statuses: list[Any], options: Any,
+               info: dict[str, Any]) -> dict[str, Any]:
+    """Submit the plan made here as one job that runs it (cmx_slurm/node.py), wait for it (or return its
+    id with --detach), and return the job's answer: the same JSON as a local ``cmx run script -j``."""
+    from cmx_slurm import carrier
+    from cmx_slurm.job import run_plan
+
     opts = SlurmOptions.from_input(i)
     submit.check_available()
     engine = ctx.engine
     folder = job_folder(engine.home.cache_root)
-    lock_path = folder / "plan.lock"
-    lockfile.write(lock_path, lock)
-    args = ["run", "script", *cli_flags(i), "--frozen", str(lock_path), "-j"]
-    from cmx_slurm.job import run_cmx
-
-    ex = submit.executor(folder, opts, f"cmx-{root_label}")
-    job = ex.submit(run_cmx, args, str(engine.home.root), None, os.environ.get(HOST_ENV))
+    lock_path = folder / "plan.lock"  # what the job was given, readable (the job runs the shipped plan)
+    lockfile.write(lock_path, engine.lock_for(plan, statuses, info))
+    keys = {s.node.index: s.key for s in statuses}
+    shipped = carrier.pack(plan, keys, options, info)
+    ex = submit.executor(folder, opts, f"cmx-{plan.root.alias}")
+    job = ex.submit(run_plan, shipped, str(engine.home.root), None, os.environ.get(HOST_ENV), options.verbose)
     rerun = submit.rerun_command(["run", "script", *cli_flags(i), "--executor=slurm",
                                   *_flags("slurm", i.get("slurm") or {})])
     if i.get("detach"):
         # the same run through Slurm: its entries are hits in a job like this one (a local run here would rebuild
         # what depends on a probe whose facts differ from the node's), and it waits while this job still builds
         collect = rerun + " -j"
-        (folder / "job.json").write_text(json.dumps({"job_id": job.job_id, "args": args}) + "\n", encoding="utf-8")
+        (folder / "job.json").write_text(json.dumps({"job_id": job.job_id, "collect": collect}) + "\n",
+                                         encoding="utf-8")
         ctx.echo(f"slurm: submitted job {job.job_id} (log: {job.paths.stderr}); when it is done "
                  f"(squeue -j {job.job_id}), collect the result with: {collect}")
         return {"detached": True, "job_ids": [str(job.job_id)], "log": str(job.paths.stderr),

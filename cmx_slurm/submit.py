@@ -1,9 +1,9 @@
 """Submit cmx work to Slurm through submitit, wait with progress, report failures.
 
 One ``cmx run script`` becomes one job; the points of an experiment become one job array. The
-submitting machine resolves the plan and writes it as a lockfile into the job folder; each job
-runs ``cmx run script ... --frozen LOCK``: a recipe file changed since planning makes the job
-fail with the list of differences (exit 2) instead of running something else.
+submitting machine resolves the plan and ships it to the job as data (cmx_slurm/carrier.py); the
+job runs that plan (cmx_slurm/node.py): a recipe file changed since planning makes the job fail
+with exit 2, naming the recipe and the file, instead of running something else.
 """
 
 from __future__ import annotations

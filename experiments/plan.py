@@ -48,7 +48,10 @@ class PlannedPoint:
     root_key: str | None  # the root's cache key when it is known before running (cached recipes)
     exclusive: bool
     nodes: list[dict[str, Any]] = field(default_factory=list)  # status_json rows of its plan
-    lock: dict[str, Any] = field(default_factory=dict, compare=False)  # its plan as a lockfile (cmx_slurm ships it)
+    # its plan, the keys known now and the run options (cmx_slurm ships them to the point's array task)
+    plan: Any = field(default=None, compare=False, repr=False)
+    keys: dict[int, str | None] = field(default_factory=dict, compare=False, repr=False)
+    options: Any = field(default=None, compare=False, repr=False)
 
     @property
     def point_id(self) -> str:
@@ -153,14 +156,14 @@ def _fixed(req: PointRequest, space: Space) -> tuple[str, dict[str, Any], dict[s
 def _plan_one(req: PointRequest, engine: Any, ctx: Any, script: Any) -> PlannedPoint:
     from cmx.plan.status import status_json
 
-    request, _options = script.request_from(req.as_input(), ctx)
+    request, options = script.request_from(req.as_input(), ctx)
     plan = engine.plan(request)
     statuses = engine.status(plan)
     root = plan.root
     root_status = next(s for s in statuses if s.node is root)
     return PlannedPoint(req, root.alias, root_status.key if root.cached else None,
                         bool(root.recipe.meta.get("exclusive")), status_json(statuses),
-                        engine.lock_for(plan, statuses, {}))
+                        plan, {s.node.index: s.key for s in statuses}, options)
 
 
 def merged_plan(planned: list[PlannedPoint]) -> list[dict[str, Any]]:

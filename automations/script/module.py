@@ -224,7 +224,7 @@ def _opt(v: Any) -> str | None:
     return None if v is None or v is True else str(v)
 
 
-def _request_info(i: dict[str, Any]) -> dict[str, Any]:
+def request_info(i: dict[str, Any]) -> dict[str, Any]:
     keep = {k: v for k, v in i.items() if k not in ("action", "automation", "j", "json", "v", "verbose", "quiet", "lock", "frozen")
             and not envutil.is_secret(k)}
     return envutil.public_inputs(keep)
@@ -289,7 +289,7 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     reporter = ConsoleReporter(quiet=options.quiet, verbose=options.verbose, total=len(plan.nodes))
     for note in plan.notes:
         reporter.note(note)
-    info = _request_info(i)
+    info = request_info(i)
     if i.get("frozen"):
         frozen_check(Path(str(i["frozen"])), engine.lock_for(plan, statuses, info))
     if dry:
@@ -307,11 +307,24 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     if executor == "slurm" and any(s.needed and (not s.reason.hit or s.node.probe) for s in statuses):
         from cmx_slurm.script import run_script
 
-        return run_script(i, ctx, engine.lock_for(plan, statuses, info), plan.root.alias)
+        return run_script(i, ctx, plan, statuses, options, info)
+    out = execute_planned(plan, statuses, options, reporter, info, ctx)
+    if i.get("lock"):
+        lockfile.write(Path(str(i["lock"])), out["lock"])
+    if out["cached"]:
+        out["_memo"] = _memo(ctx.engine, reporter, i)
+    return out
+
+
+def execute_planned(plan: Any, statuses: list["NodeStatus"], options: "RunOptions", reporter: Any,
+                    info: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """Run a plan and shape the answer of ``run``: a plan made here, or one made on the submitting
+    machine and shipped to a Slurm job (cmx_slurm/node.py), which gives the same JSON."""
+    from cmx.plan.status import status_json
+
+    engine = ctx.engine
     result, keys = engine.execute(plan, statuses, options, reporter, _Api(ctx))
     lock = engine.lock_for(plan, statuses, info, keys)
-    if i.get("lock"):
-        lockfile.write(Path(str(i["lock"])), lock)
     summary = status_json(statuses)
     for row in summary:
         row["key"] = keys.get(row["order"], row["key"])
@@ -319,7 +332,7 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         reporter.summary(f"cmx: {plan.root.label} {'cached' if result.cached else 'done'}: {result.path}")
         for line in outputs_brief(result.new_env):
             reporter.summary(line)
-    out = {
+    return {
         "recipe": plan.root.alias,
         "new_env": result.new_env,
         "new_state": result.new_state,
@@ -330,9 +343,6 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
         "plan": summary,
         "lock": lock,
     }
-    if result.cached:
-        out["_memo"] = _memo(engine, reporter, i)
-    return out
 
 
 def _memo(engine: Any, reporter: Any, i: dict[str, Any]) -> dict[str, Any] | None:

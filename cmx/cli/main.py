@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
 
 
 _stopping = False  # set once cmx is stopping on a signal
@@ -79,10 +79,16 @@ def _broken_pipe() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return guarded(lambda: _main(argv))
+
+
+def guarded(body: Callable[[], int]) -> int:
+    """Run a command's body as the CLI does: SIGINT/SIGTERM/SIGHUP stop its recipe scripts and give
+    128 + N, a closed stdout gives 141 (also for cmx_slurm.node, the body of a Slurm job)."""
     global _stopping
     previous = _install_signal_handlers()
     try:
-        return _main(argv)
+        return body()
     except KeyboardInterrupt as exc:  # Ctrl-C at any point, start-up included; SIGTERM and SIGHUP too
         return _interrupted(exc)
     except BrokenPipeError:
@@ -130,14 +136,7 @@ def _main(argv: list[str] | None) -> int:
 
         out = dispatch(i)
     except CmxError as exc:
-        if verbose:
-            import traceback
-
-            traceback.print_exc()
-        print(f"cmx: error: {exc}", file=sys.stderr)
-        if "want_json" in locals() and want_json:
-            _print_json({"return": exc.exit_code, "error": str(exc), **getattr(exc, "json_extra", {})})
-        return exc.exit_code
+        return report_error(exc, verbose, "want_json" in locals() and want_json)
     except BrokenPipeError:
         raise
     except OSError as exc:
@@ -145,11 +144,11 @@ def _main(argv: list[str] | None) -> int:
 
         error = unusable_home(exc)  # a read-only or unwritable CMX_HOME is the user's setting, not a bug
         if error is None:
-            return _internal_error(exc, verbose)
+            return internal_error(exc, verbose)
         print(f"cmx: error: {error}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug in cmx itself: say so, briefly
-        return _internal_error(exc, verbose)
+        return internal_error(exc, verbose)
     memo = out.pop("_memo", None) if isinstance(out, dict) else None
     stdout = memo.get("stdout", "") if memo else ""
     if want_json:
@@ -162,7 +161,19 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def _internal_error(exc: Exception, verbose: bool) -> int:
+def report_error(exc: Any, verbose: bool, want_json: bool) -> int:
+    """A CmxError as one line on stderr (the traceback with -v), and as JSON with -j; its exit code."""
+    if verbose:
+        import traceback
+
+        traceback.print_exc()
+    print(f"cmx: error: {exc}", file=sys.stderr)
+    if want_json:
+        _print_json({"return": exc.exit_code, "error": str(exc), **getattr(exc, "json_extra", {})})
+    return int(exc.exit_code)
+
+
+def internal_error(exc: Exception, verbose: bool) -> int:
     if verbose:
         import traceback
 

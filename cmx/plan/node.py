@@ -189,6 +189,20 @@ def conditional_key(node: PlanNode) -> str:
     return str(node.plan_key)
 
 
+def static_key(node: PlanNode) -> str | None:
+    """The key, if every dependency's contribution is known without running (dependencies' keys first)."""
+    child_keys = []
+    for e in node.edges:
+        if e.late is not None:  # decided at run time: never waits for a probe (see conditional_key)
+            child_keys.append("if:" + conditional_key(e.child))
+            continue
+        child = e.child
+        if child.key is None or child.recipe.probe:
+            return None
+        child_keys.append(child.key)
+    return node.compute_key(child_keys)
+
+
 @dataclass
 class Plan:
     root: PlanNode

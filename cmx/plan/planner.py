@@ -24,9 +24,10 @@ from cmx.errors import CmxError, CycleError, ResolutionImpossible, SelectionErro
 from cmx.index import RecipeIndex
 from cmx.plan import variations as variations_mod
 from cmx.plan.inputs import check as check_declared_inputs
-from cmx.plan.node import PHASES, DeferredEdge, Edge, LateDep, MetaPatch, Plan, PlanNode, conditional_key
+from cmx.plan.node import PHASES, DeferredEdge, Edge, LateDep, MetaPatch, Plan, PlanNode, static_key
 from cmx.recipe import Recipe
 from cmx.selector import Selector, parse
+from cmx.trace import trace
 from cmx.versions import VersionRequest, compare
 
 # keys of a dependency entry that are not inputs of the called recipe
@@ -189,6 +190,7 @@ _NO_PATCHES: Mapping[str, dict[str, Any]] = _EMPTY
 class Planner:
     def __init__(self, index: RecipeIndex, *, user_env: Env | None = None, user_const: Env | None = None,
                  notify: Callable[[str], None] | None = None) -> None:
+        trace("plan", "a planner starts (selection, variations, versions, env)")
         self.index = index
         self.user_env = dict(user_env or {})
         self.user_const = dict(user_const or {})
@@ -579,17 +581,7 @@ class Planner:
         return known
 
     def static_key(self, node: PlanNode) -> str | None:
-        """The key, if every dependency's contribution is known without running."""
-        child_keys = []
-        for e in node.edges:
-            if e.late is not None:  # decided at run time: never waits for a probe (see conditional_key)
-                child_keys.append("if:" + conditional_key(e.child))
-                continue
-            child = e.child
-            if child.key is None or child.recipe.probe:
-                return None
-            child_keys.append(child.key)
-        return node.compute_key(child_keys)
+        return static_key(node)
 
     def _choose_version(self, recipe: Recipe, overlays: tuple[dict[str, Any], ...], req: VersionRequest
                         ) -> tuple[str | None, VersionRequest, dict[str, Any] | None]:

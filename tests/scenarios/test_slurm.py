@@ -72,6 +72,23 @@ def test_script_through_slurm_is_the_local_run(tmp_path):
     assert again.code == 0 and again.json["cached"] and again.json["cache_path"] == r["cache_path"]
 
 
+def test_the_job_executes_the_shipped_plan_and_never_plans(tmp_path):
+    """The plan is made once, on the submitting machine: with CMX_TRACE=1 (exported to the job by sbatch)
+    the submitter's stderr has the planner's trace line, the job's log has the executor's and neither the
+    planner's nor the recipe index's (no meta read to plan)."""
+    home = tmp_path / "h"
+    home.mkdir()
+    out = run_cmx("run", "script", "--tags=print,hello-world", "--name=Tr", "--executor=slurm", "-j", home=home,
+                  env={"CMX_TRACE": "1"})
+    assert out.code == 0, out.err
+    assert out.json["new_env"]["CMX_HELLO_MESSAGE"] == "Hello Tr"
+    assert "cmx: trace: plan " in out.err and "cmx: trace: execute " not in out.err  # planned here, not run here
+    (log,) = (home / "cache" / "slurm").glob("*/*/*_log.err")
+    job = log.read_text()
+    assert "cmx: trace: execute runs a plan of" in job, job
+    assert "cmx: trace: plan " not in job and "cmx: trace: index " not in job, job
+
+
 def test_experiment_points_are_a_job_array_and_a_rerun_submits_nothing(tmp_path):
     home = tmp_path / "h"
     home.mkdir()
@@ -135,22 +152,33 @@ def test_two_concurrent_submissions_build_a_shared_dependency_once(repo, home, t
     assert len(saw) == 1 and saw.pop().startswith(str(home / "cache" / "store"))
 
 
-def test_a_recipe_changed_after_planning_fails_the_job_clearly(repo, home):
-    """The job runs the plan made at submission (--frozen): a recipe edited meanwhile is refused."""
-    d = repo.add("edited", "tags: [edited]\ncache: true\nnew_env_keys: [E]\n", 'echo "E=one" >> tmp-run-env.out\n')
-    sub = run_cmx("run", "script", "--tags=edited", "--executor=slurm", "--detach", "--slurm.extra=--hold", "-j",
-                  home=home)
-    assert sub.code == 0, sub.err
-    job_id = sub.json["job_ids"][0]
-    (d / "run.sh").write_text('echo "E=two" >> tmp-run-env.out\n')  # changed between planning and running
-    subprocess.run(["scontrol", "release", job_id], check=True)
-    log = Path(sub.json["log"])
-    deadline = time.monotonic() + 120
-    while "recipe content changed" not in (log.read_text() if log.exists() else ""):
-        assert time.monotonic() < deadline, log.read_text() if log.exists() else "no log"
-        time.sleep(0.2)
-    assert "edited: recipe content changed" in log.read_text()
-    assert store_entries(home) == []
+def test_a_recipe_changed_after_planning_fails_the_job_clearly(repo, home, tmp_path):
+    """The job runs the plan made at submission: a recipe file edited before the job starts is refused,
+    naming the recipe and the file (exit 2), and nothing runs."""
+    ran = tmp_path / "ran"
+    d = repo.add("edited", "tags: [edited]\ncache: true\nnew_env_keys: [E]\n",
+                 f'echo one >> "{ran}"\necho "E=one" >> tmp-run-env.out\n')
+    env = dict(os.environ, CMX_HOME=str(home))
+    proc = subprocess.Popen([sys.executable, "-m", "cmx.cli.main", "run", "script", "--tags=edited", "--executor=slurm",
+                             "--slurm.extra=--hold", "-j"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not [p for p in (home / "cache" / "slurm").glob("*/*") if p.is_dir()]:  # submitted, held
+            assert time.monotonic() < deadline and proc.poll() is None, "never submitted"
+            time.sleep(0.1)
+        (job_dir,) = [p for p in (home / "cache" / "slurm").glob("*/*") if p.is_dir()]
+        (d / "run.sh").write_text(f'echo two >> "{ran}"\necho "E=two" >> tmp-run-env.out\n')  # after planning
+        subprocess.run(["scontrol", "release", job_dir.name], check=True, timeout=60)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, err
+    assert f"Slurm job {job_dir.name} FAILED: the plan shipped to this job is out of date: recipe 'edited' " \
+           f"changed since it was planned (run.sh in {d})" in err
+    assert json.loads(out)["slurm"]["job_id"] == job_dir.name
+    assert not ran.exists() and store_entries(home) == []  # nothing ran
 
 
 def test_an_experiment_task_runs_its_point_from_the_submitted_plan(repo, home):
@@ -165,7 +193,7 @@ def test_an_experiment_task_runs_its_point_from_the_submitted_plan(repo, home):
     subprocess.run(["scontrol", "release", array], check=True)
     logs = [Path(sub.json["experiment"]) / "logs" / f"{p['point_id']}.log" for p in sub.json["points"]]
     deadline = time.monotonic() + 120
-    while not all(p.exists() and "recipe content changed" in p.read_text() for p in logs):
+    while not all(p.exists() and "recipe 'edited' changed since it was planned" in p.read_text() for p in logs):
         assert time.monotonic() < deadline, [p.read_text() if p.exists() else "no log" for p in logs]
         time.sleep(0.2)
     assert store_entries(home) == []
@@ -209,16 +237,41 @@ def test_a_compute_node_runs_its_own_probes(repo, home, tmp_path):
     assert back.code == 0 and back.json["new_env"]["SAW"] == "cpu" and back.json["cached"] and counts() == (3, 2)
 
 
-def _submit_slow(home: Path, starts: Path, *flags: str) -> tuple[subprocess.Popen, str]:
-    """``cmx run script --tags=slow,build --executor=slurm`` in the background, once its build runs."""
-    env = dict(os.environ, CMX_HOME=str(home))
-    proc = subprocess.Popen([sys.executable, "-m", "cmx.cli.main", "run", "script", "--tags=slow,build",
-                             "--seconds=4", "--executor=slurm", *flags, "-j"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (starts.exists() and starts.read_text().splitlines()):  # the build has started on the node
-        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() else "no start"
+GATED = "tags: [gated, build]\ncache: true\ninput_mapping:\n  point: GATED_POINT\nnew_env_keys: [GATED_*]\n"
+
+
+def _gated_run(starts: Path, go: Path) -> str:
+    """Each start of the build is a line in ``starts`` (the point and its array task); the build of any
+    point but ``free`` then waits for the file ``go``: the test decides when it may finish, never a clock."""
+    return f"""
+echo "start $GATED_POINT ${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}" >> "{starts}"
+if [ "$GATED_POINT" != free ]; then n=0; while [ ! -e "{go}" ] && [ $n -lt 6000 ]; do sleep 0.1; n=$((n+1)); done; fi
+echo "payload-$GATED_POINT" > result.txt
+echo "GATED_RESULT=$PWD/result.txt" >> tmp-run-env.out
+"""
+
+
+def _starts(starts: Path, point: str) -> list[str]:
+    """The array task of each start of ``point``'s build so far."""
+    lines = starts.read_text().splitlines() if starts.exists() else []
+    return [line.split()[2] for line in lines if line.split()[1] == point]
+
+
+def _wait_until(check, proc: subprocess.Popen, what: str, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert proc.poll() is None, f"cmx ended before {what}: {proc.stderr.read() if proc.stderr else ''}"
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
         time.sleep(0.1)
+
+
+def _submit_gated(home: Path, starts: Path, *flags: str) -> tuple[subprocess.Popen, str]:
+    """``cmx run script --tags=gated,build --executor=slurm`` in the background, once its build runs."""
+    env = dict(os.environ, CMX_HOME=str(home))
+    proc = subprocess.Popen([sys.executable, "-m", "cmx.cli.main", "run", "script", "--tags=gated,build",
+                             "--point=a", "--executor=slurm", *flags, "-j"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    _wait_until(lambda: _starts(starts, "a"), proc, "start of the build on the node", 120)
     (job_dir,) = [p for p in (home / "cache" / "slurm").glob("*/*") if p.is_dir()]
     return proc, job_dir.name
 
@@ -226,13 +279,15 @@ def _submit_slow(home: Path, starts: Path, *flags: str) -> tuple[subprocess.Pope
 def test_requeue_runs_the_job_again_and_builds_the_entry_once(repo, home, tmp_path):
     """--slurm.requeue: `scontrol requeue` of the running job (what preemption does) stops the build; Slurm
     runs the job again, cmx waits for that attempt (not the stopped one) and the entry is published once."""
-    starts = tmp_path / "starts"
-    repo.add("slow", SLOW, f'echo start >> "{starts}"\n' + SLOW_RUN)
-    proc, job_id = _submit_slow(home, starts, "--slurm.requeue")
+    starts, go = tmp_path / "starts", tmp_path / "go"
+    repo.add("gated", GATED, _gated_run(starts, go))
+    proc, job_id = _submit_gated(home, starts, "--slurm.requeue")
     try:
         subprocess.run(["scontrol", "requeue", job_id], check=True, timeout=60)
         # Slurm holds a re-queued job back for its credential lifetime (cred_expire: 30 s in .ci/slurm-up.sh,
-        # 120 s by default) before it runs again
+        # 120 s by default) before it runs again, and only once the stopped attempt has ended
+        _wait_until(lambda: len(_starts(starts, "a")) == 2, proc, "second attempt")
+        go.touch()
         out, err = proc.communicate(timeout=600)
     finally:
         if proc.poll() is None:
@@ -240,28 +295,66 @@ def test_requeue_runs_the_job_again_and_builds_the_entry_once(repo, home, tmp_pa
     assert proc.returncode == 0, err
     assert f"job {job_id} re-queued by Slurm (attempt 2)" in err
     assert "1 done, 0 failed (of 1)" in err
-    assert starts.read_text().splitlines() == ["start", "start"]  # the step ran again
-    result = Path(json.loads(out)["new_env"]["SLOW_RESULT"])
-    assert result.read_text() == "payload-4\n"
+    assert len(_starts(starts, "a")) == 2  # the step ran again
+    result = Path(json.loads(out)["new_env"]["GATED_RESULT"])
+    assert result.read_text() == "payload-a\n"
     (entry,) = store_entries(home)  # built once: the stopped attempt published nothing
     assert result.is_relative_to(entry)
-    again = run_cmx("run", "script", "--tags=slow,build", "--seconds=4", "-j", home=home)
-    assert again.code == 0 and again.json["cached"] and again.json["new_env"]["SLOW_RESULT"] == str(result)
+    again = run_cmx("run", "script", "--tags=gated,build", "--point=a", "-j", home=home)
+    assert again.code == 0 and again.json["cached"] and again.json["new_env"]["GATED_RESULT"] == str(result)
+
+
+def test_requeue_of_one_array_task_runs_that_point_again_and_builds_it_once(repo, home, tmp_path):
+    """--slurm.requeue on an experiment: `scontrol requeue ARRAY_TASK` of one running task (what preemption
+    does to one point) stops that point's build; Slurm runs the task again, cmx waits for that attempt,
+    records the point once and its entry is built once; the other point is not disturbed."""
+    starts, go = tmp_path / "starts", tmp_path / "go"
+    repo.add("gated", GATED, _gated_run(starts, go))
+    env = dict(os.environ, CMX_HOME=str(home))
+    args = ("run", "experiment", "--tags=gated,build", "--explore.point=a,free", "--executor=slurm", "-j")
+    proc = subprocess.Popen([sys.executable, "-m", "cmx.cli.main", *args, "--slurm.requeue"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until(lambda: _starts(starts, "a"), proc, "start of point a's build", 120)
+        (task,) = _starts(starts, "a")
+        subprocess.run(["scontrol", "requeue", task], check=True, timeout=60)
+        _wait_until(lambda: len(_starts(starts, "a")) == 2, proc, "second attempt of point a")
+        go.touch()
+        out, err = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert f"job {task} re-queued by Slurm (attempt 2)" in err
+    array = task.split("_")[0]
+    assert _starts(starts, "a") == [task, task] and _starts(starts, "free") == [f"{array}_1"]
+    res = json.loads(out)
+    assert res["summary"]["ok"] == 2 and [p["status"] for p in res["points"]] == ["ok", "ok"]
+    records = {json.loads(p.read_text())["inputs"]["point"]: json.loads(p.read_text())
+               for p in Path(res["experiment"]).glob("points/*.json")}
+    assert {k: r["slurm_job_id"] for k, r in records.items()} == {"a": task, "free": f"{array}_1"}
+    assert Path(records["a"]["new_env"]["GATED_RESULT"]).read_text() == "payload-a\n"
+    log = Path(records["a"]["log"]).read_text()  # both attempts, told apart
+    assert "cmx: interrupted by SIGTERM" in log and "cmx: slurm: attempt 2 (re-queued by Slurm)" in log
+    assert len(store_entries(home)) == 2  # one entry a point: the stopped attempt published nothing
+    again = run_cmx(*args, home=home)
+    assert again.code == 0 and "all 2 points already done; nothing submitted" in again.err, again.err
 
 
 def test_without_requeue_slurm_refuses_to_requeue(repo, home, tmp_path):
-    starts = tmp_path / "starts"
-    repo.add("slow", SLOW, f'echo start >> "{starts}"\n' + SLOW_RUN)
-    proc, job_id = _submit_slow(home, starts)
+    starts, go = tmp_path / "starts", tmp_path / "go"
+    repo.add("gated", GATED, _gated_run(starts, go))
+    proc, job_id = _submit_gated(home, starts)
     try:
         refused = subprocess.run(["scontrol", "requeue", job_id], capture_output=True, text=True, timeout=60)
+        go.touch()
         out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert refused.returncode != 0, refused.stdout
     assert proc.returncode == 0, err
-    assert starts.read_text().splitlines() == ["start"] and len(store_entries(home)) == 1
+    assert len(_starts(starts, "a")) == 1 and len(store_entries(home)) == 1
 
 
 CAPACITY = "tags: [capacity]\ncache: true\ninput_mapping:\n  qps: CAP_QPS\nnew_env_keys: [CMX_FLEXBENCH_RESULT]\n"
