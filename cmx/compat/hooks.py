@@ -126,7 +126,7 @@ class Automation:
         for stale in ("tmp-run-env.out", "tmp-run-state.json"):
             with contextlib.suppress(FileNotFoundError):
                 (work / stale).unlink()
-        text, secrets = script.render(found, work, env, f"native script {found.name}")
+        text, secrets = script.render(found, work, env, f"native script {found.name}", cm_quoting=True)
         code = script.run(text, work, secrets, self._log_path, None)
         if code != 0:
             return {"return": 2, "error": f"native script {found.name} failed with {script.describe_exit(code)}"}

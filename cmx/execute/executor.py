@@ -381,7 +381,7 @@ class Executor:
             final = self.store.entry_path(key) if failed_dir is not None else None
             self._write_provenance(node, work)  # before the run, so a recipe can embed it in its results
             outcome = run_phases(node, work, self.ensure, log_path, echo, self.api, dict(node.inputs), final,
-                                 self.run_late)
+                                 self.run_late, dict(self.options.user_env))
             if outcome.version and not node.version_req.admits(outcome.version):
                 raise PhaseFailure(
                     f"detected version {outcome.version} does not satisfy {node.version_req.describe()} "

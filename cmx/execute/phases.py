@@ -14,7 +14,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from cmx import envutil
 from cmx.envutil import Env
@@ -83,6 +83,9 @@ def _apply_meta_patches(node: PlanNode, env: Env, state: dict[str, Any]) -> None
         envutil.merge_env(env, node.pinned)
 
 
+_UNSET = object()
+
+
 def _edge_enabled(edge: Edge, env: Env) -> bool:
     return edge.condition is None or envutil.dep_enabled(edge.condition, env)
 
@@ -97,6 +100,7 @@ def run_phases(
     inputs: dict[str, Any],
     final_dir: Path | None = None,
     run_late: Callable[[PlanNode, Any, Env], NodeResult] | None = None,
+    user_env: Mapping[str, Any] | None = None,
 ) -> Outcome:
     env: Env = copy.deepcopy(node.env)
     state: dict[str, Any] = copy.deepcopy(node.state)
@@ -131,6 +135,7 @@ def run_phases(
 
         deferred = [d for d in node.deferred if d.phase == phase]  # decided now that the env it reads is known
         edges = list(node.children(phase))
+        before = None if phase == "deps" else dict(env)
         for position in range(len(edges) + 1):
             for d in deferred:
                 if d.after == position and envutil.dep_enabled(d.condition, env):
@@ -149,7 +154,12 @@ def run_phases(
             except RecipeFailed:
                 if not edge.continue_on_error:
                     raise
-        envutil.merge_env(env, node.pinned)  # the user's --env/--const and the recipe's const win over dep outputs
+        if before is None:  # the user's --env/--const and the recipe's const win over dep outputs
+            envutil.merge_env(env, node.pinned)
+        else:  # after preprocess: a hook dependency's export never beats them either, but preprocess's own
+            # change to a --env value stands (docs/recipe-format.md "At run time"); a const always wins
+            envutil.merge_env(env, {k: v for k, v in node.pinned.items() if env.get(k) != before.get(k)
+                                    or (user_env or {}).get(k, _UNSET) != v})
 
     env.update({"CMX_RECIPE_PATH": str(node.recipe.path), "CMX_RUN_DIR": str(work_dir)})
     if node.version:
@@ -219,7 +229,7 @@ def run_phases(
                 raise PhaseFailure(f"preprocess chose the script '{base}', but {node.recipe.path} has no {base}.sh")
             if found is not None:
                 (work_dir / "tmp-state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
-                text, secrets = script.render(found, work_dir, env, f"recipe {node.label}")
+                text, secrets = script.render(found, work_dir, env, f"recipe {node.label}", cm_quoting=foreign)
                 try:
                     code = script.run(text, work_dir, secrets, log_path, echo, masker)
                     out_env, out_state = script.read_outputs(work_dir) if code == 0 else ({}, {})

@@ -522,3 +522,44 @@ CM_OWN_DEPS = {
         """,
     "script/say-os-name/run.sh": 'echo "CM_SAID_OS=$CM_HOST_OS_TYPE" > tmp-run-env.out\n',
 }
+
+# CM: values read as bash reads `export KEY="VALUE"` (cm's tmp-run.sh): preprocess builds a command with
+# `\${PIPESTATUS[0]}` for the run script to eval (cm4mlops' benchmark-program), a `$NAME` reference, and
+# a `$(...)` that bash would run and cmx never does; the user's --env is not re-applied over preprocess
+CM_QUOTING = {
+    "cmr.yaml": "alias: cmquote\ngit: true\n",
+    "script/wrap-cmd/_cm.yaml": """
+        alias: wrap-cmd
+        uid: 9c5b2c3d4e5f6a01
+        automation_alias: script
+        tags: [wrap, cmd]
+        default_env:
+          CM_WRAP_CMD: 'false'
+        prehook_deps:
+        - tags: get,wrap-base
+        new_env_keys: [CM_WRAP_*]
+        """,
+    "script/wrap-cmd/customize.py": r'''
+        def preprocess(i):
+            env = i['env']
+            env['CM_WRAP_CMD'] += r" | cat; echo \${PIPESTATUS[0]} > exitstatus"
+            env['CM_WRAP_HOME'] = '$CM_WRAP_BASE/sub'
+            env['CM_WRAP_SUBST'] = '$(touch ran-it)'
+            return {'return': 0}
+        ''',
+    "script/wrap-cmd/run.sh": """
+        eval "$CM_WRAP_CMD"
+        echo "CM_WRAP_STATUS=$(cat exitstatus)" > tmp-run-env.out
+        echo "CM_WRAP_SEEN=$CM_WRAP_HOME" >> tmp-run-env.out
+        echo "CM_WRAP_LITERAL=$CM_WRAP_SUBST" >> tmp-run-env.out
+        test ! -e ran-it && echo "CM_WRAP_RAN=no" >> tmp-run-env.out
+        """,
+    "script/get-wrap-base/_cm.yaml": """
+        alias: get-wrap-base
+        uid: 9c5b2c3d4e5f6a02
+        automation_alias: script
+        tags: [get, wrap-base]
+        new_env_keys: [CM_WRAP_BASE]
+        """,
+    "script/get-wrap-base/run.sh": 'echo "CM_WRAP_BASE=fromdep" > tmp-run-env.out\n',
+}
