@@ -287,7 +287,7 @@ def run(i: dict[str, Any], ctx: Context) -> dict[str, Any]:
     explain = bool(i.get("explain"))
     statuses = engine.status(plan, new=options.new, skip_cache=options.skip_cache, explain=dry or explain)
     reporter = ConsoleReporter(quiet=options.quiet, verbose=options.verbose, total=len(plan.nodes))
-    for note in plan.notes:
+    for note in plan.notes + (plan.details if options.verbose else []):
         reporter.note(note)
     info = request_info(i)
     if i.get("frozen"):

@@ -208,6 +208,7 @@ class Plan:
     root: PlanNode
     nodes: list[PlanNode]  # topological: dependencies before dependents
     notes: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)  # notes shown with -v only
     # a new planner with the same index and user env, for the dependencies planned at run time
     planner: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 

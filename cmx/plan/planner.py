@@ -211,6 +211,7 @@ class Planner:
         self._by_key: dict[str, PlanNode] = {}  # a node by its static key (see _same_work)
         self._text_cache: dict[str, str] = {}
         self.notes: list[str] = []
+        self.details: list[str] = []  # notes for -v
 
     # -- public ---------------------------------------------------------------------
     def plan(self, req: Request) -> Plan:
@@ -231,7 +232,7 @@ class Planner:
             direct_ad={k: {**v, "_source": f"--ad.{k} (the command line)"} for k, v in req.ad.items()},
         )
         root = self._resolve(ctx, parent=None, root=True)
-        return Plan(root=root, nodes=self.order, notes=self.notes, planner=self.fresh)
+        return Plan(root=root, nodes=self.order, notes=self.notes, planner=self.fresh, details=self.details)
 
     # -- selection --------------------------------------------------------------------
     def select(self, selector: Selector, name: str | None, source: str, note: bool = True) -> Recipe:
@@ -397,6 +398,8 @@ class Planner:
         if version_overlay:
             eff = _merge_effective(recipe, (version_overlay, *resolved.overlays))
         env, key_env = self._node_env(recipe, eff, ctx, root)
+        if ctx.inputs and not root and recipe.path.parent.name == "script":
+            ctx.inputs = self._mapped_only(recipe, eff, ctx)
         meta_patches: tuple[MetaPatch, ...] = ()
         if recipe.path.parent.name == "script" and ("update_meta_if_env" in recipe.meta or any(
                 "update_meta_if_env" in ov for ov in (version_overlay or {}, *resolved.overlays))):
@@ -686,6 +689,26 @@ class Planner:
                         hint = f"did you mean the dependency key '{as_key[0]}'?"
                 raise UnknownInputError(recipe.alias, flag, ctx.source, list(mapping), hint=hint)
 
+    def _mapped_only(self, recipe: Recipe, eff: dict[str, Any], ctx: _Context) -> dict[str, Any]:
+        """The inputs a dependency entry passes to a CM/MLC recipe that its input_mapping maps: cm ignores the
+        others (``md5sum``, a misspelt ``force-cache``), so they are left out (of its env, its hooks' input and
+        its key), with a note for -v. (Our recipes refuse them: _check_inputs.)"""
+        mapping = eff["input_mapping"]
+        unmapped = [k for k in ctx.inputs if k not in mapping]
+        if not unmapped:
+            return ctx.inputs
+        import difflib
+
+        from cmx.meta.schema import DEP_KEYS
+
+        for flag in unmapped:
+            close = difflib.get_close_matches(flag, list(DEP_KEYS), n=1, cutoff=0.75)
+            text = (f"{ctx.source}: recipe '{recipe.alias}' has no input --{flag}; ignored, as cm does"
+                    + (f" (did you mean the dependency key '{close[0]}'?)" if close else ""))
+            if text not in self.details:
+                self.details.append(text)
+        return {k: v for k, v in ctx.inputs.items() if k in mapping}
+
     def _plain_child(self, node: PlanNode, tags: Any, source: str, adr: dict[str, dict[str, Any]]
                      ) -> "PlanNode | _Pending":
         """The child of a dependency given by tags only (no patch applies): its node, or its pending resolution.
@@ -870,7 +893,7 @@ class Planner:
                 error = exc
         child = edge.child
         child.parents[:] = [p for p in child.parents if p[0] is not shadow]
-        return Plan(root=child, nodes=self.order, notes=self.notes, planner=self.fresh)
+        return Plan(root=child, nodes=self.order, notes=self.notes, planner=self.fresh, details=self.details)
 
     def fresh(self) -> "Planner":
         """A planner with the same index and user env (for dependencies planned at run time)."""

@@ -383,3 +383,69 @@ def test_a_variation_sets_the_cache_expiration(cmx, tmp_path: Path) -> None:
     short = cmx("run", "script", "--tags=cmexp:get,expiring,_short", "-j", env=later)
     assert plain.code == 0 and short.code == 0, plain.err + short.err
     assert plain.json["cached"] and not short.json["cached"]
+
+
+# a dependency entry passing inputs the called CM recipe does not map (download-file's md5sum in
+# cm4mlops, a misspelt force-cache): ignored as cm ignores them, not in the key
+CM_UNMAPPED = {
+    "cmr.yaml": "alias: cmunm\nuid: 5e1a00000000d00d\ngit: true\n",
+    "script/use-unmapped/_cm.yaml": _meta("use-unmapped", "5e1a000000000041", """
+        tags: [use, unmapped]
+        new_env_keys: [CM_THING_*]
+        deps:
+          - tags: get,mapped-thing
+            colour: red
+            md5sum: 0af279e557a8de252d7ff0751a999379
+            force-cache: 'yes'
+        """),
+    "script/get-mapped-thing/_cm.yaml": _meta("get-mapped-thing", "5e1a000000000042", """
+        tags: [get, mapped-thing]
+        cache: true
+        input_mapping:
+          colour: CM_THING_COLOUR
+        new_env_keys: [CM_THING_*]
+        """),
+    "script/get-mapped-thing/run.sh": 'echo "CM_THING_SAW=$CM_THING_COLOUR" > tmp-run-env.out\n',
+    "script/use-builtin-unmapped/_cm.yaml": _meta("use-builtin-unmapped", "5e1a000000000043", """
+        tags: [use, builtin-unmapped]
+        deps:
+          - tags: print,hello-world
+            md5sum: 0af279e557a8de252d7ff0751a999379
+        """),
+}
+
+
+def test_inputs_a_cm_recipe_does_not_map_are_ignored_as_cm_does(cmx, tmp_path: Path) -> None:
+    _register(cmx, tmp_path / "cmunm", CM_UNMAPPED)
+    res = cmx("run", "script", "cmunm:use-unmapped", "-j")
+    assert res.code == 0, res.err
+    assert res.json["new_env"] == {"CM_THING_COLOUR": "red", "CM_THING_SAW": "red"}
+    # not in the key: the same entry as the recipe asked for with its mapped input alone
+    dry = cmx("run", "script", "cmunm:use-unmapped", "--dry-run", "-j")
+    alone = cmx("run", "script", "cmunm:get-mapped-thing", "--colour=red", "--dry-run", "-j")
+    assert _nodes(dry, "get-mapped-thing")[0]["key"] == _nodes(alone, "get-mapped-thing")[0]["key"]
+    verbose = cmx("run", "script", "cmunm:use-unmapped", "--dry-run", "-v")
+    assert "recipe 'get-mapped-thing' has no input --md5sum; ignored, as cm does" in verbose.err, verbose.err
+    assert "has no input --force-cache; ignored, as cm does (did you mean the dependency key 'force_cache'?)" \
+        in verbose.err, verbose.err
+    assert "has no input" not in cmx("run", "script", "cmunm:use-unmapped", "--dry-run").err
+
+
+def test_our_recipes_still_refuse_inputs_they_do_not_map(cmx, tmp_path: Path) -> None:
+    _register(cmx, tmp_path / "cmunm", CM_UNMAPPED)
+    res = cmx("run", "script", "cmunm:use-builtin-unmapped", "--dry-run")
+    assert res.code == 2 and "recipe 'print-hello-world' has no input --md5sum" in res.err, res.err
+    res = cmx("run", "script", "--tags=print,hello-world", "--md5sum=x", "--dry-run")
+    assert res.code == 2 and "--md5sum" in res.err, res.err
+    res = cmx("run", "script", "cmunm:get-mapped-thing", "--md5sum=x", "--dry-run")  # a user flag: strict
+    assert res.code == 2 and "--md5sum" in res.err, res.err
+
+
+@pytest.mark.parametrize("tool", sorted(_TOOLS))
+def test_unmapped_inputs_as_cm_and_mlc_ignore_them(tool: str, tmp_path: Path) -> None:
+    which = _tool(tool, tmp_path)
+    files = {k: v for k, v in CM_UNMAPPED.items() if "builtin" not in k}
+    repo = write_repo(tmp_path / "unm", files if tool == "cm" else as_mlc(files))
+    new_env = tool_runs(which, repo, tmp_path, ["use,unmapped"])["use,unmapped"]["new_env"]
+    prefix = "CM_" if tool == "cm" else "MLC_"
+    assert new_env == {f"{prefix}THING_COLOUR": "red", f"{prefix}THING_SAW": "red"}
