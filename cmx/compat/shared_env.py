@@ -8,10 +8,12 @@ entry's ``force_env_keys`` put back and the entry's ``env`` on top.
 
 cmx passes the same, with one restriction that keeps keys exact and the cache from splitting: only the
 keys the dependency **could read** are passed, i.e. env names that appear in the text (meta and files,
-not ``*.md``) of the dependency, or of a CM/MLC recipe it may depend on (a dependency of any phase,
-variation or version, selected by its plain tags) through recipes that are not cached (a cached recipe
-passes on only what it could read itself: without that stop, ``get-python3`` would get one cache entry
-per Python package that asked for it), or that match its ``new_env_keys`` patterns. What is passed
+not ``*.md``) of the dependency, or, for a dependency that is not cached, of a CM/MLC recipe it may
+depend on (a dependency of any phase, variation or version, selected by its plain tags) through recipes
+that are not cached either, or that match its ``new_env_keys`` patterns. A cached recipe gets only what
+it could read itself: without that stop, ``get-python3`` would get one cache entry per Python package
+that asked for it, and ``detect-os`` one per dependent of ``get-sys-utils-min`` (its Windows-only post
+dependency). What is passed
 enters the dependency's env, and so its key; what is not passed cannot be read. A name built at run
 time (``env['CM_' + x]``) or read by a file outside those recipes is not passed (docs/compat.md). Our
 own recipes receive nothing (their env is their meta's and their entry's ``env``)."""
@@ -130,16 +132,16 @@ class Reach:
         return known
 
     def reads(self, recipe: "Recipe") -> tuple[frozenset[str], ...]:
-        """The token sets of the recipe and of the CM/MLC recipes it may depend on, at any depth through
-        recipes that are not cached."""
+        """The token sets of the recipe and, unless it is cached, of the CM/MLC recipes it may depend on,
+        at any depth through recipes that are not cached."""
         known = self._reach.get(recipe.uid)
         if known is None:
             order, seen, stack = [], {recipe.uid}, [recipe]
             while stack:
                 r = stack.pop()
                 order.append(self.tokens(r))
-                if r is not recipe and _cached(r):
-                    continue  # a cached recipe passes on only what it could read itself (see reads)
+                if _cached(r):
+                    continue  # a cached recipe gets only what it could read itself (see the module's doc)
                 for d in self._deps_of(r):
                     if d.uid not in seen:
                         seen.add(d.uid)
