@@ -24,6 +24,13 @@ _OLDER = ("resnet50", "retinanet", "bert-99", "bert-99.9", "dlrm-v2-99", "dlrm-v
           "deepseek-r1", "whisper", "mobilenet", "automotive-pointpainting", "llama3.1-8b-interactive",
           "deepseek-r1-interactive", "gpt-oss-120b", "dlrm-v3")
 KNOWN_BENCHMARKS: frozenset[str] = frozenset(rules.BENCHMARKS) | frozenset(_OLDER)
+# The checker's ``model_mapping`` of rounds v5.0-v6.x: folders spelt with an underscore (v5.1's
+# Cisco, Intel, Lenovo, Supermicro trees) are results of the dotted benchmark. Applied before the
+# name is taken as is, so that one benchmark is one ``model.mlperf_name`` whatever the spelling.
+ROUND_ALIASES: Mapping[str, str] = {
+    "llama3_1-405b": "llama3.1-405b", "llama3_1-8b": "llama3.1-8b", "llama3_1-8b-edge": "llama3.1-8b-edge",
+    "llama3_1-405b-interactive": "llama3.1-405b-interactive",
+}
 
 # Families whose throughput is counted in tokens (Offline, Server, Interactive).
 _TOKEN_FAMILIES = ("llama2-70b", "llama3.1-", "llama3_1-", "mixtral-8x7b", "gptj", "deepseek-r1", "gpt-oss")
@@ -45,7 +52,10 @@ def is_known(benchmark: str) -> bool:
 def official_name(folder: str, mapping: Mapping[str, str] | None = None) -> str:
     """The MLPerf benchmark a results folder stands for, as the checker decides it: the name
     itself, the submitter's ``model_mapping.json``, the checker's aliases, then its guesses for
-    open-division variants (``…mobilenet…``/``…resnet50…`` -> resnet, ``…bert-99.9…``, ``…bert-99…``)."""
+    open-division variants (``…mobilenet…``/``…resnet50…`` -> resnet, ``…bert-99.9…``, ``…bert-99…``).
+    ``llama3_1-405b`` and the other underscore spellings are their dotted benchmark (``ROUND_ALIASES``)."""
+    if folder in ROUND_ALIASES:
+        return ROUND_ALIASES[folder]
     if folder in KNOWN_BENCHMARKS:
         return folder
     mapped = (mapping or {}).get(folder) or rules.MODEL_ALIASES.get(folder)

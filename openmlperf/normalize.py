@@ -40,7 +40,7 @@ def integer(value: Any) -> int | None:
     return int(m.group(1)) if m else None
 
 
-_MEM = re.compile(r"^\s*([\d.]+)\s*(TB|TiB|GB|GiB)\s*$", re.I)
+_MEM = re.compile(r"^\s*([\d.]+)\s*(TB|TiB|Ti|GB|GiB|Gi)\s*$", re.I)  # "96Gi": v5.1 HPE
 
 
 def memory_gb(value: Any) -> float | None:

@@ -316,15 +316,31 @@ def import_tree(path: str | Path, dataset_dir: str | Path | None = None, *, roun
 
 # -- the official table -------------------------------------------------------------------------
 
-def _official_rows(path: Path) -> list[dict[str, str]]:
+def _official_rows(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise DatasetError(f"--summary_csv={path}: no such file")
+    if path.suffix.lower() == ".json":  # the round's summary_results.json (v5.1 on)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DatasetError(f"--summary_csv={path}: not readable JSON ({exc})") from None
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise DatasetError(f"--summary_csv={path}: expected a list of results (summary_results.json)")
+        return data
     with open(path, newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
-def _official_key(rec: dict[str, str]) -> tuple[tuple[str, ...], str, str] | None:
-    """(key, value, units) of a row of MLPerf's summary.csv or of the results-from-logs table."""
+def _official_key(rec: dict[str, Any]) -> tuple[tuple[str, ...], str, str] | None:
+    """(key, value, units) of a row of MLPerf's summary.csv, of the results-from-logs table or of
+    the round's summary_results.json (its ``Location`` names the folders; ``Model`` is the official
+    benchmark, not the folder, and the folder of the scenario may be lower case)."""
+    if "Location" in rec and "Performance_Result" in rec:
+        parts = str(rec["Location"]).split("/")
+        if len(parts) != 6 or parts[2] != "results":
+            return None
+        k = (parts[0], parts[1], parts[3], parts[4], str(rec.get("Scenario") or parts[5]))
+        return k, str(rec["Performance_Result"]), str(rec.get("Performance_Units") or "")
     if "Organization" in rec:  # the checker's summary.csv
         k = (rec.get("Division", ""), rec["Organization"], rec.get("Platform", ""), rec.get("Model", ""),
              rec.get("Scenario", ""))
@@ -346,6 +362,8 @@ def compare_official(rows: list[dict[str, Any]], path: Path) -> dict[str, Any]:
     table: dict[tuple[str, ...], tuple[str, str]] = {}
     for rec in _official_rows(path):
         k = _official_key(rec)
+        if k is None and "Location" in rec:
+            continue  # a summary_results.json entry outside results/ (none seen; not comparable)
         if k is None:
             raise DatasetError(f"--summary_csv={path}: neither MLPerf's summary.csv (Organization, Platform, "
                                f"Model, Scenario, Result) nor a results-from-logs table (submitter, platform, ...)")

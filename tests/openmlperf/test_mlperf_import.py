@@ -163,3 +163,55 @@ def test_open_division_names_without_a_mapping_follow_the_checkers_guesses(log_s
                               where "submission.organization" = 'ASUSTeK' order by 1""", ds).to_pylist()
     assert {"n": "bert-large-pruned80_quant-none-vnni-bert-99", "m": "bert-99"} in got
     assert {"n": "mobilenet-v2-int8", "m": "resnet"} in got
+
+
+def test_underscore_spellings_of_v51_are_the_dotted_benchmark(log_samples, ds, tmp_path):
+    # v5.1's Cisco, Intel, Lenovo and Supermicro trees spell llama3_1-405b / llama3_1-8b; the
+    # checker maps them to llama3.1-405b / llama3.1-8b, and so must model.mlperf_name
+    from openmlperf import headline
+
+    assert headline.official_name("llama3_1-405b") == "llama3.1-405b"
+    assert headline.official_name("llama3_1-8b-edge") == "llama3.1-8b-edge"
+    assert headline.official_name("llama3.1-8b") == "llama3.1-8b" and headline.official_name("resnet50") == "resnet50"
+    root = tmp_path / "inference_results_v5.1"
+    build_round(log_samples, root)
+    results = root / "closed" / "AMD" / "results" / "1xMI300X_2xEPYC-9374F"
+    (results / "llama2-70b-99").rename(results / "llama3_1-8b")
+    report = mlperf.import_tree(root, ds)
+    assert not report.skipped and report.extra["round"] == "v5.1"
+    row = openmlperf.query("""select "model.name" n, "model.mlperf_name" m, "metrics.units" u from results
+                              where "submission.organization" = 'AMD'""", ds).to_pylist()
+    assert row == [{"n": "llama3_1-8b", "m": "llama3.1-8b", "u": "Tokens/s"}]
+
+
+def _summary_results(rows, scale=None):
+    """A round's summary_results.json for imported rows (the shape v5.1 publishes)."""
+    out = []
+    for r in rows:
+        loc = "/".join((r["submission.division"], r["submission.organization"], "results", r["submission.platform"],
+                        r["model.name"], r["submission.scenario"].lower()))
+        value = r["metrics.result"] * (scale(r) if scale else 1.0)
+        out.append({"Location": loc, "Scenario": r["submission.scenario"], "Model": r["model.mlperf_name"],
+                    "Performance_Result": round(value, 6), "Performance_Units": r["metrics.units"]})
+    return out
+
+
+def test_the_rounds_summary_results_json_is_an_official_table(log_samples, ds, tmp_path):
+    root = tmp_path / "inference_results_v4.1"
+    n = build_round(log_samples, root)
+    mlperf.import_tree(root, tmp_path / "first")
+    rows = _rows(tmp_path / "first")
+    good = tmp_path / "summary_results.json"
+    good.write_text(json.dumps(_summary_results(rows)))
+    off = mlperf.import_tree(root, ds, summary_csv=good).extra["official"]
+    assert (off["compared"], off["agree"], off["disagree"], off["not_in_official"]) == (n, n, [], [])
+    bad = tmp_path / "bad" / "summary_results.json"
+    bad.parent.mkdir()
+    bad.write_text(json.dumps(_summary_results(rows, lambda r: 1.01 if r["submission.scenario"] == "Offline" else 1.0)))
+    off = mlperf.import_tree(root, tmp_path / "ds2", summary_csv=bad).extra["official"]
+    offline = sum(r["submission.scenario"] == "Offline" for r in rows)
+    assert offline and len(off["disagree"]) == offline and off["agree"] == n - offline
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"not": "a list"}')
+    with pytest.raises(DatasetError, match="expected a list of results"):
+        mlperf.import_tree(root, tmp_path / "ds3", summary_csv=broken)

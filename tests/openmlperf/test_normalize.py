@@ -8,7 +8,7 @@ from openmlperf import normalize
 
 
 @pytest.mark.parametrize("raw,gb", [("1.5TiB", 1536.0), ("1 TB", 1024.0), ("2.3 TB", 2355.2), ("768 GB", 768.0),
-                                    ("1024GB", 1024.0), ("1.5T", None), ("81559 MiB", None),
+                                    ("1024GB", 1024.0), ("96Gi", 96.0), ("1.5T", None), ("81559 MiB", None),
                                     ("Shared with host", None), ("N/A", None), ("", None)])
 def test_memory_in_gb_as_published(raw, gb):
     assert normalize.memory_gb(raw) == gb
