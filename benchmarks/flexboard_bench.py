@@ -18,7 +18,7 @@ splits of docs/flexboard.md (ours vs the baseline, with interval coverage; a few
 
 scikit-learn runs single-threaded (the predictor's own setting). Nothing passes or fails on
 time; the issue's goals are printed as text (training <= 30 s on 2 cores, 1,000 predictions <= 1 s).
-Run: ``python benchmarks/flexboard_bench.py [--runs N] [--evaluate] [--libraries] [--json]``.
+Run: ``python benchmarks/flexboard_bench.py [--runs N] [--evaluate [--dataset_dir DIR]] [--libraries] [--json]``.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def _timed(fn: Callable[[], Any], cpu: list[float]) -> Callable[[], float]:
     return timer
 
 
-def measure(runs: int = 3, evaluate: bool = False, libs: bool = False) -> dict[str, Any]:
+def measure(runs: int = 3, evaluate: bool = False, libs: bool = False, dataset_dir: str | None = None) -> dict[str, Any]:
     from flexboard import evaluate as E
     from flexboard import features as F
     from flexboard import predictor as P
@@ -112,9 +112,13 @@ def measure(runs: int = 3, evaluate: bool = False, libs: bool = False) -> dict[s
         out["libraries"] = libraries(rows)
     if evaluate:
         out["evaluation"] = {}
+        # the splits run on --dataset_dir when given (e.g. the published dataset with v5.1 imported:
+        # leave-round-out is then <= v5.0 -> v5.1), else on the published dataset
+        eval_rows = F.load_rows(dataset_dir) if dataset_dir else rows
+        out["evaluation_data"] = dataset_dir or str(_published())
         for split in E.SPLITS:
             t0 = time.perf_counter()
-            r = E.evaluate(rows, split)
+            r = E.evaluate(eval_rows, split)
             r.pop("per_fold", None)
             r["seconds"] = round(time.perf_counter() - t0, 1)
             out["evaluation"][split] = r
@@ -226,6 +230,10 @@ def report_lines(r: dict[str, Any]) -> list[str]:
                      f"median APE {e['median_ape']} vs {e['baseline_median_ape']}, 80 % interval coverage "
                      f"{e['interval_coverage']} %" + (f"; on tasks seen in training: ours {e['mape_seen_tasks']} % vs "
                                                       f"{e['baseline_mape_seen_tasks']} %" if "mape_seen_tasks" in e else ""))
+        if split == "leave-round-out":
+            lines.extend(f"    {k}: {v['rows']} rows{'' if v['seen_task'] else ' (task new to training)'}, MAPE ours "
+                         f"{v['mape']} % vs baseline {v.get('baseline_mape')} %, coverage {v['coverage_80']} %"
+                         for k, v in e.get("per_task", {}).items())
     return lines
 
 
@@ -236,8 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--libraries", action="store_true",
                     help="also the same median model with LightGBM and XGBoost, where importable")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--dataset_dir", help="--evaluate on this dataset folder (e.g. the published dataset with a "
+                                          "round imported by import,mlperf,results) instead of the published file")
     a = ap.parse_args(argv)
-    r = measure(a.runs, a.evaluate, a.libraries)
+    r = measure(a.runs, a.evaluate, a.libraries, a.dataset_dir)
     m = machine()
     lines = report_lines(r) + [f"  [{m['cpus']} cpus, load avg (1 min) {m['loadavg_1m']}]"]
     if a.json:

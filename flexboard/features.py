@@ -31,9 +31,13 @@ NUMERIC = [
     "log_bandwidth_bound", "log_ref_bound",
     "count_per_node", "nodes", "total_count", "cpu_cores", "cpu_count", "host_memory_gb",
     "interactive", "accuracy_999", "task_output_tokens", "ttft_limit_ms", "tpot_limit_ms",
+    "latency_fraction",
 ]
 CATEGORICAL = ["scenario", "framework", "acc_vendor", "cpu_vendor", "interconnect_kind", "task", "division"]
 FEATURES = NUMERIC + CATEGORICAL
+# computed into the frame for the normalising bound (``reference_log_bound``), not model inputs
+BOUND_PARTS = ["prefill_factor", "log_prefill_bound", "context_tokens", "kv_read_ratio", "latency_fraction",
+               "log_serving_bound"]
 # The raw identity columns the FlexBoard-style baseline memorises (accelerator, submitter, benchmark,
 # framework as written). Only the "memory" models use them, and only for rows whose accelerator and
 # task were seen in training (flexboard.predictor): they cannot carry over to a new accelerator.
@@ -115,19 +119,22 @@ def row_features(r: dict[str, Any]) -> dict[str, Any]:
                cpu_cores=_f(r.get("system.cpu.core_count")), cpu_count=_f(r.get("system.cpu.count_per_node")),
                host_memory_gb=_f(r.get("system.memory.capacity")))
     tag = f"{name or ''} {mlperf or ''}".lower()
-    out["interactive"] = 1.0 if "interactive" in tag else 0.0
     out["accuracy_999"] = 1.0 if re.search(r"99\.9", tag) else 0.0
-    scen = str(r.get("submission.scenario") or "")
+    # v5.0's llama2-70b-interactive Server is v5.1's llama2-70b Interactive: one task, one scenario
+    task, scen = tasks.resolve(mlperf or name, str(r.get("submission.scenario") or ""))
+    out["interactive"] = 1.0 if scen == "Interactive" else 0.0
     out["scenario"] = scen if scen in SCENARIOS else "other"
     out["framework"] = framework_family(r.get("software.framework"))
     out["acc_vendor"] = (acc.vendor if acc else str(r.get("system.accelerator.vendor") or "unknown")).lower()
     out["cpu_vendor"] = str(r.get("system.cpu.vendor") or "unknown").lower()
-    task = tasks.lookup(mlperf or name)
     out["task"] = task.key if task else "other"
     lim = task.limits(scen) if task else None
     out["task_output_tokens"] = task.output_tokens_per_sample if task and task.output_tokens_per_sample else math.nan
+    out["task_input_tokens"] = task.input_tokens_per_sample if task and task.input_tokens_per_sample else math.nan
     out["ttft_limit_ms"] = lim.ttft_ms if lim else math.nan
     out["tpot_limit_ms"] = lim.tpot_ms if lim else math.nan
+    phys = serving_bound(out, g, ref_peak, bw, tp)
+    out.update(phys)
     out["division"] = str(r.get("submission.division") or "closed").lower()
     out["acc_key"] = accelerators.canonical(r.get("system.accelerator.name"))
     out["organization"] = str(r.get("submission.organization") or "unknown")
@@ -139,14 +146,72 @@ def row_features(r: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def prefill_factor(input_tokens: float, output_tokens: float) -> float:
+    """FLOPs per generated token over 2 x active parameters: each sample's prompt is processed once
+    (2·P per prompt token) and its output token by token (2·P each), so per generated token
+    2·P·(input + output) / output. 1 where either length is unknown (decode only)."""
+    if not (input_tokens > 0) or not (output_tokens > 0):
+        return 1.0
+    return (input_tokens + output_tokens) / output_tokens
+
+
+def serving_bound(feat: dict[str, Any], g: Any, peak_tflops: float, bandwidth_gbs: float, tp: float) -> dict[str, float]:
+    """The roofline of serving an MLPerf task on ``tp`` accelerators sharing one model copy, per
+    accelerator, at fp8 (the precision the reference bound uses), as log tokens/s and its parts:
+
+    - compute: peak / (2·P_active · prefill_factor) (``log_prefill_bound``);
+    - KV cache: each decode step also reads every running sequence's cache, context·kv_bytes per
+      sequence (context = mean input + half the mean output; the input counts 0 where unknown), so
+      per token the time is context·kv/BW + FLOPs/peak: the compute bound is divided by
+      1 + context·kv·peak/(BW·FLOPs) (``kv_read_ratio``);
+    - latency: a Server/Interactive step must end within the task's TPOT limit, and each step first
+      reads the weights (P_total bytes over ``tp`` accelerators, every expert of an MoE at serving
+      batch sizes): only 1 - t_weights/TPOT of each step is left for the batch, which caps it
+      (``latency_fraction``; 1 for Offline, floored at 0.02 where the weights alone take longer).
+
+    NaN where the model graph or the accelerator's peak and bandwidth are unknown."""
+    nan = math.nan
+    out = {"prefill_factor": nan, "log_prefill_bound": nan, "context_tokens": nan, "kv_read_ratio": nan,
+           "latency_fraction": nan, "log_serving_bound": nan}
+    if g is None or not (peak_tflops > 0):
+        return out
+    pf = prefill_factor(feat.get("task_input_tokens", nan), feat.get("task_output_tokens", nan))
+    flops = 2.0 * g.params_active * pf
+    out["prefill_factor"] = pf
+    out["log_prefill_bound"] = math.log(peak_tflops * 1e12 / flops)
+    if not (bandwidth_gbs > 0):
+        return out
+    bw = bandwidth_gbs * 1e9
+    inp = feat.get("task_input_tokens", nan)
+    outp = feat.get("task_output_tokens", nan)
+    ctx = (inp if inp > 0 else 0.0) + (outp / 2 if outp > 0 else 0.0)
+    kv_bytes = g.kv_bytes_per_token_per_byte * 1.0  # fp8 cache
+    ratio = ctx * kv_bytes * peak_tflops * 1e12 / (bw * flops)
+    tpot = feat.get("tpot_limit_ms", nan)
+    frac = 1.0
+    if tpot > 0:
+        t_weights = g.params_total * 1.0 / (max(tp, 1.0) * bw)
+        frac = max(0.02, 1.0 - t_weights / (tpot / 1e3))
+    out.update(context_tokens=ctx, kv_read_ratio=ratio, latency_fraction=frac,
+               log_serving_bound=out["log_prefill_bound"] - math.log1p(ratio) + math.log(frac))
+    return out
+
+
 def reference_log_bound(feat: dict[str, Any]) -> float:
     """The bound the target is normalised by: the compute roofline where the peak is known, else
-    the batch-1 bandwidth roofline shifted by the table's typical ratio; NaN when neither is."""
+    the batch-1 bandwidth roofline shifted by the table's typical ratio; NaN when neither is.
+    Divided by the task's prefill factor (the prompt's FLOPs per generated token; 1 while the task
+    table has no input length), so that a task of long prompts moves the prediction by its physics.
+    The latency fraction is a feature, not a factor here: in the bound it moved leave-one-
+    accelerator-out by +3.5 points (docs/flexboard.md)."""
     if not math.isnan(feat["log_ref_bound"]):
-        return feat["log_ref_bound"]
-    if not math.isnan(feat["log_bandwidth_bound"]):
-        return feat["log_bandwidth_bound"] + math.log(600.0)  # ~ peak FLOP/byte of the table's GPUs / 2
-    return math.nan
+        base = feat["log_ref_bound"]
+    elif not math.isnan(feat["log_bandwidth_bound"]):
+        base = feat["log_bandwidth_bound"] + math.log(600.0)  # ~ peak FLOP/byte of the table's GPUs / 2
+    else:
+        return math.nan
+    pf = feat.get("prefill_factor", math.nan)
+    return base - math.log(pf) if pf > 0 else base
 
 
 def frame(rows) -> "Any":
@@ -154,7 +219,8 @@ def frame(rows) -> "Any":
     import pandas as pd
 
     recs = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
-    df = pd.DataFrame([row_features(r) for r in recs], columns=FEATURES + MEMORY)
+    df = pd.DataFrame([row_features(r) for r in recs],
+                      columns=FEATURES + MEMORY + [c for c in BOUND_PARTS if c not in FEATURES])
     for c in CATEGORICAL + MEMORY:
         df[c] = df[c].astype("category")
     return df

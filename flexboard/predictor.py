@@ -10,7 +10,12 @@ bound) on the features of ``flexboard.features``, with split-conformal 80 % inte
   max(q10 - y, y - q90) on the training rows widen (or narrow) the quantile band so that 80 % of
   held-out rows fall in it. Three calibrations, chosen per row by its novelty (Mondrian conformal):
   K-fold by row (accelerator and task seen), by accelerator (a new accelerator), by task (a new
-  MLPerf task: other inputs and latency rules).
+  MLPerf task: other inputs and latency rules);
+- **round drift**: a row of a round newer than the training data (or of no round: a configuration
+  nobody measured yet) also gets the margin of a pseudo leave-round-out inside the training rounds
+  (the band fitted on the rounds before each round, scored on that round; apart for rows of tasks
+  those earlier rounds had and of new ones): next round's software is faster on the same hardware,
+  a shift no K-fold of one round sees. It needs two rounds in the training data.
 
 scikit-learn's HistGradientBoostingRegressor: native missing values and categories, quantile loss;
 always single-threaded (``threadpool_limits(1)``: OpenMP threads thrash on a shared machine).
@@ -63,7 +68,8 @@ class Predictor:
     categories: dict[str, list[str]] = field(default_factory=dict)
     seen_accelerators: frozenset[str] = frozenset()
     seen_tasks: frozenset[str] = frozenset()
-    conformal: dict[str, float] = field(default_factory=dict)  # "seen", "unseen", "new_task": log-space margins
+    conformal: dict[str, float] = field(default_factory=dict)  # "seen", "unseen", "new_task", "round", "round_new_task": log-space margins
+    newest_round: tuple[int, ...] | None = None  # the newest round in the training data
     fallback_log: float = 0.0
     trained_rows: int = 0
     data_digest: str = ""
@@ -101,10 +107,26 @@ class Predictor:
             unseen = self.conformal.get("unseen", 0.0)
             m = np.where(seen, self.conformal.get("seen", 0.0),
                          np.where(task_seen, unseen, max(unseen, self.conformal.get("new_task", unseen))))
+            if "round" in self.conformal:
+                later = self._later_round(rows)
+                drift = np.where(task_seen, self.conformal["round"], self.conformal.get("round_new_task", self.conformal["round"]))
+                m = np.where(later, np.maximum(m, drift), m)
             lo, hi = lo - m, hi + m
         lo, hi = np.minimum(lo, mid), np.maximum(hi, mid)
         return pd.DataFrame({"predicted": np.exp(mid + ref), "low": np.exp(lo + ref), "high": np.exp(hi + ref),
                              "log_bound": ref, "seen": seen})
+
+    def _later_round(self, rows):
+        """Per row: its round is newer than the training data's newest, or it has none."""
+        import numpy as np
+
+        recs = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
+        newest = getattr(self, "newest_round", None)
+        out = []
+        for r in recs:
+            key = round_key(r.get(F.ROUND))
+            out.append(key is None or newest is None or key > newest)
+        return np.array(out, dtype=bool)
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
@@ -152,6 +174,45 @@ def _conformal_margin(s: Settings, X, z, cat_mask, groups) -> float:
     return float(np.quantile(scores, level, method="higher"))
 
 
+def round_key(v: Any) -> tuple[int, ...] | None:
+    """'5.1' or 'v5.1' -> (5, 1); None when absent or not a round."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    try:
+        key = tuple(int(x) for x in str(v).strip().lstrip("v").split("."))
+    except ValueError:
+        return None
+    return key or None
+
+
+def _round_drift_margins(s: Settings, X, z, cat_mask, rounds, task) -> dict[str, float]:
+    """Pseudo leave-round-out: for each training round after the first, the quantile band fitted
+    on the earlier rounds scores that round's rows; the 80 % margins of those scores, apart for
+    rows of tasks the earlier rounds had ("round") and of new tasks ("round_new_task")."""
+    import numpy as np
+
+    order = sorted({r for r in rounds if r is not None})
+    seen_scores, new_scores = [], []
+    for r in order[1:]:
+        tr = np.array([x is not None and x < r for x in rounds])
+        te = np.array([x == r for x in rounds])
+        if tr.sum() < 2 * s.min_samples_leaf or not te.any():
+            continue
+        lo, hi = _fit_band(s, X[tr], z[tr], cat_mask)
+        a, b = lo.predict(X[te]), hi.predict(X[te])
+        sc = np.maximum(np.minimum(a, b) - z[te], z[te] - np.maximum(a, b))
+        known = np.isin(task[te], task[tr])
+        seen_scores.append(sc[known])
+        new_scores.append(sc[~known])
+    out: dict[str, float] = {}
+    for key, parts in (("round", seen_scores), ("round_new_task", new_scores)):
+        sc = np.concatenate(parts) if parts else np.empty(0)
+        if len(sc) >= 10:
+            level = min(1.0, math.ceil((len(sc) + 1) * NOMINAL) / len(sc))
+            out[key] = float(np.quantile(sc, level, method="higher"))
+    return out
+
+
 def train(rows, settings: Settings | None = None) -> Predictor:
     import numpy as np
 
@@ -163,9 +224,12 @@ def train(rows, settings: Settings | None = None) -> Predictor:
     ref = np.where(np.isnan(ref), fallback, ref)
     z = y - ref
     cats = {c: sorted(feats[c].astype(str).unique()) for c in F.CATEGORICAL + F.MEMORY}
+    rounds = [round_key(v) for v in (rows[F.ROUND] if F.ROUND in rows.columns else [None] * len(rows))]
+    known_rounds = [r for r in rounds if r is not None]
     p = Predictor(settings=s, categories=cats, fallback_log=fallback, trained_rows=len(rows),
                   seen_accelerators=frozenset(feats["acc_key"].astype(str)),
-                  seen_tasks=frozenset(feats["task"].astype(str)))
+                  seen_tasks=frozenset(feats["task"].astype(str)),
+                  newest_round=max(known_rounds) if known_rounds else None)
     X = p._matrix(feats, F.FEATURES)
     mask = [c in F.CATEGORICAL for c in F.FEATURES]
     with _single_thread():
@@ -182,6 +246,7 @@ def train(rows, settings: Settings | None = None) -> Predictor:
                 "unseen": _conformal_margin(s, Xa, z, mask, feats["acc_key"].astype(str).to_numpy()),
                 "new_task": _conformal_margin(s, Xa, z, mask, feats["task"].astype(str).to_numpy()),
             }
+            p.conformal.update(_round_drift_margins(s, Xa, z, mask, rounds, feats["task"].astype(str).to_numpy()))
     return p
 
 

@@ -78,10 +78,39 @@ def test_leave_accelerator_out_holds_out_every_variant_of_a_part(published_rows)
     assert "NVIDIA H200-SXM-141GB-CTS" in test_names and not any("H200-SXM" in n for n in train_names)
 
 
-def test_leave_round_out_says_when_v51_is_missing(published_rows):
+def test_leave_round_out_tests_the_newest_round_on_whatever_the_dataset_holds(published_rows):
     folds, notes = evaluate.folds(published_rows, "leave-round-out")
-    assert len(folds) == 1 and "v5.1 is not in the dataset" in notes[0]
+    assert len(folds) == 1 and "trained on v4.1, tested on v5.0" in notes[0]
     assert set(published_rows.iloc[folds[0].test]["benchmark.version"]) == {"5.0"}
+    # a third round (here v5.0's rows relabelled v5.1): train on both earlier ones, test on it
+    rows = published_rows.copy()
+    h200 = rows["system.accelerator.name"].str.contains("H200") & (rows["benchmark.version"] == "5.0")
+    rows.loc[h200, "benchmark.version"] = "5.1"
+    folds, notes = evaluate.folds(rows, "leave-round-out")
+    assert set(rows.iloc[folds[0].train]["benchmark.version"]) == {"4.1", "5.0"}
+    assert set(rows.iloc[folds[0].test]["benchmark.version"]) == {"5.1"} and len(folds[0].test) == h200.sum()
+    assert "trained on v4.1, v5.0, tested on v5.1" in notes[0]
+    with pytest.raises(FlexBoardError, match="holds one round"):
+        evaluate.folds(rows[rows["benchmark.version"] == "5.0"].reset_index(drop=True), "leave-round-out")
+
+
+def test_a_later_round_gets_the_round_drift_margin_from_a_pseudo_leave_round_out(published_rows):
+    # two rounds in training (v4.1, v5.0): the band fitted on v4.1 scored on v5.0 gives the margin
+    # for rows of a newer round (or of none: a configuration nobody measured)
+    p = predictor.train(published_rows, predictor.Settings(max_iter=30, conformal_folds=2))
+    assert p.newest_round == (5, 0) and p.conformal["round"] > p.conformal["seen"]
+    assert "round_new_task" in p.conformal  # v5.0's llama3.1-405b was new to v4.1
+    same = published_rows[published_rows["benchmark.version"] == "5.0"].head(40).reset_index(drop=True)
+    later = same.assign(**{"benchmark.version": "5.1"})
+    unknown = same.drop(columns=["benchmark.version"])
+    a, b, c = p.predict_frame(same), p.predict_frame(later), p.predict_frame(unknown)
+    assert np.allclose(a["predicted"], b["predicted"]) and np.allclose(b["high"], c["high"])
+    wa, wb = np.log(a["high"] / a["low"]), np.log(b["high"] / b["low"])
+    assert (wb >= wa - 1e-9).all() and (wb > wa + 1e-6).any()
+    assert (wb >= 2 * p.conformal["round"] - 1e-9).all()
+    v50 = published_rows[published_rows["benchmark.version"] == "5.0"].reset_index(drop=True)
+    one_round = predictor.train(v50, predictor.Settings(max_iter=30, conformal_folds=2))
+    assert "round" not in one_round.conformal  # one round: no drift to calibrate on
 
 
 def test_a_held_out_accelerator_is_predicted_better_than_by_the_baseline(published_rows):
