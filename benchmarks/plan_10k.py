@@ -275,18 +275,20 @@ def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, in
         for c in (find, floor):
             checked(c)  # warm
 
-        cpu: dict[str, list[float]] = {PLAN: [], BASELINE: []}  # CPU seconds of each timed dry run
+        # CPU seconds (user + system of the child, from getrusage(RUSAGE_CHILDREN) deltas) of each timed
+        # command: much less inflated than wall time by other processes on a shared machine
+        cpu: dict[str, list[float]] = {PLAN: [], BASELINE: [], FIND: [], FLOOR: [], SNAKE: []}
 
-        def checker(label: str) -> Callable[[Outcome], None]:
-            def check_plan(o: Outcome) -> None:
-                if _plan_nodes(o.stdout)[0] != nodes:
+        def checker(label: str, plan_size: bool = True) -> Callable[[Outcome], None]:
+            def check(o: Outcome) -> None:
+                if plan_size and _plan_nodes(o.stdout)[0] != nodes:
                     raise RuntimeError("the warm plan differs in size from the cold one")
                 cpu[label].append(o.cpu_seconds)
 
-            return check_plan
+            return check
 
-        timers = [(PLAN, command_timer(plan, checker(PLAN))), (FIND, command_timer(find)),
-                  (FLOOR, command_timer(floor))]
+        timers = [(PLAN, command_timer(plan, checker(PLAN))), (FIND, command_timer(find, checker(FIND, False))),
+                  (FLOOR, command_timer(floor, checker(FLOOR, False)))]
         if baseline_cmx:  # another cmx (e.g. an older commit) on the same repository, in its own home
             base_env = clean_env(CMX_HOME=str(work / "home-baseline"))
             rmtree(work / "home-baseline")
@@ -312,7 +314,7 @@ def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, in
                 snake_jobs = _snakemake_jobs(counted)
                 checked(snake)  # warm
                 snake_note = f"{info}, `snakemake -n --cores 1 -q`, {snake_jobs} jobs"
-                timers.append((SNAKE, command_timer(snake)))
+                timers.append((SNAKE, command_timer(snake, checker(SNAKE, False))))
         say(f"timing {runs} interleaved rounds of: {', '.join(t[0] for t in timers)}")
         load_before = _load()
         stats = interleave(timers, runs)
@@ -330,10 +332,17 @@ def measure(runs: int = 5, *, cmx: str | None = None, snakemake: bool = True, in
         "loadavg_1m_before_after": [load_before, load_after],  # other work on the machine, 1-minute average
     }
     res["plan_cpu_ms"] = round(statistics.median(cpu[PLAN]) * 1000, 1)  # what the issue counts ("s of CPU")
+    res["plan_wall_ms"] = round(stats[PLAN].median * 1000, 1)  # (also in series) beside the CPU median
+    # every timed command's CPU samples, median and range, by the labels of "series"
+    res["cpu_series"] = {label: {"samples_ms": [round(x * 1000, 1) for x in xs],
+                                 "median_ms": round(statistics.median(xs) * 1000, 1),
+                                 "min_ms": round(min(xs) * 1000, 1), "max_ms": round(max(xs) * 1000, 1)}
+                         for label, xs in cpu.items() if xs}
     if BASELINE in stats:
         res["baseline_cmx"] = baseline_cmx
         res["ratio_cmx_over_baseline"] = round(stats[PLAN].median / stats[BASELINE].median, 3)
         res["baseline_cpu_ms"] = round(statistics.median(cpu[BASELINE]) * 1000, 1)
+        res["ratio_cpu_cmx_over_baseline"] = round(statistics.median(cpu[PLAN]) / statistics.median(cpu[BASELINE]), 3)
     if SNAKE in stats:
         res["ratio_cmx_over_snakemake"] = round(stats[PLAN].median / stats[SNAKE].median, 3)
     return res
@@ -348,7 +357,10 @@ def report_lines(res: dict[str, Any]) -> list[str]:
            f"{res['loadavg_1m_before_after'][1]:.2f} after]",
            f"  cold index build (first `cmx find`, {res['recipes']} recipes): {res['cold_index_ms'] / 1000:.2f} s; "
            f"first dry run after it: {res['first_plan_ms'] / 1000:.2f} s"]
-    out += [f"  {st.line('ms')}" for st in s.values()]
+    cpu = res.get("cpu_series", {})
+    out += [f"  {st.line('ms')}" + (f"; CPU median {cpu[k]['median_ms']:.1f} ms (min {cpu[k]['min_ms']:.1f}, "
+                                    f"max {cpu[k]['max_ms']:.1f})" if k in cpu else "")
+            for k, st in s.items()]
     out.append(f"  plan - find (planning + plan output, beyond start-up and index load): "
                f"{res['plan_minus_find_ms']:.0f} ms")
     if "ratio_cmx_over_snakemake" in res:
@@ -357,8 +369,11 @@ def report_lines(res: dict[str, Any]) -> list[str]:
     else:
         out.append(f"  snakemake: {res['snakemake']}")
     if "plan_cpu_ms" in res:
-        out.append(f"  CPU (user + system) of the warm dry run, median: {res['plan_cpu_ms'] / 1000:.2f} s"
-                   + (f"; baseline {res['baseline_cpu_ms'] / 1000:.2f} s" if "baseline_cpu_ms" in res else ""))
+        out.append(f"  warm dry run, median of {res['runs']} rounds: wall {res['series'][PLAN]['median_ms'] / 1000:.3f} s, "
+                   f"CPU (user + system) {res['plan_cpu_ms'] / 1000:.3f} s"
+                   + (f"; baseline {res['baseline_cpu_ms'] / 1000:.3f} s CPU "
+                      f"(ratio {res['ratio_cpu_cmx_over_baseline']:.3f})" if "ratio_cpu_cmx_over_baseline" in res else
+                      f"; baseline {res['baseline_cpu_ms'] / 1000:.2f} s CPU" if "baseline_cpu_ms" in res else ""))
     if "ratio_cmx_over_baseline" in res:
         out.append(f"  ratio cmx plan / baseline plan (wall medians): {res['ratio_cmx_over_baseline']:.3f}  "
                    f"(baseline: {res['baseline_cmx']})")

@@ -294,6 +294,9 @@ def _lenient_tags(meta_file: Path) -> list[str]:
     return tags + [meta_file.parent.name]
 
 
+_new_tuple = tuple.__new__
+
+
 class _Stub(NamedTuple):
     """What lookups need of a recipe; the full Recipe is decoded on first use.
     (A named tuple, not a frozen dataclass: ten thousand are made on every command.)"""
@@ -437,6 +440,22 @@ class RecipeIndex:
             return [self._get(found[0])]
         return [self._get(i) for i in found]
 
+    def sole_with_tags(self, tags: Sequence[str]) -> Recipe | None:
+        """The recipe that has all of ``tags`` when one of them is a tag of that recipe alone (the usual
+        dependency request), else None (no such tag, or no recipe has them all): then ``with_tags(tags)`` is
+        ``[that recipe]``. A shortcut for the planner, never a substitute for ``with_tags``."""
+        by_tag = self._by_tag
+        for t in tags:
+            ids = by_tag.get(t)
+            if ids is not None and len(ids) == 1:
+                i = ids[0]
+                own = self._items[i].tags
+                for u in tags:
+                    if u not in own:
+                        return None
+                return self._get(i)
+        return None
+
     def candidates(self, selector: Selector) -> list[Recipe]:
         """The recipes a selector may pick, best first (empty if none). Never a silent substitute:
         a broken recipe that matches in the repository of the best match (or the one named by
@@ -575,7 +594,9 @@ class RecipeIndex:
             stub = e.get("stub")
             if stub is not None:
                 sort, repo, alias, path, uid, tags = stub
-                stubs.append(((order.get(repo, len(order)), sort, alias, path), _Stub(alias, uid, tags, e["blob"], repo)))
+                # (_Stub(alias, uid, tags, blob, repo), without the named tuple's Python-level __new__)
+                stubs.append(((order.get(repo, len(order)), sort, alias, path),
+                              _new_tuple(_Stub, (alias, uid, tags, e["blob"], repo))))
             else:
                 b = e["broken"]
                 broken.append(BrokenRecipe(Path(key).name, Path(key), tuple(b["tags"]), b["error"], b["location"],

@@ -158,8 +158,10 @@ class Recipe:
         """The inverse of ``field_values``, without re-checking values the index wrote itself
         (``__init__`` of a frozen dataclass costs as much as unpickling the meta)."""
         recipe = object.__new__(cls)
-        recipe.__dict__.update(zip(_FIELD_NAMES, values))
-        recipe.__dict__["lines"] = LazyLines(*values[-1])
+        d = recipe.__dict__
+        d.update(zip(_FIELD_NAMES, values))
+        d["lines"] = LazyLines(*values[-1])
+        d["probe"] = bool(d["meta"].get("probe", False))  # (the cached property, set here: planning reads it per node)
         return recipe
 
     @classmethod

@@ -33,6 +33,11 @@ def _canonical_encoder() -> Callable[[Any], str] | None:
 
 
 _ENCODE = _canonical_encoder()
+# the encoder of ``canonical`` (None without json's C encoder), and how it writes a string: any value it
+# writes inside a document is written the same on its own, so canonical text can be put together from
+# pieces (cmx.plan.node writes a cache key's material so)
+ENCODE = _ENCODE
+quote: Callable[[str], str] = _json_encoder.encode_basestring_ascii
 
 
 def canonical(obj: Any) -> str:
@@ -43,3 +48,8 @@ def canonical(obj: Any) -> str:
 
 def digest(obj: Any) -> str:
     return hashlib.sha256(canonical(obj).encode()).hexdigest()
+
+
+def digest_text(text: str) -> str:
+    """``digest`` of a value whose canonical text is ``text``."""
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 from cmx.envutil import Env, public_inputs, redact_env
 from cmx.host import host_id
-from cmx.plan.keys import digest
+from cmx.plan.keys import ENCODE, digest, digest_text, quote
 from cmx.recipe import Recipe
 from cmx.versions import VersionRequest
 
@@ -155,7 +155,41 @@ class PlanNode:
         return material
 
     def compute_key(self, child_keys: list[str]) -> str:
-        return digest(self.key_material(child_keys))
+        text = self._key_text(child_keys)
+        return digest(self.key_material(child_keys)) if text is None else digest_text(text)
+
+    def _key_text(self, child_keys: list[str]) -> str | None:
+        """``canonical(self.key_material(child_keys))``, written out directly: the same bytes (the same
+        encoder writes every value; the keys are in sorted order here), without building the material
+        and sorting its keys, once per node of every plan. None for a value of another type than
+        key_material's usual ones (then the material is encoded as a whole)."""
+        recipe, version = self.recipe, self.version
+        if ENCODE is None or recipe.uid.__class__ is not str or recipe.digest.__class__ is not str:
+            return None
+        if version is None:
+            version_text = "null"
+        elif version.__class__ is str:
+            version_text = quote(version)
+        else:
+            return None
+        deps = []
+        for e, ck in zip(self.edges, child_keys):
+            if ck.__class__ is not str or e.phase.__class__ is not str or e.child.recipe.alias.__class__ is not str:
+                return None
+            condition = e.condition
+            deps.append(f"[{quote(e.phase)},{quote(e.child.recipe.alias)},{quote(ck)},"
+                        f"{ENCODE(condition) if condition else '{}'}]")
+        variations = []
+        for v in self.variations:
+            if v.__class__ is not str:
+                return None
+            variations.append(quote(v))
+        env = redact_env(self.key_env)
+        host = f',"host":{quote(host_id())}' if recipe.probe else ""
+        inputs = ENCODE(public_inputs(self.inputs)) if self.inputs else "{}"
+        return (f'{{"deps":[{",".join(deps)}],"env":{ENCODE(env) if env else "{}"}{host},"inputs":{inputs},'
+                f'"recipe":{{"digest":{quote(recipe.digest)},"uid":{quote(recipe.uid)}}},'
+                f'"variations":[{",".join(variations)}],"version":{version_text}}}')
 
     def chain(self) -> list[str]:
         """Labels of dependents up to the root, through first parents."""

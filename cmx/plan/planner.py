@@ -181,6 +181,8 @@ _MERGE: dict[str, Callable[[str, dict[str, Any], list[dict[str, Any]], Sequence[
 # a node being resolved (yielding the requests of its dependencies), and where to remember its node
 _Pending = Tuple[Generator[Any, Any, PlanNode], Tuple[Any, ...]]
 
+_new_tuple = tuple.__new__  # makes a named tuple from all its fields, a third of the cost of calling the class
+
 # a dependency entry with only these keys needs no env substitution, patches or version merging
 _PLAIN_DEP = frozenset({"tags", "names"})
 _NO_VERSION = VersionRequest()
@@ -481,7 +483,8 @@ class Planner:
                         if found.__class__ is not PlanNode:
                             found = yield found
                             self._remember_plain(tags, child_adr, found, recipe.repo)
-                        edge = Edge(phase, found, tuple(names) if names else (), source)  # type: ignore[arg-type]
+                        # (Edge(phase, found, names, source), without the named tuple's Python-level __new__)
+                        edge = _new_tuple(Edge, (phase, found, tuple(names) if names else (), source, None, False, None))
                     else:
                         # the new_env_keys patterns of earlier siblings decide when its conditions are read
                         exported = [k for e in node.edges[first_edge:] for k in e.child.effective["new_env_keys"]]
@@ -722,6 +725,11 @@ class Planner:
                 child = known[1]
                 child.parents.append((node, source))
                 return child
+            found = self._by_sole_recipe(node, tags, source, adr)
+            if found is not None:
+                if found.__class__ is PlanNode:
+                    self._plain_requests[memo_key] = (adr, found)  # type: ignore[assignment]
+                return found
         selector = self._own_first(node.recipe, self._dep_selector(tags, node.env))
         if selector.variations:
             ctx = _Context(selector=selector, variation_sources=[(v, source) for v in selector.variations], env={},
@@ -734,6 +742,42 @@ class Planner:
         if memo_key is not None and found.__class__ is PlanNode:
             self._plain_requests[memo_key] = (adr, found)  # type: ignore[assignment]  # holds adr: its id is not reused
         return found
+
+    def _by_sole_recipe(self, node: PlanNode, text: str, source: str, adr: dict[str, dict[str, Any]]
+                        ) -> "PlanNode | _Pending | None":
+        """What ``_known_or_new`` gives for plain tags ``text`` whose tags only one recipe has (the usual
+        dependency request), without selecting: the node of that recipe for these patches (the same tags in
+        another order or a subset of them: a different text, the same node), or the resolution of a new
+        one; None (nothing done) to resolve the request the usual way.
+
+        When every comma-separated token of an ASCII text is a tag of the one recipe that has them all
+        (``RecipeIndex.sole_with_tags``), the text is plain tags (no empty token, variation, exclusion,
+        space or repository: no tag has one), ``parse`` gives exactly these tags, and ``select`` picks that
+        recipe, with no note (one candidate) when no recipe is broken."""
+        index = self.index
+        if index.broken or not text.isascii() or node.recipe.path.parent.name == "script":
+            return None  # (a CM/MLC recipe's dependency is looked for in its own repository first: _own_first)
+        recipe = index.sole_with_tags(text.split(","))
+        if recipe is None:
+            return None
+        rest = self._adr_identity(adr) if adr else "[]"
+        selected_key = (id(recipe), (), rest)
+        seen = self._selected.get(selected_key)
+        if seen is not None and seen[0] is recipe:
+            node_seen = seen[1]
+            node_seen.parents.append((node, source))
+            return node_seen
+        # a request not seen before (its text would be in _plain_requests): resolved as _known_or_new does
+        selector = parse(text)
+        ctx = _Context(selector=selector, variation_sources=[], env={}, inputs={}, version_req=_NO_VERSION, adr=adr,
+                       source=source)
+        request_key = (selector.text, rest)
+        started = self._resolve_new(ctx, node, False, recipe)
+        if started.__class__ is PlanNode:
+            self.requests[request_key] = started  # type: ignore[assignment]
+            self._selected[selected_key] = (recipe, started)  # type: ignore[assignment]
+            return started  # type: ignore[return-value]
+        return started, (request_key, selected_key, recipe)  # type: ignore[return-value]
 
     def _remember_plain(self, tags: Any, adr: dict[str, dict[str, Any]], child: PlanNode, repo: str) -> None:
         if isinstance(tags, str) and "<<<" not in tags:

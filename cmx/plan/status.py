@@ -24,6 +24,9 @@ class NodeStatus(NamedTuple):
     needed: bool
 
 
+_new_tuple = tuple.__new__
+
+
 def _probe_output(node: PlanNode, key: str | None, store: Store, skip_cache: bool, present: set[str]) -> str | None:
     if key is None or skip_cache or not node.cached or key not in present:
         return None
@@ -118,7 +121,7 @@ def plan_status(plan: Plan, store: Store, *, new: bool = False, skip_cache: bool
             reason = Reason(Why.CONDITIONAL, reason.details)
         elif n.index not in needed and n.index not in conditional:
             reason = PLAIN[Why.NOT_NEEDED]
-        out.append(NodeStatus(n, keys[n.index], reason, n.index in needed))
+        out.append(_new_tuple(NodeStatus, (n, keys[n.index], reason, n.index in needed)))  # NodeStatus(...), faster
     return out
 
 

@@ -261,3 +261,31 @@ def test_threads_building_a_cold_index_at_once_never_collide(tmp_path, monkeypat
     assert [r.get("error") for r in results if r["return"] != 0] == []
     assert len(results) == 40 and index_file.is_file()
     assert [p.name for p in index_file.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_sole_with_tags_is_with_tags_when_one_tag_is_that_recipes_alone():
+    """The planner's shortcut: every subset and order of tags gives either None or exactly with_tags's one
+    recipe; never a recipe with_tags would not give (shared tags, a tag no recipe has, a missing tag)."""
+    import itertools
+    from pathlib import Path
+
+    from cmx.recipe import Recipe
+
+    def R(alias, tags):
+        return Recipe(alias, alias + "-uid", tuple(tags), Path("/r") / alias, Path("/r") / alias / "meta.yaml",
+                      "t", "d-" + alias, (), {"alias": alias, "tags": list(tags)}, {})
+
+    index = RecipeIndex([R("a", ["get", "lib", "n1"]), R("b", ["get", "lib", "n2"]), R("c", ["get", "tool", "n2x"]),
+                         R("d", ["get", "twin"]), R("e", ["get", "twin"])], [], [])
+    words = ["get", "lib", "n1", "n2", "twin", "tool", "nope"]
+    answered = 0
+    for k in range(1, 4):
+        for tags in itertools.permutations(words, k):
+            found = index.with_tags(tags)
+            sole = index.sole_with_tags(list(tags))
+            if sole is not None:
+                answered += 1
+                assert found == [sole], tags
+    assert answered > 20  # (the shortcut is taken for most requests that name a recipe's own tag)
+    assert index.sole_with_tags(["n1", "n1", "get"]).alias == "a"  # a repeated tag: the same set
+    assert index.sole_with_tags(["twin"]) is None and index.sole_with_tags(["n1", "tool"]) is None
