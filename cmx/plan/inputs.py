@@ -83,7 +83,9 @@ def _problem(spec: InputSpec, value: str) -> str | None:
         items = [item.strip() for item in value.split(",")]
         if not all(items):
             return "has an empty item (give items separated by single commas)"
-        bad = [item for item in items if spec.choices and item not in spec.choices]
+        # items match their choices in any case: MLPerf writes Offline where a recipe lists offline
+        folded = {choice.casefold() for choice in spec.choices}
+        bad = [item for item in items if folded and item.casefold() not in folded]
         return f"must list only: {', '.join(spec.choices)} (not {', '.join(bad)})" if bad else None
     if spec.choices and value not in spec.choices:
         return f"must be one of: {', '.join(spec.choices)}"

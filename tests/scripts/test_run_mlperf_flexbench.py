@@ -86,6 +86,13 @@ def test_bad_inputs_fail_at_plan_time_with_exit_2(tmp_path, arg, message):
     assert not (tmp_path / "cache" / "store").exists()
 
 
+def test_scenarios_in_mlperf_spelling_pass_the_plan_time_check(tmp_path):
+    """MLPerf (and CM's --scenario) write Offline and Server; the check compares items in any case."""
+    res = run_cmx("run", "script", "--tags=run,mlperf,flexbench,_submission,_noop", "--scenarios=Offline,Server",
+                  "--dry-run", home=tmp_path)
+    assert res.code == 0, res.err[-2000:]
+
+
 def test_the_choices_of_the_meta_are_the_rules_names():
     import yaml
 

@@ -73,7 +73,7 @@ def test_required_by_a_variation_names_the_flag_and_the_variation(cmx, recipes, 
     given = tmp_path / "in.txt"
     given.write_text("x")
     res = cmx("run", "script", "--tags=top,_withfile", f"--file={given}", "--n=3", "--kind=a",
-              "--url=http://127.0.0.1:1", "--flag=yes", "--kinds=c,a")
+              "--url=http://127.0.0.1:1", "--flag=yes", "--kinds=c,A")
     assert res.code == 0, res.err
     assert recipes.exists()
 
