@@ -24,7 +24,7 @@ from cmx.recipe import Recipe, meta_tags
 from cmx.repos import Repo, all_repos
 from cmx.selector import Selector, split_repo
 
-INDEX_FORMAT = 12
+INDEX_FORMAT = 13
 # the recipe blobs are marshal data when they can be (see _encode): its format belongs to the Python version
 _PYTHON = ".".join(str(v) for v in sys.version_info[:2])
 # cmx's own modules that decide what an index entry holds (the meta's parsing, its schema, the recipe's
@@ -306,6 +306,7 @@ class _Stub(NamedTuple):
     tags: tuple[str, ...]
     blob: bytes
     repo: str
+    key: str  # the folder: the recipe's entry in the index file
 
 
 class RecipeIndex:
@@ -317,7 +318,8 @@ class RecipeIndex:
     or a tag list restricts a lookup to one repository.
     """
 
-    def __init__(self, recipes: Sequence[Recipe | _Stub], broken: list[BrokenRecipe], repos: list[Repo]) -> None:
+    def __init__(self, recipes: Sequence[Recipe | _Stub], broken: list[BrokenRecipe], repos: list[Repo],
+                 tables: tuple[dict[str, list[int]], dict[str, list[int]], dict[str, list[int]]] | None = None) -> None:
         self._items: list[Recipe | _Stub] = list(recipes)
         self.broken = broken
         self.repos = repos
@@ -326,6 +328,9 @@ class RecipeIndex:
         # memoized result must re-check before it is trusted (see cmx.fastpath); built on first use
         self._watch: list[tuple[str, Any]] | None = None
         self._watch_source: tuple[Any, ...] | None = None
+        if tables is not None:  # built from these very recipes before (see load)
+            self._by_alias, self._by_uid, self._by_tag = tables
+            return
         by_alias: dict[str, list[int]] = {}
         by_uid: dict[str, list[int]] = {}
         by_tag: dict[str, list[int]] = {}
@@ -566,6 +571,11 @@ class RecipeIndex:
                 entries[key] = old if old is not None and old.get("repo") == repo.alias and _fresh(old) \
                     else _scan_recipe(folder, repo)
             containers["_dirs:" + str(container)] = dirs
+        tables = None if changed or data is None else data.get("tables")
+        if tables is not None:  # nothing changed: the lookup tables saved with these entries
+            index = cls._from_tables(entries, repos, tables)
+        else:
+            index = cls._from_entries(entries, repos)
         if changed:
             _save(index_file, {
                 "format": INDEX_FORMAT,
@@ -578,8 +588,10 @@ class RecipeIndex:
                 "repos": [r.to_json() for r in repos],
                 "containers": containers,
                 "entries": entries,
+                # the index's order and lookup tables, by entry key: a warm load neither sorts the recipes
+                # nor builds the tables again (valid while no entry, repository or container changed)
+                "tables": index._tables(),
             })
-        index = cls._from_entries(entries, repos)
         # what the watch list is made of, without the recipe blobs (freed as recipes are decoded)
         files = [(e["dir"], e["dir_sig"], e["files"], e.get("subdirs"), e.get("extra")) for e in entries.values()]
         index._watch_source = (str(home.repos_file), repos_sig, containers, files)
@@ -594,15 +606,38 @@ class RecipeIndex:
             stub = e.get("stub")
             if stub is not None:
                 sort, repo, alias, path, uid, tags = stub
-                # (_Stub(alias, uid, tags, blob, repo), without the named tuple's Python-level __new__)
+                # (_Stub(alias, uid, tags, blob, repo, key), without the named tuple's Python-level __new__)
                 stubs.append(((order.get(repo, len(order)), sort, alias, path),
-                              _new_tuple(_Stub, (alias, uid, tags, e["blob"], repo))))
+                              _new_tuple(_Stub, (alias, uid, tags, e["blob"], repo, key))))
             else:
                 b = e["broken"]
                 broken.append(BrokenRecipe(Path(key).name, Path(key), tuple(b["tags"]), b["error"], b["location"],
                                            b.get("repo", "")))
         stubs.sort(key=lambda t: t[0])
         return cls([s for _, s in stubs], broken, repos)
+
+    def _tables(self) -> tuple[Any, ...]:
+        """What ``_from_tables`` rebuilds this index from: the recipes' folders in order, the broken ones',
+        and the lookup tables."""
+        return ([r.path_text if r.__class__ is Recipe else r.key for r in self._items],  # type: ignore[union-attr]
+                [str(b.path) for b in self.broken], self._by_alias, self._by_uid, self._by_tag)
+
+    @classmethod
+    def _from_tables(cls, entries: dict[str, dict[str, Any]], repos: list[Repo], tables: tuple[Any, ...]
+                     ) -> "RecipeIndex":
+        """``_from_entries(entries, repos)`` for the entries ``tables`` were saved with (``_tables``)."""
+        order, broken_keys, by_alias, by_uid, by_tag = tables
+        items = []
+        for key in order:
+            e = entries[key]
+            _, repo, alias, _, uid, tags = e["stub"]
+            items.append(_new_tuple(_Stub, (alias, uid, tags, e["blob"], repo, key)))
+        broken = []
+        for key in broken_keys:
+            b = entries[key]["broken"]
+            broken.append(BrokenRecipe(Path(key).name, Path(key), tuple(b["tags"]), b["error"], b["location"],
+                                       b.get("repo", "")))
+        return cls(items, broken, repos, (by_alias, by_uid, by_tag))
 
 
 def _watch_list(repos_file: str, repos_sig: Any, containers: dict[str, Any],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
@@ -92,6 +93,12 @@ class Recipe:
     def probe(self) -> bool:  # read for every edge and node of a plan
         return bool(self.meta.get("probe", False))
 
+    @cached_property
+    def foreign(self) -> bool:
+        """A recipe of a CM/MLC repository (its folder is in a ``script/`` folder): ``path.parent.name ==
+        "script"`` without making two Paths (planning reads it for every node)."""
+        return _foreign(self.path_text)
+
     @property
     def variation_names(self) -> tuple[str, ...]:
         return tuple((self.meta.get("variations") or {}).keys())
@@ -161,7 +168,9 @@ class Recipe:
         d = recipe.__dict__
         d.update(zip(_FIELD_NAMES, values))
         d["lines"] = LazyLines(*values[-1])
-        d["probe"] = bool(d["meta"].get("probe", False))  # (the cached property, set here: planning reads it per node)
+        # (the cached properties, set here: planning reads them for every node)
+        d["probe"] = bool(d["meta"].get("probe", False))
+        d["foreign"] = _foreign(d["path_text"])
         return recipe
 
     @classmethod
@@ -178,6 +187,11 @@ class Recipe:
             meta=d["meta"],
             lines=d["lines"],
         )
+
+
+def _foreign(path_text: str) -> bool:
+    # (path_text is a str(Path): normalized, so its dirname's basename is Path(path_text).parent.name)
+    return os.path.basename(os.path.dirname(path_text)) == "script"
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(Recipe))

@@ -400,10 +400,10 @@ class Planner:
         if version_overlay:
             eff = _merge_effective(recipe, (version_overlay, *resolved.overlays))
         env, key_env = self._node_env(recipe, eff, ctx, root)
-        if ctx.inputs and not root and recipe.path.parent.name == "script":
+        if ctx.inputs and not root and recipe.foreign:
             ctx.inputs = self._mapped_only(recipe, eff, ctx)
         meta_patches: tuple[MetaPatch, ...] = ()
-        if recipe.path.parent.name == "script" and ("update_meta_if_env" in recipe.meta or any(
+        if recipe.foreign and ("update_meta_if_env" in recipe.meta or any(
                 "update_meta_if_env" in ov for ov in (version_overlay or {}, *resolved.overlays))):
             layers = (*((version_overlay,) if version_overlay else ()), *resolved.overlays)
             meta_patches = self._meta_if_env(recipe, layers, env)
@@ -469,7 +469,7 @@ class Planner:
         self.stack.append(frame)
         self._on_stack.add(identity)
         try:
-            foreign = recipe.path.parent.name == "script"  # passes its env to its dependencies (shared_env)
+            foreign = recipe.foreign  # passes its env to its dependencies (shared_env)
             for phase in PHASES:
                 first_edge = len(node.edges)  # this phase's edges start here
                 for dep, path in eff[phase]:
@@ -574,7 +574,7 @@ class Planner:
         recipe there (readable or not) has its tags, as cm and mlc, which know only the repositories the
         user pulled, would choose it; otherwise unchanged (the [precedence](docs/user-guide.md#precedence):
         built-ins first). A recipe of ours, or a dependency that names its repository, keeps the precedence."""
-        if selector.repo or not selector.tags or recipe.path.parent.name != "script":
+        if selector.repo or not selector.tags or not recipe.foreign:
             return selector
         key = (recipe.repo, selector.text)
         known = self._own_repo.get(key)
@@ -755,7 +755,7 @@ class Planner:
         space or repository: no tag has one), ``parse`` gives exactly these tags, and ``select`` picks that
         recipe, with no note (one candidate) when no recipe is broken."""
         index = self.index
-        if index.broken or not text.isascii() or node.recipe.path.parent.name == "script":
+        if index.broken or not text.isascii() or node.recipe.foreign:
             return None  # (a CM/MLC recipe's dependency is looked for in its own repository first: _own_first)
         recipe = index.sole_with_tags(text.split(","))
         if recipe is None:
@@ -807,7 +807,7 @@ class Planner:
         condition: dict[str, Any] | None = None
         if condition_fields:
             # a CM/MLC recipe's conditions read a shared env that earlier steps fill: decided at run time
-            deferred = phase != "deps" or recipe.path.parent.name == "script" or any(
+            deferred = phase != "deps" or recipe.foreign or any(
                 envutil.key_matches(k, exported) for k in envutil.condition_keys(dep)
             )
             if deferred:
@@ -818,7 +818,7 @@ class Planner:
         try:
             selector = self._own_first(recipe, parse(tag_text))
         except CmxError as exc:  # a placeholder of env not known yet (<<<CM_X>>> that preprocess sets)
-            if condition is None or recipe.path.parent.name != "script":
+            if condition is None or not recipe.foreign:
                 raise
             after = sum(1 for e in node.edges if e.phase == phase)
             node.deferred.append(DeferredEdge(phase, source, tag_text, condition, str(exc).split("\n")[0], after,
@@ -835,7 +835,7 @@ class Planner:
                     var_sources.append((v, f"inherited from {node.label}"))
             selector = selector.with_variations(tuple(v for v, _ in var_sources))
         inherited: tuple[str, ...] = ()
-        if recipe.path.parent.name == "script":  # CM's shared env: what the dependency could read of this one's
+        if recipe.foreign:  # CM's shared env: what the dependency could read of this one's
             inherit = self._inherit(node, phase, selector, source)
             if inherit is not None:
                 passed = inherit.passed(node.env if inherit_from is None else inherit_from)
@@ -874,7 +874,7 @@ class Planner:
             # CM_REQUIRE_INSTALL) is not expanded up front when it cannot be: it closes a cycle (get-cmake
             # -> install-cmake-prebuilt -> get-cmake, which the env breaks at run time), or a CM/MLC
             # recipe's dependency cannot be selected. It is decided when the env is known.
-            if condition is None or not (isinstance(exc, CycleError) or recipe.path.parent.name == "script"):
+            if condition is None or not (isinstance(exc, CycleError) or recipe.foreign):
                 raise
             after = sum(1 for e in node.edges if e.phase == phase)
             node.deferred.append(DeferredEdge(phase, source, tag_text, condition, str(exc).split("\n")[0], after,
@@ -903,7 +903,7 @@ class Planner:
             child = self.select(selector, None, source, note=False)
         except CmxError:
             return None
-        if child.path.parent.name != "script":
+        if not child.foreign:
             return None
         reach = shared_env.reach_for(self.index)
         local = shared_env.LOCAL_KEYS

@@ -77,3 +77,31 @@ def test_watch_list_names_every_indexed_file(tmp_path):
     watched = dict(RecipeIndex.load(home).watch)
     for path in (home.repos_file, d, d / "meta.yaml", d / "run.sh"):
         assert str(path) in watched
+
+
+def test_a_warm_load_from_the_saved_tables_is_the_index_a_fresh_build_gives(tmp_path, monkeypatch):
+    """A warm load takes the recipes' order and lookup tables saved with the entries (no sort, no table
+    built); an edit anywhere builds them again. Either way the index is the one _from_entries builds."""
+    home, d = _home(tmp_path)
+    repo = d.parent
+    for name, meta in [("b", "alias: b\ntags: [x, z]\nsort: -1\n"), ("c", "alias: c\ntags: [y]\nuid: c1\n"),
+                       ("broken", "alias: broken\ntags: [x\n")]:
+        (repo / name).mkdir()
+        (repo / name / "meta.yaml").write_text(meta)
+
+    def shape(index):
+        return ([r.alias for r in index.recipes], index._by_alias, index._by_uid, index._by_tag,
+                [(b.alias, str(b.path), b.tags, b.error) for b in index.broken])
+
+    cold = RecipeIndex.load(home)  # builds and saves, tables included
+    built = []
+    real = RecipeIndex._from_entries.__func__
+    monkeypatch.setattr(RecipeIndex, "_from_entries", classmethod(lambda cls, *a: built.append(1) or real(cls, *a)))
+    warm = RecipeIndex.load(home)
+    assert built == [] and shape(warm) == shape(cold)
+    assert [r.alias for r in warm.with_tags(["x"])] == ["b", "a"] and warm.broken[0].alias == "broken"
+    (repo / "c" / "meta.yaml").write_text("alias: c\ntags: [y, x]\nuid: c1\nsort: -2\n")
+    edited = RecipeIndex.load(home)
+    assert built == [1] and [r.alias for r in edited.with_tags(["x"])] == ["c", "b", "a"]
+    again = RecipeIndex.load(home)
+    assert built == [1] and shape(again) == shape(edited)
