@@ -21,6 +21,18 @@ def test_evaluate_gives_ours_the_baseline_and_coverage(cmx, published_dataset):
     assert 0 <= s["interval_coverage"] <= 100
 
 
+def test_leave_round_out_tests_the_newest_round_and_says_per_task(cmx, published_dataset):
+    r = cmx("run", "script", "--tags=evaluate,flexboard,predictor", "--split=leave-round-out",
+            f"--dataset_dir={published_dataset}", "--max_iter=30", "--conformal_folds=0", "-j")
+    assert r.code == 0, r.err
+    s = r.json["new_state"]
+    assert s["test_rows"] == 532 and "trained on v4.1, tested on v5.0" in s["notes"][0]
+    per = s["per_task"]
+    assert sum(v["rows"] for v in per.values()) == 532
+    assert not per["llama3.1-405b/Offline"]["seen_task"] and per["llama2-70b/Interactive"]["seen_task"]
+    assert "llama3.1-405b/Offline: " in r.err and "(task new to training)" in r.err
+
+
 def test_evaluate_on_an_empty_dataset_says_what_to_import(cmx, tmp_path):
     r = cmx("run", "script", "--tags=evaluate,flexboard,predictor", f"--dataset_dir={tmp_path / 'empty'}", "-j")
     assert r.code == 2, r.err  # no data is bad input: a usage error
