@@ -421,13 +421,8 @@ class Planner:
         direct_ad: dict[str, dict[str, Any]] = \
             {**{k: {**v, "_source": f"ad of {recipe.alias}"} for k, v in own_ad.items()}, **ctx.direct_ad} \
             if own_ad or ctx.direct_ad else _NO_PATCHES  # type: ignore[assignment]
-        for name, patch in ctx.adr.items():  # closer to the user wins
-            merged = dict(child_adr.get(name, {}))
-            tags = _unique(_tag_list(merged.get("tags")) + _tag_list(patch.get("tags")))
-            merged.update(patch)
-            if tags:
-                merged["tags"] = ",".join(tags)
-            child_adr[name] = merged
+        if ctx.adr:  # closer to the user wins
+            child_adr = _merged_patches(child_adr, ctx.adr)
         # identity of a node for deduplication: a canonical string is enough (no need to hash it)
         identity = repr((
             recipe.uid, recipe.digest, resolved.names, version,
