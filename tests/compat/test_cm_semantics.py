@@ -246,10 +246,6 @@ CM_META_IF_ENV = {
         default_env:
           CM_MIF_HELPER_COLOR: plain
         new_env_keys: [CM_MIF_FROM_DEP, CM_MIF_HELPER_COLOR]
-        variations:
-          blue:
-            env:
-              CM_MIF_HELPER_COLOR: blue
         """),
     "script/get-mif-helper/run.sh": 'echo CM_MIF_FROM_DEP=yes > tmp-run-env.out\n',
 }
