@@ -81,7 +81,7 @@ def pack(plan: Plan, keys: Mapping[int, str | None], options: RunOptions, info: 
         rid = recipes.get(id(n.recipe))
         if rid is None:
             rid = recipes[id(n.recipe)] = len(recipe_values)
-            recipe_values.append(n.recipe.field_values())
+            recipe_values.append(_values(n.recipe))
         d = {name: getattr(n, name) for name in _NODE_FIELDS if name not in _LINKS}
         d["recipe"] = rid
         d["edges"] = [(e.phase, e.child.index, e.names, e.source, e.condition, e.continue_on_error, e.late)
@@ -96,6 +96,16 @@ def pack(plan: Plan, keys: Mapping[int, str | None], options: RunOptions, info: 
     pickler.dispatch_table[MappingProxyType] = _reduce_proxy  # type: ignore[index]  # the planner's read-only {}
     pickler.dump(shipped)
     return buf.getvalue()
+
+
+_VALUES: dict[int, tuple[Recipe, tuple[Any, ...]]] = {}  # the points of an experiment share their recipes
+
+
+def _values(recipe: Recipe) -> tuple[Any, ...]:
+    known = _VALUES.get(id(recipe))
+    if known is None or known[0] is not recipe:  # (the recipe is kept, so its id is not reused meanwhile)
+        known = _VALUES[id(recipe)] = (recipe, recipe.field_values())
+    return known[1]
 
 
 def unpack(data: bytes) -> tuple[ShippedPlan, Plan]:

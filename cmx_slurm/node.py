@@ -1,7 +1,8 @@
-"""``python -m cmx_slurm.node [-v] < PLAN``: what a Slurm job runs on the compute node.
+"""What a Slurm job runs on the compute node: the plan shipped by the submitting machine.
 
-It reads the plan shipped by the submitting machine (cmx_slurm/carrier.py) on stdin, and runs it
-as ``cmx run script -j`` would have run it there, printing the same JSON on stdout:
+``execute`` (called in the job's process by cmx_slurm/job.py; ``python -m cmx_slurm.node < PLAN``
+does the same and prints the JSON) runs the plan (cmx_slurm/carrier.py) as ``cmx run script -j``
+would have run it there, with the same JSON answer:
 
 1. the recipes of the plan are checked against their content digests (an edited recipe: exit 2,
    nothing run);
@@ -51,31 +52,44 @@ def run_shipped(data: bytes, verbose: bool) -> dict[str, Any]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    from cmx.cli.main import guarded
+def execute(data: bytes, verbose: bool = False) -> tuple[int, dict[str, Any]]:
+    """Run a shipped plan in this process, as the CLI runs a command (SIGINT/SIGTERM/SIGHUP stop its
+    scripts and give 128 + N; a CmxError is one line on stderr): the exit code and the JSON answer."""
+    import gc
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    verbose = "-v" in args
+    from cmx.cli.main import error_json, guarded, internal_error, report_error
+    from cmx.errors import CmxError
+
+    answer: dict[str, Any] = {}
 
     def body() -> int:
-        import gc
-        import json
-
-        from cmx.cli.main import internal_error, report_error
-        from cmx.errors import CmxError
-
-        gc.disable()  # as the CLI: the executor turns it back on before recipes run
         try:
-            out = run_shipped(sys.stdin.buffer.read(), verbose)
+            answer.update(run_shipped(data, verbose))
+            return 0
         except CmxError as exc:
-            return report_error(exc, verbose, want_json=True)
+            answer.update(error_json(exc))
+            return report_error(exc, verbose, want_json=False)
         except Exception as exc:  # a bug in cmx itself: said briefly, as the CLI does
+            answer.update({"return": 1, "error": f"internal error: {type(exc).__name__}: {exc}"})
             return internal_error(exc, verbose)
-        sys.stdout.write(json.dumps(out, default=str, check_circular=False) + "\n")
-        sys.stdout.flush()
-        return 0
 
-    return guarded(body)
+    was_enabled = gc.isenabled()
+    gc.disable()  # as the CLI: the executor turns it back on before recipes run
+    try:
+        return guarded(body), answer
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m cmx_slurm.node [-v] < PLAN``: the JSON answer on stdout, the exit code of the run."""
+    import json
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    code, answer = execute(sys.stdin.buffer.read(), "-v" in args)
+    sys.stdout.write(json.dumps(answer, default=str, check_circular=False) + "\n")
+    return code
 
 
 if __name__ == "__main__":

@@ -59,7 +59,9 @@ def executor(folder: Path, opts: SlurmOptions, name: str) -> Any:
     import submitit  # only with --executor=slurm
 
     ex = submitit.AutoExecutor(folder=str(folder / "%j"), cluster="slurm")
-    ex.update_parameters(**opts.submitit_parameters(name))
+    # one process a job: run in the batch step itself, not in a job step of srun's (a second launch
+    # through slurmctld and slurmd, ~0.3-0.5 s a job here, for nothing: a plan is one process)
+    ex.update_parameters(**opts.submitit_parameters(name), slurm_use_srun=False)
     return ex
 
 

@@ -8,6 +8,7 @@ once), and each point gets an id from its resolved request and its root's cache 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -114,14 +115,26 @@ def check_keys(space: Space, engine: Any, tags: str) -> None:
 def plan_points(requests: list[PointRequest], space: Space, engine: Any, ctx: Any,
                 script: Any) -> list[PlannedPoint]:
     """Plan every point; a point that cannot be planned is a usage error naming its explore key."""
-    _check_each_value(requests, space, engine, ctx, script)
-    return [_plan_one(r, engine, ctx, script) for r in requests]
+    checked = _check_each_value(requests, space, engine, ctx, script)
+    out = []
+    for r in requests:  # a point planned by the check already (one explored key: all of them) is not planned again
+        known = checked.get(_same_request(r))
+        out.append(dataclasses.replace(known, request=r) if known is not None else _plan_one(r, engine, ctx, script))
+    return out
 
 
-def _check_each_value(requests: list[PointRequest], space: Space, engine: Any, ctx: Any, script: Any) -> None:
-    """Plan each value of each key once (the others at their first value), to name the culprit key."""
+def _same_request(r: PointRequest) -> str:
+    """Requests with equal tags, env and inputs plan alike, whatever their point."""
+    return repr((r.tags, r.env, r.inputs))
+
+
+def _check_each_value(requests: list[PointRequest], space: Space, engine: Any, ctx: Any,
+                      script: Any) -> dict[str, PlannedPoint]:
+    """Plan each value of each key once (the others at their first value), to name the culprit key;
+    the plans made, by request."""
+    planned: dict[str, PlannedPoint] = {}
     if not requests:
-        return
+        return planned
     base = requests[0].point
     for d, dim in enumerate(space.dimensions):
         for value in dim.values[1:] if d else dim.values:
@@ -129,12 +142,13 @@ def _check_each_value(requests: list[PointRequest], space: Space, engine: Any, c
             values[d] = (dim.key, value)
             req = apply(Point(-1, tuple(values)), space.dimensions, *_fixed(requests[0], space))
             try:
-                _plan_one(req, engine, ctx, script)
+                planned[_same_request(req)] = _plan_one(req, engine, ctx, script)
             except CmxError as exc:
                 if isinstance(exc, UnknownInputError) and exc.flag != dim.target:
                     raise  # a fixed --flag of the experiment the recipe lacks, whatever the explored value
                 raise UsageError(f"--explore.{dim.key}={value}: {str(getattr(exc, 'message', exc)).splitlines()[0]}",
                                  hint=getattr(exc, "hint", None)) from exc
+    return planned
 
 
 def _fixed(req: PointRequest, space: Space) -> tuple[str, dict[str, Any], dict[str, Any]]:

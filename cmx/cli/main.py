@@ -169,8 +169,13 @@ def report_error(exc: Any, verbose: bool, want_json: bool) -> int:
         traceback.print_exc()
     print(f"cmx: error: {exc}", file=sys.stderr)
     if want_json:
-        _print_json({"return": exc.exit_code, "error": str(exc), **getattr(exc, "json_extra", {})})
+        _print_json(error_json(exc))
     return int(exc.exit_code)
+
+
+def error_json(exc: Any) -> dict[str, Any]:
+    """The answer of a command that failed with a CmxError (what -j prints)."""
+    return {"return": exc.exit_code, "error": str(exc), **getattr(exc, "json_extra", {})}
 
 
 def internal_error(exc: Exception, verbose: bool) -> int:
