@@ -61,7 +61,8 @@ class Server:
     def start(self, log_path: Path) -> "Server":
         self.log_path = log_path
         out = log_path.open("w", encoding="utf-8")
-        env = {**os.environ, **self.env}
+        # a process that will not stop is aborted (stop()), and faulthandler then prints where each thread was
+        env = {**os.environ, "PYTHONFAULTHANDLER": "1", **self.env}
         self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=env, text=True)
         out.close()
@@ -87,15 +88,20 @@ class Server:
         raise RuntimeError(f"FlexBoard did not answer on {self.url} within {timeout:.0f} s:\n{self.output()}")
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = STOP_TIMEOUT) -> int:
-        """Send ``sig`` to the server's PID and wait for it; kill it if it does not stop in time."""
+        """Send ``sig`` to the server's PID and wait for it; if it does not stop in time, abort it (its
+        output then ends with the Python stack of each thread, for the test's failure message), then kill it."""
         assert self.proc is not None
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            except subprocess.TimeoutExpired:  # stuck: SIGABRT makes faulthandler print every thread's stack
+                self.proc.send_signal(signal.SIGABRT)
+                try:
+                    self.proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
         return int(self.proc.returncode)
 
 
