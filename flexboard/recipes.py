@@ -113,26 +113,14 @@ def train(i: dict[str, Any]) -> dict[str, Any]:
     return {"return": 0}
 
 
+SCENARIOS = ("Offline", "Server", "Interactive")
+
+
 def _configs_from(env: dict[str, Any]) -> list[dict[str, Any]]:
     """Configurations to predict: --input=FILE (JSON list/object or CSV, dataset column names) or flags."""
     raw = value(env, "CMX_FLEXBOARD_INPUT")
     if raw:
-        p = Path(raw).expanduser()
-        if not p.is_file():
-            raise FlexBoardError(f"--input={raw}: no such file")
-        if p.suffix.lower() == ".csv":
-            import csv
-
-            with p.open(encoding="utf-8", newline="") as fh:
-                return [dict(r) for r in csv.DictReader(fh)]
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise FlexBoardError(f"--input={raw}: not JSON or CSV ({exc})") from None
-        data = data if isinstance(data, list) else [data]
-        if not all(isinstance(x, dict) for x in data):
-            raise FlexBoardError(f"--input={raw}: expected a JSON object or a list of objects")
-        return data
+        return configs_from_file(raw)
     model = value(env, "CMX_FLEXBOARD_MODEL_NAME")
     acc = value(env, "CMX_FLEXBOARD_ACCELERATOR")
     if not model or not acc:
@@ -143,6 +131,116 @@ def _configs_from(env: dict[str, Any]) -> list[dict[str, Any]]:
                        scenario=value(env, "CMX_FLEXBOARD_SCENARIO") or "Offline",
                        dtype=value(env, "CMX_FLEXBOARD_DTYPE") or "fp8",
                        framework=value(env, "CMX_FLEXBOARD_FRAMEWORK") or "")]
+
+
+def configs_from_file(raw: str) -> list[dict[str, Any]]:
+    """The configurations of ``--input=FILE``: a JSON object or list of objects, or a CSV, with the
+    dataset's column names. Each row is checked and completed as the flags are (``complete_row``);
+    a bad one is an error naming ``file:line`` (CSV) or ``file: item N`` (JSON)."""
+    p = Path(raw).expanduser()
+    if not p.is_file():
+        raise FlexBoardError(f"--input={raw}: no such file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FlexBoardError(f"--input={raw}: not a readable text file ({exc})") from None
+    if p.suffix.lower() == ".csv":
+        import csv
+        import io
+
+        try:
+            reader = csv.DictReader(io.StringIO(text, newline=""))
+            rows = [(f"{p}:{reader.line_num}", r) for r in reader]
+        except csv.Error as exc:
+            raise FlexBoardError(f"--input={raw}: not a readable CSV file ({exc})") from None
+        for where, r in rows:
+            if None in r or any(v is None for v in r.values()):
+                raise FlexBoardError(f"{where}: {len(reader.fieldnames or ())} fields expected, as the header")
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise FlexBoardError(f"--input={raw}: not JSON or CSV ({exc})") from None
+        data = data if isinstance(data, list) else [data]
+        if not all(isinstance(x, dict) for x in data):
+            raise FlexBoardError(f"--input={raw}: expected a JSON object or a list of objects")
+        rows = [(f"{p}: item {n}", r) for n, r in enumerate(data, start=1)]
+    if not rows:
+        raise FlexBoardError(f"--input={raw}: no configuration in the file")
+    return [complete_row(r, where) for where, r in rows]
+
+
+def _scenario(raw: Any, where: str) -> str:
+    s = str(raw or "").strip() or "Offline"
+    canon = {x.lower(): x for x in SCENARIOS}.get(s.lower())
+    if canon is None:
+        raise FlexBoardError(f"{where}: scenario {s!r} is not one of {', '.join(SCENARIOS)}")
+    return canon
+
+
+def _dtype(raw: Any, where: str) -> str:
+    from flexboard import modelgraph
+
+    d = "" if raw is None or raw != raw else str(raw).strip()  # None, NaN: not given
+    if d.upper() == "UNSET":  # as the published dataset writes an unknown type
+        d = ""
+    if d and modelgraph.dtype_bytes(d) is None:
+        raise FlexBoardError(f"{where}: weight type {d!r} unknown (one of {', '.join(modelgraph.DTYPE_BYTES)})")
+    return d
+
+
+def _whole(raw: Any, what: str, where: str) -> int | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        f = float(raw)
+    except (TypeError, ValueError):
+        f = float("nan")
+    if not (f == f and f >= 1 and f == int(f)):
+        raise FlexBoardError(f"{where}: {what}={raw!r} is not a whole number of at least 1")
+    return int(f)
+
+
+def complete_row(r: dict[str, Any], where: str) -> dict[str, Any]:
+    """A configuration from a file, checked and completed as the flags are: a model the table, an HF
+    config or the row's ``model.number_of_parameters`` describes; an accelerator of the table; whole
+    counts (``count_per_node`` 8 and ``number_of_nodes`` 1 when absent, the total their product);
+    a scenario (default Offline); a weight type, when given, that the predictor knows."""
+    from flexboard import accelerators, modelgraph
+
+    out = dict(r)
+    name = str(r.get("model.name") or r.get("model.mlperf_name") or "").strip()
+    if not name:
+        raise FlexBoardError(f"{where}: no model.name (an MLPerf benchmark name or a folder with an HF config.json)")
+    out.setdefault("model.name", name)
+    if modelgraph.graph_for(name, r.get("model.mlperf_name")) is None:
+        try:
+            out["_graph"] = modelgraph.resolve_model(name)
+        except FlexBoardError as exc:
+            try:
+                float(r.get("model.number_of_parameters"))  # the dataset's own size in billions will do
+            except (TypeError, ValueError):
+                raise FlexBoardError(f"{where}: model {name!r}: {exc}") from None
+    acc = str(r.get("system.accelerator.name") or "").strip()
+    if accelerators.lookup(acc) is None:
+        known = ", ".join(a.key for _p, a in accelerators.table())
+        raise FlexBoardError(f"{where}: accelerator {acc!r} is not in flexboard/data/accelerators.csv (known: {known})")
+    per_node = _whole(r.get("system.accelerator.count_per_node"), "system.accelerator.count_per_node", where)
+    nodes = _whole(r.get("system.number_of_nodes"), "system.number_of_nodes", where) or 1
+    total = _whole(r.get("system.accelerator.total_count"), "system.accelerator.total_count", where)
+    if per_node is None:
+        per_node = total // nodes if total is not None else 8
+    if total is None:
+        total = per_node * nodes
+    if total != per_node * nodes:
+        raise FlexBoardError(f"{where}: system.accelerator.total_count={total} is not count_per_node ({per_node}) "
+                             f"x number_of_nodes ({nodes})")
+    out.update({"system.accelerator.count_per_node": per_node, "system.number_of_nodes": nodes,
+                "system.accelerator.total_count": total,
+                "submission.scenario": _scenario(r.get("submission.scenario"), where)})
+    _dtype(r.get("model.weight_data_types"), where)
+    out.setdefault("submission.division", "closed")
+    return out
 
 
 def config_row(model: str, accelerator: str, count: Any = 8, nodes: Any = 1, scenario: str = "Offline",
@@ -159,6 +257,8 @@ def config_row(model: str, accelerator: str, count: Any = 8, nodes: Any = 1, sce
     if accelerators.lookup(accelerator) is None:
         known = ", ".join(a.key for _p, a in accelerators.table())
         raise FlexBoardError(f"--accelerator={accelerator}: not in flexboard/data/accelerators.csv (known: {known})")
+    scenario = _scenario(scenario, f"--scenario={scenario}")
+    dtype = _dtype(dtype, f"--dtype={dtype}") or "fp8"
     graph = modelgraph.resolve_model(model)
     return {"model.name": model, "model.mlperf_name": model, "_graph": graph,
             "model.weight_data_types": dtype, "system.accelerator.name": accelerator,

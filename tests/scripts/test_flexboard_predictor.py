@@ -61,6 +61,21 @@ def test_train_is_cached_by_data_and_settings_and_predict_uses_it(cmx, published
                     f"--input={cfg}", "-j")
     assert from_file.code == 0, from_file.err
     assert from_file.json["new_state"]["predictions"][0]["tokens_per_s_per_accelerator"] > 0
+    # a CSV row without the total: completed as the flags are (8 per node x 2 nodes), so the system figure is 16x
+    csv = tmp_path / "configs.csv"
+    csv.write_text("model.name,system.accelerator.name,system.accelerator.count_per_node,system.number_of_nodes\n"
+                   "llama2-70b-99,NVIDIA H200-SXM-141GB,8,2\n")
+    from_csv = cmx("run", "script", "--tags=predict,performance", f"--dataset_dir={published_dataset}", "--max_iter=40",
+                   "--conformal_folds=0", f"--input={csv}", "-j")
+    assert from_csv.code == 0, from_csv.err
+    (p16,) = from_csv.json["new_state"]["predictions"]
+    assert p16["config"]["system.accelerator.total_count"] == 16 and p16["config"]["submission.scenario"] == "Offline"
+    assert p16["tokens_per_s_system"] == pytest.approx(16 * p16["tokens_per_s_per_accelerator"], abs=0.1)
+    # a row naming an accelerator nobody knows: exit 2, the file and line named, nothing predicted
+    csv.write_text("model.name,system.accelerator.name\nllama2-70b-99,NVIDIA H200-SXM-141GB\nllama2-70b-99,Potato-9000\n")
+    bad = cmx("run", "script", "--tags=predict,performance", f"--dataset_dir={published_dataset}", "--max_iter=40",
+              "--conformal_folds=0", f"--input={csv}")
+    assert bad.code == 2 and f"{csv}:3: accelerator 'Potato-9000'" in bad.err and "Traceback" not in bad.err, bad.err
 
 
 def test_predict_with_an_unknown_accelerator_is_a_clear_error(cmx, published_dataset):
