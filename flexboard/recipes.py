@@ -61,19 +61,51 @@ def data_digest(dataset_dir: Any = None, data_file: Any = None) -> tuple[str, st
     return h.hexdigest(), where
 
 
+# the predictor's settings: flag -> (type, the smallest value, whether the smallest is allowed)
+_SETTINGS: dict[str, tuple[type, float, bool]] = {
+    "max_iter": (int, 1, True), "learning_rate": (float, 0, False), "max_leaf_nodes": (int, 2, True),
+    "seed": (int, 0, True), "conformal_folds": (int, 0, True)}
+
+
 def _settings(env: dict[str, Any]):
+    """The predictor's settings from the flags of train,flexboard,predictor (which predict,
+    recommend, evaluate and run,flexboard pass on); a bad one is an error naming the flag."""
+    import math
+
     from flexboard.predictor import Settings
 
     kw: dict[str, Any] = {}
-    for flag, typ in (("max_iter", int), ("learning_rate", float), ("max_leaf_nodes", int), ("seed", int),
-                      ("conformal_folds", int)):
+    for flag, (typ, low, inclusive) in _SETTINGS.items():
         raw = value(env, f"CMX_FLEXBOARD_{flag.upper()}")
-        if raw:
-            try:
-                kw[flag] = typ(raw)
-            except ValueError:
-                raise FlexBoardError(f"--{flag}={raw}: not a {typ.__name__}") from None
+        if not raw:
+            continue
+        try:
+            v = typ(raw)
+        except ValueError:
+            raise FlexBoardError(f"--{flag}={raw}: not a {'whole number' if typ is int else 'number'}") from None
+        if not math.isfinite(v) or v < low or (v == low and not inclusive):
+            raise FlexBoardError(f"--{flag}={raw}: must be {'at least' if inclusive else 'more than'} {low:g}")
+        if flag == "conformal_folds" and v == 1:
+            raise FlexBoardError(f"--{flag}={raw}: 0 (no calibration) or at least 2 folds")
+        kw[flag] = v
     return Settings(**kw)
+
+
+def _rows(env: dict[str, Any]):
+    """The training rows of --dataset_dir or --data=FILE.parquet; a file that is not Parquet is an
+    error naming the flag (not pyarrow's traceback)."""
+    from flexboard import features as F
+
+    d, f = _src(env)
+    try:
+        return F.load_rows(d, f)
+    except FlexBoardError:
+        raise
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        if not f:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FlexBoardError(f"--data={f}: not a Parquet file with the dataset's columns ({first})") from None
 
 
 def _src(env: dict[str, Any]) -> tuple[Any, Any]:
@@ -94,14 +126,13 @@ def detect_data(i: dict[str, Any]) -> dict[str, Any]:
 def train(i: dict[str, Any]) -> dict[str, Any]:
     import time
 
-    from flexboard import features as F
     from flexboard import predictor as P
 
     env, state = i["env"], i["state"]
-    d, f = _src(env)
+    settings = _settings(env)
     t0 = time.perf_counter()
-    rows = F.load_rows(d, f)
-    p = P.train(rows, _settings(env))
+    rows = _rows(env)
+    p = P.train(rows, settings)
     p.data_digest = value(env, "CMX_FLEXBOARD_DATA_DIGEST")
     out = Path(i["run_path"]) / MODEL_FILE
     p.save(out)
@@ -306,15 +337,14 @@ def predict(i: dict[str, Any]) -> dict[str, Any]:
 @guarded
 def evaluate(i: dict[str, Any]) -> dict[str, Any]:
     from flexboard import evaluate as E
-    from flexboard import features as F
 
     env, state = i["env"], i["state"]
     split = value(env, "CMX_FLEXBOARD_SPLIT") or "leave-accelerator-out"
     if split not in E.SPLITS:
         raise FlexBoardError(f"--split={split}: unknown (one of {', '.join(E.SPLITS)})")
-    d, f = _src(env)
-    rows = F.load_rows(d, f)
-    res = E.evaluate(rows, split, _settings(env))
+    settings = _settings(env)
+    rows = _rows(env)
+    res = E.evaluate(rows, split, settings)
     state.update(res)
     env["CMX_FLEXBOARD_MAPE"] = str(res["mape"])
     env["CMX_FLEXBOARD_BASELINE_MAPE"] = str(res["baseline_mape"])
@@ -343,7 +373,6 @@ def _number(env: dict[str, Any], flag: str) -> float | None:
 
 @guarded
 def recommend(i: dict[str, Any]) -> dict[str, Any]:
-    from flexboard import features as F
     from flexboard import predictor as P
     from flexboard import prices
     from flexboard import recommend as R
@@ -365,8 +394,7 @@ def recommend(i: dict[str, Any]) -> dict[str, Any]:
         raise FlexBoardError(f"--scenarios={','.join(scenarios)}: each one of Offline, Server")
     top_raw = _number(env, "top")
     top = 20 if top_raw is None else int(top_raw)
-    d, f = _src(env)
-    rows = F.load_rows(d, f)
+    rows = _rows(env)
     p = P.load(_model_path(i))
     rec = R.recommend(rows, p, model, c, price_map, counts=counts, scenarios=scenarios,
                       dtype=value(env, "CMX_FLEXBOARD_DTYPE") or "fp8", top=top)

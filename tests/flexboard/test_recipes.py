@@ -63,3 +63,25 @@ def test_the_flags_scenario_and_weight_type_are_checked():
     with pytest.raises(FlexBoardError, match=r"--dtype=fp7: .* unknown"):
         recipes.config_row("llama2-70b-99", "h100-sxm-80gb", dtype="fp7")
     assert recipes.config_row("llama2-70b-99", "h100-sxm-80gb", scenario="server")["submission.scenario"] == "Server"
+
+
+@pytest.mark.parametrize("flag,raw,needle", [
+    ("max_iter", "-5", "--max_iter=-5: must be at least 1"),
+    ("max_iter", "abc", "--max_iter=abc: not a whole number"),
+    ("learning_rate", "0", "--learning_rate=0: must be more than 0"),
+    ("learning_rate", "nan", "--learning_rate=nan: must be more than 0"),
+    ("max_leaf_nodes", "1", "--max_leaf_nodes=1: must be at least 2"),
+    ("conformal_folds", "1", "--conformal_folds=1: 0 (no calibration) or at least 2 folds"),
+])
+def test_a_bad_predictor_setting_is_an_error_naming_the_flag(flag, raw, needle):
+    with pytest.raises(FlexBoardError) as e:
+        recipes._settings({f"CMX_FLEXBOARD_{flag.upper()}": raw})
+    assert str(e.value) == needle
+    assert recipes._settings({"CMX_FLEXBOARD_MAX_ITER": "30", "CMX_FLEXBOARD_CONFORMAL_FOLDS": "0"}).max_iter == 30
+
+
+def test_data_that_is_not_parquet_is_an_error_naming_the_flag(tmp_path):
+    f = tmp_path / "rows.json"
+    f.write_text("[]")
+    with pytest.raises(FlexBoardError, match=rf"^--data={f}: not a Parquet file with the dataset's columns"):
+        recipes._rows({"CMX_FLEXBOARD_DATA": str(f)})

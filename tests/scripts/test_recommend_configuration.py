@@ -33,6 +33,7 @@ def test_recommend_ranks_measured_and_predicted_by_cost_with_provenance(cmx, pub
 @pytest.mark.parametrize("args,needle", [
     (("--model=nope-9b",), "--model=nope-9b"),
     (("--model=llama2-70b-99", "--budget=-1"), "--budget=-1"),
+    (("--model=llama2-70b-99", "--learning_rate=0"), "--learning_rate=0: must be more than 0"),
 ])
 def test_bad_input_is_a_usage_error(cmx, published_dataset, args, needle):
     r = cmx("run", "script", "--tags=recommend,configuration", f"--dataset_dir={published_dataset}", *SMALL, *args)

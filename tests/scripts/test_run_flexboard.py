@@ -63,13 +63,16 @@ def test_the_server_alone_exits_0_on_sigint(tmp_path, data):
 
 
 def test_bad_port_and_port_in_use_are_one_line_errors(cmx, data):
+    # bad input: exit 2, one line naming the flag, before anything starts
     r = cmx("run", "script", "--tags=run,flexboard", "--port=70000", f"--data={data}")
-    assert r.code != 0 and "--port=70000: expected 1-65535" in r.err and "Traceback" not in r.err
+    assert r.code == 2 and "--port=70000: expected 1-65535" in r.err and "Traceback" not in r.err, r.err
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         r = cmx("run", "script", "--tags=run,flexboard", f"--port={port}", f"--data={data}")
-    assert r.code != 0 and f"127.0.0.1:{port} is in use" in r.err and "Traceback" not in r.err
+    assert r.code == 2 and f"127.0.0.1:{port} is in use" in r.err and "Traceback" not in r.err, r.err
     r = cmx("run", "script", "--tags=run,flexboard", "--port=1", "--data=/nonexistent/x.parquet")
-    assert r.code != 0 and "--data=/nonexistent/x.parquet: no such file" in r.err
+    assert r.code == 2 and "--data=/nonexistent/x.parquet: no such file" in r.err, r.err
+    r = cmx("run", "script", "--tags=run,flexboard", "--port=1", f"--data={data}", "--conformal_folds=1")
+    assert r.code == 2 and "--conformal_folds=1: 0 (no calibration) or at least 2 folds" in r.err, r.err
