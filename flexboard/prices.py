@@ -98,7 +98,10 @@ def load(path: str | Path | None = None) -> dict[str, float | None]:
             name_col = "key" if "key" in cols else "accelerator"
             if name_col not in cols or "usd_per_hour" not in cols:
                 raise FlexBoardError(f"{p}:1: expected the columns key,usd_per_hour (as flexboard/data/prices.csv)")
-            for line, r in enumerate(reader, start=2):
+            for r in reader:
+                line = reader.line_num
+                if None in r or any(v is None for v in r.values()):
+                    raise FlexBoardError(f"{p}:{line}: {len(reader.fieldnames or ())} fields expected, as the header")
                 name = (r.get(name_col) or "").strip()
                 acc = accelerators.by_key(name) or accelerators.lookup(name)
                 if acc is None:

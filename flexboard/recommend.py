@@ -30,6 +30,7 @@ from flexboard.errors import FlexBoardError
 
 COUNTS = (1, 2, 4, 8)
 SCENARIOS = ("Offline", "Server")
+FLAGS = {"budget_usd_per_hour": "budget"}  # a Constraints field -> its flag, where the names differ
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,19 @@ class Constraints:
     max_accelerators: int | None = None
 
     def check(self) -> "Constraints":
+        """Each constraint a finite number of at least 0 and the vendor one the accelerator table
+        has; a bad one is a ``FlexBoardError`` naming its flag of ``recommend,configuration``."""
         for name in ("min_tokens_per_s", "max_ttft_ms", "max_tpot_ms", "min_memory_gb", "budget_usd_per_hour",
                      "max_accelerators"):
             v = getattr(self, name)
             if v is not None and (not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
-                raise FlexBoardError(f"--{name}={v}: must be a non-negative number")
+                shown = f"{v:g}" if isinstance(v, (int, float)) else repr(v)
+                raise FlexBoardError(f"--{FLAGS.get(name, name)}={shown}: must be a finite number of at least 0")
+        if self.vendor:
+            vendors = sorted({a.vendor for _p, a in accelerators.table() if a.vendor})
+            if self.vendor.lower() not in {v.lower() for v in vendors}:
+                raise FlexBoardError(f"--vendor={self.vendor}: no accelerator of the table is made by it "
+                                     f"(one of {', '.join(vendors)})")
         return self
 
     @property
@@ -199,6 +208,8 @@ def recommend(rows, predictor, model: str, constraints: Constraints | None = Non
     price_map = _prices.check(prices if prices is not None else _prices.default_map())
     sources = {p.key: p.source for p in _prices.defaults()}
     edited = {k for k, v in price_map.items() if v != _prices.default_map().get(k)}
+    if modelgraph.dtype_bytes(dtype) is None:
+        raise FlexBoardError(f"--dtype={dtype}: weight type unknown (one of {', '.join(modelgraph.DTYPE_BYTES)})")
     m = _resolve(model)
     task = tasks.lookup(m.benchmark) if m.benchmark else None
     left: dict[str, int] = {}
@@ -265,7 +276,7 @@ def recommend(rows, predictor, model: str, constraints: Constraints | None = Non
 
     if predictor is not None:
         configs, metas = [], []
-        wbytes = modelgraph.dtype_bytes(dtype) or 1.0
+        wbytes = modelgraph.dtype_bytes(dtype)
         for _pat, acc in accelerators.table():
             if acc.key.startswith("jetson"):
                 continue  # edge modules: not a datacenter configuration to rent

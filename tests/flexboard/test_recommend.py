@@ -67,8 +67,17 @@ def test_bad_input_is_a_clear_error(published_rows, tmp_path):
         recommend.recommend(published_rows, None, "nope-9b", prices=PRICED)
     with pytest.raises(FlexBoardError, match="h100-sxm-80gb: -1"):
         recommend.recommend(published_rows, None, "llama2-70b-99", prices={"h100-sxm-80gb": -1})
-    with pytest.raises(FlexBoardError, match="--budget_usd_per_hour=-5"):
+    # each constraint is named by its flag of recommend,configuration (--budget, not the field's name)
+    with pytest.raises(FlexBoardError, match="^--budget=-5: must be a finite number of at least 0"):
         recommend.recommend(published_rows, None, "llama2-70b-99", recommend.Constraints(budget_usd_per_hour=-5))
+    with pytest.raises(FlexBoardError, match="^--budget=inf: "):
+        recommend.recommend(published_rows, None, "llama2-70b-99", recommend.Constraints(budget_usd_per_hour=float("inf")))
+    # a vendor no accelerator has would leave every option out without saying why
+    with pytest.raises(FlexBoardError, match=r"^--vendor=Potato: no accelerator of the table is made by it \(one of AMD, NVIDIA\)"):
+        recommend.recommend(published_rows, None, "llama2-70b-99", recommend.Constraints(vendor="Potato"))
+    assert recommend.Constraints(vendor="amd").check().vendor == "amd"
+    with pytest.raises(FlexBoardError, match="^--dtype=fp7: weight type unknown"):
+        recommend.recommend(published_rows, None, "llama2-70b-99", prices=PRICED, dtype="fp7")
     with pytest.raises(FlexBoardError, match="no measured row and nothing to predict"):
         recommend.recommend(published_rows.head(0), None, "llama2-70b-99", prices=PRICED)
 
@@ -81,6 +90,9 @@ def test_a_price_file_replaces_the_defaults_it_names(tmp_path):
     assert got["h200-sxm-141gb"] == prices.default_map()["h200-sxm-141gb"]
     f.write_text("key,usd_per_hour\nh100-sxm-80gb,2\nh200-sxm-141gb,-4\n")
     with pytest.raises(FlexBoardError, match=r"p\.csv:3: .*-4"):
+        prices.load(f)
+    f.write_text("key,usd_per_hour\nl40s,0.9\nh100-sxm-80gb\n")  # a row short of a field: not "unknown"
+    with pytest.raises(FlexBoardError, match=r"p\.csv:3: 2 fields expected"):
         prices.load(f)
     f.write_text("key,usd_per_hour\npotato-9000,2\n")
     with pytest.raises(FlexBoardError, match=r"p\.csv:2: accelerator 'potato-9000'"):
