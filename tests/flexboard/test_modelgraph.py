@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -42,3 +45,32 @@ def test_a_config_without_layers_is_a_clear_error(tmp_path):
 def test_a_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FlexBoardError, match="no such folder"):
         modelgraph.resolve_model(str(tmp_path / "nope" / "x"))
+
+
+def _hub_read(tmp_path, model: str):
+    """resolve_model(model) in a fresh process whose Hugging Face cache is tmp_path/hub, offline."""
+    code = ("from flexboard import modelgraph\n"
+            "from flexboard.errors import FlexBoardError\n"
+            "try:\n"
+            f"    g = modelgraph.resolve_model({model!r})\n"
+            "    print(g.params_total, g.source)\n"
+            "except FlexBoardError as exc:\n"
+            "    print('error:', exc)\n")
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    return r.stdout.strip()
+
+
+def test_a_hub_id_is_read_from_the_local_hugging_face_cache(tmp_path):
+    cfg = {"model_type": "llama", "num_hidden_layers": 30, "hidden_size": 576, "num_attention_heads": 9,
+           "num_key_value_heads": 3, "intermediate_size": 1536, "vocab_size": 49152, "tie_word_embeddings": True}
+    repo = tmp_path / "hub" / "models--acme--tiny-llm"  # the cache's layout: refs/main names the snapshot
+    (repo / "snapshots" / "0123abcd").mkdir(parents=True)
+    (repo / "snapshots" / "0123abcd" / "config.json").write_text(json.dumps(cfg))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    total, source = _hub_read(tmp_path, "acme/tiny-llm").split()
+    assert float(total) / 1e6 == pytest.approx(134.5, rel=0.01) and source == "https://huggingface.co/acme/tiny-llm"
+    # offline and not in the cache: one line naming the model
+    assert _hub_read(tmp_path, "acme/not-cached").startswith("error: --model=acme/not-cached: config.json not found")
