@@ -139,13 +139,29 @@ def _same_graph(a: modelgraph.ModelGraph, b: modelgraph.ModelGraph) -> bool:
     return (a.layers, a.hidden, a.heads, a.kv_heads, a.vocab, a.experts) == (b.layers, b.hidden, b.heads, b.kv_heads, b.vocab, b.experts)
 
 
+def _same_name(name: Any, m: _Model) -> bool:
+    """A row's ``model.name`` is the model the user gave: the same hub id, or the same folder."""
+    n = str(name or "").strip()
+    if not n:
+        return False
+    if n.lower() == m.spec.lower():
+        return True
+    a, b = Path(n).expanduser(), Path(m.spec).expanduser()
+    return a.is_dir() and b.is_dir() and a.resolve() == b.resolve()
+
+
 def _measured_rows(rows, m: _Model):
     """The dataset rows of this model: its MLPerf benchmark (closed division, or an open row running
-    the benchmark's own model) or, for an HF config, rows whose model has the same graph."""
+    the benchmark's own model) or, for an HF config, rows whose model has the same graph, or (a
+    FlexBench run of a model outside the MLPerf table) the same hub id or folder."""
     keep = []
     for i, r in enumerate(rows.to_dict("records")):
         g = modelgraph.graph_for(r.get("model.name"), r.get("model.mlperf_name"))
-        if g is None or not _same_graph(g, m.graph):
+        if g is None:
+            if m.benchmark is None and _same_name(r.get("model.name"), m):
+                keep.append(i)
+            continue
+        if not _same_graph(g, m.graph):
             continue
         if m.benchmark is not None and str(r.get("model.mlperf_name") or "").lower() != m.benchmark:
             continue

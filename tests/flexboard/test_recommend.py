@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -60,6 +62,20 @@ def test_a_flexbench_row_carries_its_reproduce_command(published_rows):
     rec = recommend.recommend(pd.concat([row]), None, "llama2-70b-99", prices=PRICED)
     assert rec.options[0].reproduce == "cmx run script --tags=run,flexbench --model=x"
     assert rec.options[0].source == "cache/runs"
+
+
+def test_a_flexbench_run_of_a_model_outside_the_mlperf_table_is_a_measured_option(published_rows, tmp_path):
+    cfg = {"model_type": "llama", "num_hidden_layers": 30, "hidden_size": 576, "num_attention_heads": 9,
+           "num_key_value_heads": 3, "intermediate_size": 1536, "vocab_size": 49152, "tie_word_embeddings": True}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))  # SmolLM2-135M's graph: no MLPerf model has it
+    row = published_rows[published_rows["model.mlperf_name"] == "llama2-70b-99"].iloc[[0]].copy()
+    row["model.name"], row["model.mlperf_name"] = str(tmp_path), None
+    row["provenance.source_kind"], row["provenance.source"] = "flexbench-run", "cache/runs"
+    row["provenance.reproduce"] = f"cmx run script --tags=run,flexbench --model={tmp_path}"
+    other = published_rows[published_rows["model.mlperf_name"] == "mixtral-8x7b"].iloc[[0]]
+    rec = recommend.recommend(pd.concat([row, other]), None, str(tmp_path), prices=PRICED)
+    (opt,) = rec.options
+    assert opt.kind == "measured" and opt.reproduce == f"cmx run script --tags=run,flexbench --model={tmp_path}"
 
 
 def test_bad_input_is_a_clear_error(published_rows, tmp_path):
