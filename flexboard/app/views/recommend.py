@@ -54,7 +54,6 @@ def table(rec) -> "object":
 def page() -> None:
     import streamlit as st
 
-    from flexboard import features as F
     from flexboard import recommend as R
 
     st.title("Recommend a configuration")
@@ -101,7 +100,7 @@ def page() -> None:
     with st.spinner("Training the predictor on this dataset (once per board)…"):
         p = predicting.trained(context.source())
     src = context.source()
-    rows = F.load_rows(src.dataset_dir or None, src.data_file or None)
+    rows = predicting.training_rows(src)
     rec = R.recommend(rows, p, name, constraints, price_map, dtype=dtype)
     for note in rec.notes:
         st.caption(note)
