@@ -25,6 +25,25 @@ from typing import Any, Sequence
 READY_TIMEOUT = 180.0   # seconds for the server to answer: generous, the machine may be loaded
 STOP_TIMEOUT = 60.0
 
+# The server starts with the signals stop() sends at their defaults, whatever the caller has. A
+# test runner started as a non-interactive shell's background job (`make test &`) ignores SIGINT;
+# its children inherit that, and cmx (as Python itself) keeps a signal ignored at start: stop(SIGINT)
+# was then lost and cmx ran on until it was killed. Python also ignores SIGPIPE and SIGXFSZ at start,
+# so those are reset too (what Popen's restore_signals does). An exec, not a preexec_fn: the caller
+# may have threads (Playwright's).
+_EXEC_WITH_DEFAULT_SIGNALS = (
+    "import os, signal, sys\n"
+    "for name in ('SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGPIPE', 'SIGXFSZ'):\n"
+    "    signal.signal(getattr(signal, name), signal.SIG_DFL)\n"
+    "os.execvp(sys.argv[1], sys.argv[1:])\n"
+)
+
+
+def with_default_signals(argv: Sequence[str]) -> list[str]:
+    """``argv`` run with SIGINT, SIGTERM, SIGHUP (and Python's SIGPIPE, SIGXFSZ) at their defaults, in
+    the same process (the PID Popen returns is the one of ``argv``)."""
+    return [sys.executable, "-I", "-S", "-c", _EXEC_WITH_DEFAULT_SIGNALS, *argv]
+
 
 def find_chromium() -> str | None:
     """The Chromium (or Chrome) executable: ``$CMX_CHROMIUM``, else ``chromium`` on PATH."""
@@ -63,8 +82,8 @@ class Server:
         out = log_path.open("w", encoding="utf-8")
         # a process that will not stop is aborted (stop()), and faulthandler then prints where each thread was
         env = {**os.environ, "PYTHONFAULTHANDLER": "1", **self.env}
-        self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env=env, text=True)
+        self.proc = subprocess.Popen(with_default_signals(self.argv), stdout=out, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env, text=True)
         out.close()
         return self
 

@@ -29,11 +29,20 @@ def _listening(port: int) -> list[str]:
                    and c.status == psutil.CONN_LISTEN})
 
 
-def test_serves_on_loopback_prints_the_url_and_stops_cleanly_on_sigint(home, tmp_path, data):
+@pytest.mark.parametrize("runner_sigint", ["as started", "ignored"])
+def test_serves_on_loopback_prints_the_url_and_stops_cleanly_on_sigint(home, tmp_path, data, runner_sigint):
+    """"ignored": the test runner ignores SIGINT, as one started as a shell's background job does (cmx
+    would inherit that and keep it: the SIGINT was lost and cmx killed after 60 s, exit -9)."""
     from flexboard.app import harness
 
     port = harness.free_port()
-    s = harness.recipe_server(port, [f"--data={data}"], env={"CMX_HOME": str(home)}).start(tmp_path / "out.log")
+    server = harness.recipe_server(port, [f"--data={data}"], env={"CMX_HOME": str(home)})
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if runner_sigint == "ignored" else None
+    try:
+        s = server.start(tmp_path / "out.log")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     try:
         s.wait_ready()
         assert _listening(port) == ["127.0.0.1"]
