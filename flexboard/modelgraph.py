@@ -126,14 +126,19 @@ def load_config(where: str) -> tuple[dict[str, Any], str]:
             raise FlexBoardError(f"{p}: not a readable JSON config ({exc})") from exc
     if re.fullmatch(r"[\w.-]+/[\w.-]+", where):
         try:
-            from huggingface_hub import hf_hub_download  # optional; only for hub ids
+            from huggingface_hub import hf_hub_download, try_to_load_from_cache  # only for hub ids
         except ImportError:
             raise FlexBoardError(f"--model={where}: not a local folder, and huggingface_hub is not installed "
                                  "to read a hub id; give a folder with config.json") from None
-        try:
-            path = hf_hub_download(where, "config.json")
-        except Exception as exc:  # noqa: BLE001 - the hub raises many kinds
-            raise FlexBoardError(f"--model={where}: config.json not found locally or on the hub ({type(exc).__name__})") from exc
+        # the local cache first: a model already there is read without asking the hub (which, out of
+        # reach, is retried for ~20 s before the cache is used)
+        path = try_to_load_from_cache(where, "config.json")
+        if not isinstance(path, str):
+            try:
+                path = hf_hub_download(where, "config.json")
+            except Exception as exc:  # noqa: BLE001 - the hub raises many kinds
+                raise FlexBoardError(f"--model={where}: config.json not found locally or on the hub "
+                                     f"({type(exc).__name__})") from exc
         return json.loads(Path(path).read_text(encoding="utf-8")), f"https://huggingface.co/{where}"
     raise FlexBoardError(f"--model={where}: no such folder or config.json, and not a hub id (owner/name)")
 

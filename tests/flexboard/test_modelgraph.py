@@ -47,8 +47,12 @@ def test_a_missing_folder_is_a_clear_error(tmp_path):
         modelgraph.resolve_model(str(tmp_path / "nope" / "x"))
 
 
-def _hub_read(tmp_path, model: str):
-    """resolve_model(model) in a fresh process whose Hugging Face cache is tmp_path/hub, offline."""
+def _hub_read(tmp_path, model: str, offline: bool = True):
+    """resolve_model(model) in a fresh process whose Hugging Face cache is tmp_path/hub, offline, or
+    online with the hub at a listening loopback socket of this test that never answers: afterwards,
+    a connection waiting in its backlog means the hub was asked."""
+    import socket
+
     code = ("from flexboard import modelgraph\n"
             "from flexboard.errors import FlexBoardError\n"
             "try:\n"
@@ -56,9 +60,26 @@ def _hub_read(tmp_path, model: str):
             "    print(g.params_total, g.source)\n"
             "except FlexBoardError as exc:\n"
             "    print('error:', exc)\n")
-    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HOME": str(tmp_path / "hf")}
+    env.pop("HF_HUB_OFFLINE", None)
+    with socket.socket() as hub:
+        hub.bind(("127.0.0.1", 0))
+        hub.listen(16)
+        if offline:
+            env["HF_HUB_OFFLINE"] = "1"
+        else:
+            env.update(HF_ENDPOINT=f"http://127.0.0.1:{hub.getsockname()[1]}", HF_HUB_ETAG_TIMEOUT="1",
+                       HF_HUB_DOWNLOAD_TIMEOUT="1", HF_HUB_DISABLE_TELEMETRY="1")
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+        hub.setblocking(False)
+        try:
+            conn, _ = hub.accept()
+            conn.close()
+            asked = True
+        except BlockingIOError:
+            asked = False
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert not asked, "the hub was asked for a model the local cache has"
     return r.stdout.strip()
 
 
@@ -72,5 +93,7 @@ def test_a_hub_id_is_read_from_the_local_hugging_face_cache(tmp_path):
     (repo / "refs" / "main").write_text("0123abcd")
     total, source = _hub_read(tmp_path, "acme/tiny-llm").split()
     assert float(total) / 1e6 == pytest.approx(134.5, rel=0.01) and source == "https://huggingface.co/acme/tiny-llm"
+    # online: a model in the cache is read from there, without asking the hub
+    assert _hub_read(tmp_path, "acme/tiny-llm", offline=False).split()[1] == "https://huggingface.co/acme/tiny-llm"
     # offline and not in the cache: one line naming the model
     assert _hub_read(tmp_path, "acme/not-cached").startswith("error: --model=acme/not-cached: config.json not found")
