@@ -101,6 +101,10 @@ def test_compare_shows_the_librarys_side_by_side_table(page, server, board_rows)
 def test_charts_draw_throughput_and_say_what_is_missing(page, server, board_rows):
     goto(page, server, "charts")
     expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=WAIT)
+    # the throughput chart is drawn from the library's rows: the same count under it
+    thr = board.chart_frame(board_rows, board.THROUGHPUT)
+    assert len(thr) > 0
+    expect(page.get_by_text(f"{len(thr):,} rows; the bar is the best value per accelerator.").first).to_be_visible(timeout=WAIT)
     # the published rows have no energy figures: the page says so instead of drawing nothing
     assert board.chart_frame(board_rows, "power.energy_per_token").empty
     expect(page.get_by_text("No row of this selection has power.energy_per_token")).to_be_visible(timeout=WAIT)
