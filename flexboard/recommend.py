@@ -152,10 +152,14 @@ def _same_name(name: Any, m: _Model) -> bool:
 
 def _measured_rows(rows, m: _Model):
     """The dataset rows of this model: its MLPerf benchmark (closed division, or an open row running
-    the benchmark's own model) or, for an HF config, rows whose model has the same graph, or (a
-    FlexBench run of a model outside the MLPerf table) the same hub id or folder."""
+    the benchmark's own model) or, for a model of the table named without its benchmark's accuracy
+    target (``llama2-70b``: no row's benchmark is called that) or an HF config, rows whose model has
+    the same graph (every benchmark of it), or (a FlexBench run of a model outside the MLPerf table)
+    the same hub id or folder."""
     keep = []
-    for i, r in enumerate(rows.to_dict("records")):
+    recs = rows.to_dict("records")
+    exact = m.benchmark is not None and any(str(r.get("model.mlperf_name") or "").lower() == m.benchmark for r in recs)
+    for i, r in enumerate(recs):
         g = modelgraph.graph_for(r.get("model.name"), r.get("model.mlperf_name"))
         if g is None:
             if m.benchmark is None and _same_name(r.get("model.name"), m):
@@ -163,7 +167,7 @@ def _measured_rows(rows, m: _Model):
             continue
         if not _same_graph(g, m.graph):
             continue
-        if m.benchmark is not None and str(r.get("model.mlperf_name") or "").lower() != m.benchmark:
+        if exact and str(r.get("model.mlperf_name") or "").lower() != m.benchmark:
             continue
         keep.append(i)
     return rows.iloc[keep].reset_index(drop=True)
@@ -267,6 +271,9 @@ def recommend(rows, predictor, model: str, constraints: Constraints | None = Non
     if measured is None or not len(measured):
         notes.append(f"no measured row of {m.spec} in the dataset: predictions only")
     else:
+        benches = sorted({str(b) for b in measured["model.mlperf_name"].dropna()} - {m.spec})
+        if benches:
+            notes.append(f"measured rows of {m.spec}: the results of " + ", ".join(benches))
         for r in measured.to_dict("records"):
             acc = accelerators.lookup(r.get("system.accelerator.name"))
             total = int(_f(r.get("system.accelerator.total_count")) or 1)

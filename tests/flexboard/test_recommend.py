@@ -78,6 +78,17 @@ def test_a_flexbench_run_of_a_model_outside_the_mlperf_table_is_a_measured_optio
     assert opt.kind == "measured" and opt.reproduce == f"cmx run script --tags=run,flexbench --model={tmp_path}"
 
 
+def test_a_model_named_without_its_accuracy_target_gets_every_benchmark_of_it(published_rows):
+    def measured(model):
+        return sum(o.kind == "measured" for o in recommend.recommend(published_rows, None, model, prices=PRICED, top=0).options)
+
+    rec = recommend.recommend(published_rows, None, "llama2-70b", prices=PRICED, top=0)
+    benches = ("llama2-70b-99", "llama2-70b-99.9", "llama2-70b-interactive-99", "llama2-70b-interactive-99.9")
+    assert rec.notes == ["measured rows of llama2-70b: the results of " + ", ".join(benches)]
+    each = [measured(b) for b in benches]  # a benchmark name still means that benchmark only
+    assert all(n > 0 for n in each) and measured("llama2-70b") == sum(each)
+
+
 def test_bad_input_is_a_clear_error(published_rows, tmp_path):
     with pytest.raises(FlexBoardError, match="--model=nope-9b"):
         recommend.recommend(published_rows, None, "nope-9b", prices=PRICED)
