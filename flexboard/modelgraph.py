@@ -140,7 +140,9 @@ def load_config(where: str) -> tuple[dict[str, Any], str]:
                 raise FlexBoardError(f"--model={where}: config.json not found locally or on the hub "
                                      f"({type(exc).__name__})") from exc
         return json.loads(Path(path).read_text(encoding="utf-8")), f"https://huggingface.co/{where}"
-    raise FlexBoardError(f"--model={where}: no such folder or config.json, and not a hub id (owner/name)")
+    names = ", ".join(m[0] for m in mlperf_models())
+    raise FlexBoardError(f"--model={where}: not an MLPerf model of the table ({names}), no such folder or "
+                         "config.json, and not a hub id (owner/name)")
 
 
 @lru_cache(maxsize=1)

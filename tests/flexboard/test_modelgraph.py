@@ -45,6 +45,9 @@ def test_a_config_without_layers_is_a_clear_error(tmp_path):
 def test_a_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FlexBoardError, match="no such folder"):
         modelgraph.resolve_model(str(tmp_path / "nope" / "x"))
+    # a name nobody knows: the message lists the names that are known
+    with pytest.raises(FlexBoardError, match=r"^--model=nope-9b: not an MLPerf model of the table \(llama2-70b, .*deepseek-v3\)"):
+        modelgraph.resolve_model("nope-9b")
 
 
 def _hub_read(tmp_path, model: str, offline: bool = True):
