@@ -35,6 +35,14 @@ NUMERIC = [
 ]
 CATEGORICAL = ["scenario", "framework", "acc_vendor", "cpu_vendor", "interconnect_kind", "task", "division"]
 FEATURES = NUMERIC + CATEGORICAL
+# What the models for a task nobody measured see (flexboard.predictor): the features that say nothing
+# of the task. Each training task has its own model, prompt and output lengths and latency limits, so
+# model-graph and task columns would only name the training tasks, and a tree fed them routes a new
+# task to whichever training task its numbers happen to fall next to.
+TASK_SPECIFIC = {"params_total_b", "params_active_b", "flops_per_token_g", "layers", "hidden", "experts",
+                 "active_experts", "log_bandwidth_bound", "log_ref_bound", "accuracy_999", "task_output_tokens",
+                 "ttft_limit_ms", "tpot_limit_ms", "latency_fraction", "task"}
+AGNOSTIC = [c for c in FEATURES if c not in TASK_SPECIFIC]
 # computed into the frame for the normalising bound (``reference_log_bound``), not model inputs
 BOUND_PARTS = ["prefill_factor", "log_prefill_bound", "context_tokens", "kv_read_ratio", "latency_fraction",
                "log_serving_bound"]

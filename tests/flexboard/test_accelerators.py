@@ -35,3 +35,25 @@ def test_unknown_values_are_empty_not_zero():
 def test_every_table_key_is_a_name_the_table_knows():
     for _p, a in accelerators.table():
         assert accelerators.lookup(a.key) is a, a.key
+
+
+# the accelerator names of MLPerf Inference v5.1's LLM results that earlier rounds did not have, as
+# its systems/*.json write them (mlcommons/inference_results_v5.1): without a row, 30 of v5.1's LLM
+# rows had no accelerator characteristics and were predicted from the fallback bound alone
+V51_NEW = {
+    "NVIDIA GB300": "gb300",
+    "AMD Instinct MI355X 288GB HBM3e": "mi355x-288gb",
+    "NVIDIA RTX PRO 6000 Blackwell Server Edition": "rtx-pro-6000-blackwell-server",
+    "[MAXSUN] MS-Intel Arc Pro B60 Dual 48G Turbo": "arc-pro-b60-dual-48gb",
+}
+
+
+def test_the_accelerators_new_in_v51_have_rows_with_a_source_and_gb300_is_not_gb200():
+    for name, key in V51_NEW.items():
+        acc = accelerators.lookup(name)
+        assert acc is not None and acc.key == key, name
+        assert acc.source.startswith("https://"), key
+        assert acc.memory_gb and acc.bandwidth_gbs, key
+    assert accelerators.canonical("NVIDIA GB300") != accelerators.canonical("NVIDIA GB200")
+    # the parts whose datasheet gives no dense FP16/FP8 figure leave them empty rather than guess
+    assert accelerators.by_key("arc-pro-b60-dual-48gb").peak_tflops(1.0) is None
