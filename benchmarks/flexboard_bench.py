@@ -1,6 +1,6 @@
 """FlexBoard's predictor: training on the full dataset and predicting 1,000 configurations, each
 side by side with the FlexBoard-style baseline (gradient boosting, 100 trees of depth 6, on the
-raw columns), interleaved; wall and CPU seconds. ``--evaluate`` also runs the three evaluation
+raw columns), interleaved; wall and CPU seconds. ``--evaluate`` also runs the four evaluation
 splits of docs/flexboard.md (ours vs the baseline, with interval coverage; a few minutes).
 
 1. **Training** on every LLM row of the published dataset (``../shared``): our predictor with its
@@ -230,7 +230,7 @@ def report_lines(r: dict[str, Any]) -> list[str]:
                      f"median APE {e['median_ape']} vs {e['baseline_median_ape']}, 80 % interval coverage "
                      f"{e['interval_coverage']} %" + (f"; on tasks seen in training: ours {e['mape_seen_tasks']} % vs "
                                                       f"{e['baseline_mape_seen_tasks']} %" if "mape_seen_tasks" in e else ""))
-        if split == "leave-round-out":
+        if split in ("leave-round-out", "leave-task-out"):
             lines.extend(f"    {k}: {v['rows']} rows{'' if v['seen_task'] else ' (task new to training)'}, MAPE ours "
                          f"{v['mape']} % vs baseline {v.get('baseline_mape')} %, coverage {v['coverage_80']} %"
                          for k, v in e.get("per_task", {}).items())
@@ -240,7 +240,7 @@ def report_lines(r: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--runs", type=int, default=3, help="interleaved rounds of training (prediction: at least 5)")
-    ap.add_argument("--evaluate", action="store_true", help="also run the three evaluation splits (minutes)")
+    ap.add_argument("--evaluate", action="store_true", help="also run the four evaluation splits (minutes)")
     ap.add_argument("--libraries", action="store_true",
                     help="also the same median model with LightGBM and XGBoost, where importable")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -4,7 +4,8 @@ Splits: ``random`` (5-fold cross-validation on a shuffled order, seed 0: each fo
 ``leave-accelerator-out`` (each accelerator of the table held
 out in turn; variants of one part, e.g. ``-CTS`` or virtualised, are one accelerator) and
 ``leave-round-out`` (train on every round before the newest, test on the newest: <= v5.0 -> v5.1
-with v5.1 imported, v4.1 -> v5.0 on the published dataset alone).
+with v5.1 imported, v4.1 -> v5.0 on the published dataset alone) and ``leave-task-out`` (each MLPerf
+task held out in turn: a benchmark nobody ran yet, the question a new round asks first).
 
 The baseline is the legacy FlexBoard regressor: gradient boosting with 100 trees of depth 6 on the
 raw system columns (categories as ordinal codes), target tokens/s per accelerator.
@@ -20,7 +21,7 @@ from flexboard import features as F
 from flexboard import predictor as P
 from flexboard.errors import FlexBoardError
 
-SPLITS = ("random", "leave-accelerator-out", "leave-round-out")
+SPLITS = ("random", "leave-accelerator-out", "leave-round-out", "leave-task-out")
 RANDOM_FOLDS = 5
 
 # the raw published columns the legacy FlexBoard regressor was fed (every system/software column)
@@ -69,6 +70,14 @@ def folds(rows, split: str, seed: int = 0) -> tuple[list[Fold], list[str]]:
         groups = np.array([accelerators.canonical(a) for a in rows["system.accelerator.name"]])
         out = [Fold(g, idx[groups != g], idx[groups == g]) for g in sorted(set(groups))]
         return [f for f in out if len(f.train)], notes
+    if split == "leave-task-out":
+        # each MLPerf task (its dataset and latency rules; variants like -99.9 and v5.0's
+        # -interactive are the same task) held out in turn
+        task = F.frame(rows)["task"].astype(str).to_numpy()
+        out = [Fold(t, idx[task != t], idx[task == t]) for t in sorted(set(task))]
+        if len(out) < 2:
+            raise FlexBoardError(f"--split=leave-task-out: the dataset holds one task ({out[0].name if out else 'none'})")
+        return out, notes
     if split == "leave-round-out":
         # train on every round before the newest, test on the newest: what a model trained today
         # meets when the next round is published (<= v5.0 -> v5.1 once v5.1 is imported)

@@ -353,7 +353,7 @@ def evaluate(i: dict[str, Any]) -> dict[str, Any]:
           f"vs baseline {res['baseline_mape']}%; 80% interval coverage {res['interval_coverage']}%")
     for n in res["notes"]:
         print(f"  note: {n}")
-    if split == "leave-round-out":  # which rows fail, and whether their task was in training
+    if split in ("leave-round-out", "leave-task-out"):  # which rows fail, and whether their task was in training
         for k, v in res.get("per_task", {}).items():
             print(f"  {k}: {v['rows']} rows{'' if v['seen_task'] else ' (task new to training)'}: MAPE ours "
                   f"{v['mape']}% vs baseline {v.get('baseline_mape')}%, coverage {v['coverage_80']}%")

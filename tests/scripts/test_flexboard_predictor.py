@@ -33,6 +33,17 @@ def test_leave_round_out_tests_the_newest_round_and_says_per_task(cmx, published
     assert "llama3.1-405b/Offline: " in r.err and "(task new to training)" in r.err
 
 
+def test_leave_task_out_holds_out_each_task_and_says_per_task(cmx, published_dataset):
+    r = cmx("run", "script", "--tags=evaluate,flexboard,predictor", "--split=leave-task-out",
+            f"--dataset_dir={published_dataset}", "--max_iter=30", "--conformal_folds=0", "-j")
+    assert r.code == 0, r.err
+    s = r.json["new_state"]
+    assert s["test_rows"] == 847 and s["folds"] == 4  # gptj, llama2-70b (with its interactive rows), mixtral, 405b
+    assert {f["fold"] for f in s["per_fold"]} == {"gptj", "llama2-70b", "mixtral-8x7b", "llama3.1-405b"}
+    assert s["test_rows_unseen_task"] == 847 and not any(v["seen_task"] for v in s["per_task"].values())
+    assert "baseline_mape" in s and "gptj/Offline: " in r.err
+
+
 def test_evaluate_on_an_empty_dataset_says_what_to_import(cmx, tmp_path):
     r = cmx("run", "script", "--tags=evaluate,flexboard,predictor", f"--dataset_dir={tmp_path / 'empty'}", "-j")
     assert r.code == 2, r.err  # no data is bad input: a usage error
