@@ -100,7 +100,7 @@ def test_bad_input_is_a_clear_error(published_rows, tmp_path):
     with pytest.raises(FlexBoardError, match="^--budget=inf: "):
         recommend.recommend(published_rows, None, "llama2-70b-99", recommend.Constraints(budget_usd_per_hour=float("inf")))
     # a vendor no accelerator has would leave every option out without saying why
-    with pytest.raises(FlexBoardError, match=r"^--vendor=Potato: no accelerator of the table is made by it \(one of AMD, NVIDIA\)"):
+    with pytest.raises(FlexBoardError, match=r"^--vendor=Potato: no accelerator of the table is made by it \(one of AMD, Intel, NVIDIA\)"):
         recommend.recommend(published_rows, None, "llama2-70b-99", recommend.Constraints(vendor="Potato"))
     assert recommend.Constraints(vendor="amd").check().vendor == "amd"
     with pytest.raises(FlexBoardError, match="^--dtype=fp7: weight type unknown"):
