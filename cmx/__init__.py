@@ -11,7 +11,11 @@ As in cmind, it also takes a command line as a string or a list of words
 
 from __future__ import annotations
 
-from typing import Any
+# typing is for the type checker only: importing it (with re, enum, collections) would lengthen the
+# start-up time in which Ctrl-C gets Python's default (a traceback), before cmx.cli.main handles it
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["access", "__version__"]

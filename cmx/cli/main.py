@@ -10,8 +10,8 @@ Errors are one short message on stderr; ``-v`` adds the Python traceback.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing is not imported before the signal handlers are installed (cmx/__init__.py)
 if TYPE_CHECKING:
     from typing import Any, Callable
 
@@ -19,21 +19,29 @@ if TYPE_CHECKING:
 _stopping = False  # set once cmx is stopping on a signal
 
 
+def _procs() -> Any:
+    """``cmx.execute.procs`` once it is imported in full, else None. A signal may come while it is being
+    imported (it is in sys.modules, its functions not yet defined): no script has started then."""
+    procs = sys.modules.get("cmx.execute.procs")
+    return procs if getattr(procs, "IMPORTED", False) else None
+
+
 def _on_signal(signum: int, frame: Any) -> None:
     """SIGINT/SIGTERM/SIGHUP: unwind the main thread with ``Interrupted``; a second signal while the
     running scripts are being stopped kills them at once."""
-    procs = sys.modules.get("cmx.execute.procs")
+    procs = _procs()
     if _stopping or (procs is not None and procs.stopping()):
         if procs is not None:
             procs.kill_all_now()
         return
     if procs is not None and procs.defer(signum):  # a script is being started: raised once it is registered
         return
-    try:
-        from cmx.errors import Interrupted
-    except ImportError:  # the signal came while cmx.errors itself was being imported
-        raise KeyboardInterrupt(signum) from None
-    raise Interrupted(signum)
+    # no import here: the handler runs between any two bytecodes, also in the middle of an import (of
+    # re, say), and importing cmx.errors then would meet that module half-done (AttributeError)
+    interrupted = getattr(sys.modules.get("cmx.errors"), "Interrupted", None)
+    if interrupted is None:  # not imported yet (or being imported): no script can have started
+        raise KeyboardInterrupt(signum)
+    raise interrupted(signum)
 
 
 def _install_signal_handlers() -> dict[int, Any]:
@@ -55,7 +63,7 @@ def _interrupted(exc: BaseException) -> int:
     global _stopping
     _stopping = True
     signum = getattr(exc, "signum", None) or (exc.args[0] if exc.args and isinstance(exc.args[0], int) else 2)
-    procs = sys.modules.get("cmx.execute.procs")
+    procs = _procs()
     stopped = procs.terminate_all(signum) if procs is not None else 0
     name = {1: "SIGHUP", 2: "SIGINT", 15: "SIGTERM"}.get(signum, f"signal {signum}")
     more = f"; stopped {stopped} running recipe script{'s' if stopped != 1 else ''}" if stopped else ""

@@ -235,3 +235,7 @@ def _write(pipe: IO[bytes] | None, line: str) -> None:
         pipe.flush()
     except (BrokenPipeError, OSError):
         pass  # the watchdog is gone; cmx itself still stops its groups when it can
+
+
+# Last: cmx's signal handler (cmx.cli.main) uses this module only once everything above is defined.
+IMPORTED = True

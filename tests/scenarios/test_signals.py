@@ -111,3 +111,49 @@ def test_signal_during_start_up_is_one_line(home, signame, code):
                           capture_output=True, text=True, timeout=120, preexec_fn=_default_signals)
     assert proc.returncode == code, proc.stderr
     assert proc.stderr == f"cmx: interrupted by {signame}\n"
+
+
+def test_the_entry_point_imports_nothing_before_it_handles_signals():
+    # a SIGINT before cmx's handlers are installed gets Python's default: a KeyboardInterrupt traceback
+    # and exit -2. The console script imports cmx.cli.main and calls it, which installs them first, so
+    # that import must pull in nothing more (it pulled in typing, with re, enum and collections: under
+    # load a SIGINT 0.15 s after the start found it there)
+    program = "import sys\nbefore = set(sys.modules)\nfrom cmx.cli.main import run\nprint(*sorted(set(sys.modules) - before))\n"
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert set(proc.stdout.split()) - {"__future__"} == {"cmx", "cmx.cli", "cmx.cli.main"}
+
+
+@pytest.mark.parametrize("module,signame,code", [
+    ("cmx.execute.procs", "SIGINT", 130), ("cmx.execute.procs", "SIGTERM", 143), ("re", "SIGINT", 130)])
+def test_signal_in_the_middle_of_an_import_is_one_line(home, module, signame, code):
+    # the signal arrives while `module` is being imported (in sys.modules, its names not yet defined).
+    # cmx.execute.procs: the handler asked it `stopping()` (AttributeError, "internal error", exit 1).
+    # re (imported by fastpath's json): the handler imported cmx.errors, whose imports (dataclasses,
+    # inspect, tokenize) call re.compile on the half-done re (AttributeError, a traceback, exit 1)
+    program = (
+        "import importlib.abc, importlib.machinery, os, signal, sys\n"
+        "from cmx.cli.main import main\n"
+        "class SignalDuringImport(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        f"        if name != {module!r}:\n"
+        "            return None\n"
+        "        sys.meta_path.remove(self)\n"
+        "        spec = importlib.machinery.PathFinder.find_spec(name, path)\n"
+        "        real = spec.loader\n"
+        "        class Loader(importlib.abc.Loader):\n"
+        "            def create_module(self, spec):\n"
+        "                return real.create_module(spec)\n"
+        "            def exec_module(self, module):\n"
+        f"                os.kill(os.getpid(), signal.{signame})  # cmx's handler runs here, at once\n"
+        "                real.exec_module(module)\n"
+        "        spec.loader = Loader()\n"
+        "        return spec\n"
+        f"sys.modules.pop({module!r}, None)  # imported afresh, whoever imported it already\n"
+        "sys.meta_path.insert(0, SignalDuringImport())\n"
+        "sys.exit(main(['run', 'script', '--tags=detect,os']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", program], env=dict(os.environ, CMX_HOME=str(home)),
+                          capture_output=True, text=True, timeout=120, preexec_fn=_default_signals)
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr == f"cmx: interrupted by {signame}\n"
