@@ -111,8 +111,11 @@ class Predictor:
             # (_fit_task_agnostic), with a symmetric band of the leave-one-task-out errors
             with _single_thread():
                 a = self.task_intercept + self.models["task_effects"].predict(self._matrix(feats, F.AGNOSTIC).to_numpy())
+            if "task_agnostic" in self.conformal:  # the band is its leave-one-task-out margin (below)
+                lo, hi = np.where(new_task, a, lo), np.where(new_task, a, hi)
+            else:  # no calibration: the physics band, moved with the median
+                lo, hi = np.where(new_task, a + lo - mid, lo), np.where(new_task, a + hi - mid, hi)
             mid = np.where(new_task, a, mid)
-            lo, hi = np.where(new_task, a, lo), np.where(new_task, a, hi)
         if self.conformal:
             unseen = self.conformal.get("unseen", 0.0)
             m = np.where(seen, self.conformal.get("seen", 0.0),

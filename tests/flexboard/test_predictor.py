@@ -197,3 +197,11 @@ def test_a_training_set_with_a_column_nobody_filled_trains(published_rows):
     p = predictor.train(gptj, predictor.Settings(max_iter=10, conformal_folds=2))
     out = p.predict_frame(gptj.head(5))
     assert np.isfinite(out["predicted"]).all() and (out["predicted"] > 0).all()
+
+
+def test_without_calibration_a_new_tasks_interval_is_the_physics_band_not_a_point(published_rows):
+    task = features.frame(published_rows)["task"].astype(str).to_numpy()
+    tr, te = published_rows[task != "gptj"].reset_index(drop=True), published_rows[task == "gptj"].head(10).reset_index(drop=True)
+    out = predictor.train(tr, predictor.Settings(max_iter=30, conformal_folds=0)).predict_frame(te)
+    assert (out["high"] > out["low"]).all()
+    assert ((out["low"] <= out["predicted"]) & (out["predicted"] <= out["high"])).all()
