@@ -36,6 +36,41 @@ FORMAT = 2
 NOMINAL = 0.8
 
 
+# the features a configuration nobody measured leaves empty, filled from its accelerator's typical
+# measured row (Predictor._with_context)
+CONTEXT_NUMERIC = ("cpu_cores", "cpu_count", "host_memory_gb")
+CONTEXT = CONTEXT_NUMERIC + ("cpu_vendor", "framework", "framework_raw", "organization")
+
+
+def _contexts(feats) -> dict[str, dict[str, Any]]:
+    """Typical host, software and submitter of the training rows: per accelerator ("acc:KEY"), per
+    vendor ("vendor:V") and over all rows ("all"): the median of each count, the most common value
+    of each category (missing and "unknown" values left out)."""
+    import pandas as pd
+
+    def typical(df) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for c in CONTEXT:
+            col = df[c]
+            if c in CONTEXT_NUMERIC:
+                v = pd.to_numeric(col, errors="coerce").dropna()
+                if len(v):
+                    out[c] = float(v.median())
+            else:
+                v = col.astype(str)
+                v = v[(v != "unknown") & (v != "nan")]
+                if len(v):
+                    out[c] = str(v.value_counts().sort_index().idxmax())
+        return out
+
+    res = {"all": typical(feats)}
+    for key, df in feats.groupby(feats["acc_key"].astype(str), observed=True):
+        res["acc:" + key] = typical(df)
+    for key, df in feats.groupby(feats["acc_vendor"].astype(str), observed=True):
+        res["vendor:" + key] = typical(df)
+    return res
+
+
 @dataclass(frozen=True)
 class Settings:
     max_iter: int = 150
@@ -72,6 +107,7 @@ class Predictor:
     conformal: dict[str, float] = field(default_factory=dict)  # "seen", "unseen", "new_task", "round", "round_new_task": log-space margins
     newest_round: tuple[int, ...] | None = None  # the newest round in the training data
     fallback_log: float = 0.0
+    contexts: dict[str, dict[str, Any]] = field(default_factory=dict)  # typical host/software per accelerator (_contexts)
     task_intercept: float = 0.0  # the median per-task intercept (_fit_task_agnostic)
     trained_rows: int = 0
     data_digest: str = ""
@@ -91,7 +127,7 @@ class Predictor:
         import numpy as np
         import pandas as pd
 
-        feats = F.frame(rows)
+        feats = self._with_context(F.frame(rows), rows)
         ref = np.array([F.reference_log_bound(r) for r in feats.to_dict("records")], dtype=float)
         ref = np.where(np.isnan(ref), self.fallback_log, ref)
         task_seen = feats["task"].astype(str).isin(self.seen_tasks).to_numpy()
@@ -131,6 +167,39 @@ class Predictor:
         lo, hi = np.minimum(lo, mid), np.maximum(hi, mid)
         return pd.DataFrame({"predicted": np.exp(mid + ref), "low": np.exp(lo + ref), "high": np.exp(hi + ref),
                              "log_bound": ref, "seen": seen})
+
+    def _with_context(self, feats, rows):
+        """A configuration nobody measured (a row with no submitter: ``predict,performance``,
+        ``recommend,configuration``, the predict page) says nothing of its host, software or
+        submitter; fed as missing, the trees read that as the slow, sparsely described systems
+        of the data (8x H100 llama2-70b Offline: 832 tokens/s per GPU predicted, ~3,000 measured).
+        Each such field it leaves empty is filled with the typical value of the training rows of
+        the same accelerator (median, or most common), else of its vendor, else of all rows
+        (``_contexts``); a field the row gives (e.g. ``software.framework``) is kept."""
+        contexts = getattr(self, "contexts", None)
+        if not contexts:
+            return feats
+        recs = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
+        todo = [i for i, r in enumerate(recs) if not str(r.get("submission.organization") or "").strip()
+                or str(r.get("submission.organization")) == "nan"]
+        if not todo:
+            return feats
+        feats = feats.copy()
+        for c in CONTEXT:
+            if c in F.CATEGORICAL or c in F.MEMORY:
+                feats[c] = feats[c].astype(object)
+        for i in todo:
+            ctx = (contexts.get("acc:" + str(feats.at[i, "acc_key"])) or contexts.get("vendor:" + str(feats.at[i, "acc_vendor"]))
+                   or contexts.get("all") or {})
+            given_fw = str(recs[i].get("software.framework") or "").strip()
+            for c, v in ctx.items():
+                cur = feats.at[i, c]
+                if c in ("framework", "framework_raw"):
+                    if not given_fw:
+                        feats.at[i, c] = v
+                elif cur is None or (isinstance(cur, float) and math.isnan(cur)) or cur == "unknown":
+                    feats.at[i, c] = v
+        return feats
 
     def _later_round(self, rows):
         """Per row: its round is newer than the training data's newest, or it has none."""
@@ -265,6 +334,7 @@ def train(rows, settings: Settings | None = None) -> Predictor:
                   seen_accelerators=frozenset(feats["acc_key"].astype(str)),
                   seen_tasks=frozenset(feats["task"].astype(str)),
                   newest_round=max(known_rounds) if known_rounds else None)
+    p.contexts = _contexts(feats)
     X = p._matrix(feats, F.FEATURES)
     mask = [c in F.CATEGORICAL for c in F.FEATURES]
     with _single_thread():

@@ -205,3 +205,27 @@ def test_without_calibration_a_new_tasks_interval_is_the_physics_band_not_a_poin
     out = predictor.train(tr, predictor.Settings(max_iter=30, conformal_folds=0)).predict_frame(te)
     assert (out["high"] > out["low"]).all()
     assert ((out["low"] <= out["predicted"]) & (out["predicted"] <= out["high"])).all()
+
+
+def test_a_configuration_nobody_measured_gets_its_accelerators_typical_host_and_software(small_predictor, published_rows):
+    # predict,performance and recommend give accelerator, count, model and scenario only: no host
+    # memory, CPU, framework or submitter. Read as missing, those made 8x H100 llama2-70b Offline
+    # 832 tokens/s per GPU (measured: ~3,000); filled from the accelerator's typical measured row,
+    # the prediction is that of a measured row
+    feats = features.frame(published_rows)
+    for name, key in (("NVIDIA H100-SXM-80GB", "h100-sxm-80gb"), ("NVIDIA B200-SXM-180GB", "b200-sxm-180gb"),
+                      ("AMD Instinct MI300X 192GB HBM3", "mi300x-192gb")):
+        cfg = {"model.name": "llama2-70b-99.9", "model.mlperf_name": "llama2-70b-99.9", "model.weight_data_types": "fp8",
+               "system.accelerator.name": name, "system.accelerator.count_per_node": 8, "system.number_of_nodes": 1,
+               "system.accelerator.total_count": 8, "submission.scenario": "Offline", "submission.division": "closed"}
+        pred = float(small_predictor.predict_frame([cfg])["predicted"].iloc[0])
+        m = ((feats["acc_key"].astype(str) == key) & (feats["task"].astype(str) == "llama2-70b")
+             & (feats["scenario"].astype(str) == "Offline")).to_numpy()
+        measured = float(np.median(published_rows[features.TARGET][m]))
+        assert 0.7 < pred / measured < 1.4, (key, pred, measured)
+    # a field the configuration gives is kept: the framework it names, not the accelerator's usual one
+    ctx = small_predictor.contexts["acc:h100-sxm-80gb"]
+    assert ctx["framework"] == "tensorrt" and ctx["host_memory_gb"] > 0
+    given = small_predictor._with_context(features.frame([{**cfg, "software.framework": "vLLM 0.6"}]),
+                                          [{**cfg, "software.framework": "vLLM 0.6"}])
+    assert given.at[0, "framework"] == "vllm"
