@@ -109,9 +109,9 @@ def spawn(argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
                     os.close(gate_w)
     finally:
         _spawning.active = False
-    if _deferred:
-        signum, _deferred = _deferred, 0
-        raise Interrupted(signum)
+        if _deferred:  # also when the start failed: cmx stops on the signal, none is left for the next start
+            signum, _deferred = _deferred, 0
+            raise Interrupted(signum)
     return proc
 
 

@@ -202,3 +202,33 @@ def test_a_signal_while_a_script_starts_is_acted_on_once_its_group_is_registered
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_a_signal_while_a_script_fails_to_start_is_not_lost(tmp_path, monkeypatch):
+    """SIGINT to cmx while it starts a script (the handler defers it), and the start fails (fork or exec
+    refused): cmx stops on the signal, 130, not on the start's error, and no signal stays deferred to
+    be raised by the next script's start."""
+    import os
+
+    from cmx.cli import main as cli
+
+    def signal_then_fail(argv, *args, **kwargs):
+        if argv and argv[0] == "/bin/sh":  # the script's gate, not the watchdog
+            os.kill(os.getpid(), signal.SIGINT)  # cmx's handler runs at once, inside spawn: deferred
+            raise OSError(11, "Resource temporarily unavailable")
+        return real_popen(argv, *args, **kwargs)
+
+    real_popen = subprocess.Popen
+    monkeypatch.setattr(subprocess, "Popen", signal_then_fail)
+    previous = signal.signal(signal.SIGINT, cli._on_signal)
+    try:
+        with pytest.raises(Interrupted) as raised:
+            procs.spawn(["true"], stdin=subprocess.DEVNULL, cwd=tmp_path)
+        assert raised.value.signum == signal.SIGINT
+        monkeypatch.undo()
+        proc = procs.spawn(["true"], stdin=subprocess.DEVNULL, cwd=tmp_path)  # nothing left deferred
+        assert proc.wait(60) == 0
+        procs.release(proc)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        procs.resume()
