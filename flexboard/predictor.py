@@ -71,6 +71,20 @@ def _contexts(feats) -> dict[str, dict[str, Any]]:
     return res
 
 
+def _blank(v: Any) -> bool:
+    """An empty cell: None, NaN (a DataFrame's cell a configuration left out), blank or "nan" text."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return True
+    try:
+        import pandas as pd
+
+        if pd.isna(v) is True:  # pd.NA, NaT
+            return True
+    except (TypeError, ValueError):
+        pass
+    return str(v).strip().lower() in ("", "nan")
+
+
 @dataclass(frozen=True)
 class Settings:
     max_iter: int = 150
@@ -180,8 +194,7 @@ class Predictor:
         if not contexts:
             return feats
         recs = rows.to_dict("records") if hasattr(rows, "to_dict") else list(rows)
-        todo = [i for i, r in enumerate(recs) if not str(r.get("submission.organization") or "").strip()
-                or str(r.get("submission.organization")) == "nan"]
+        todo = [i for i, r in enumerate(recs) if _blank(r.get("submission.organization"))]
         if not todo:
             return feats
         feats = feats.copy()
@@ -191,13 +204,13 @@ class Predictor:
         for i in todo:
             ctx = (contexts.get("acc:" + str(feats.at[i, "acc_key"])) or contexts.get("vendor:" + str(feats.at[i, "acc_vendor"]))
                    or contexts.get("all") or {})
-            given_fw = str(recs[i].get("software.framework") or "").strip()
+            given_fw = not _blank(recs[i].get("software.framework"))
             for c, v in ctx.items():
                 cur = feats.at[i, c]
                 if c in ("framework", "framework_raw"):
                     if not given_fw:
                         feats.at[i, c] = v
-                elif cur is None or (isinstance(cur, float) and math.isnan(cur)) or cur == "unknown":
+                elif _blank(cur) or cur == "unknown":  # features write an empty text cell as "unknown" or "nan"
                     feats.at[i, c] = v
         return feats
 

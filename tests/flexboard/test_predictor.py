@@ -229,3 +229,25 @@ def test_a_configuration_nobody_measured_gets_its_accelerators_typical_host_and_
     given = small_predictor._with_context(features.frame([{**cfg, "software.framework": "vLLM 0.6"}]),
                                           [{**cfg, "software.framework": "vLLM 0.6"}])
     assert given.at[0, "framework"] == "vllm"
+
+
+def test_a_configuration_in_a_dataframe_with_empty_cells_is_filled_as_the_same_one_in_a_list(small_predictor):
+    # predict_frame takes a DataFrame as well as a list of dicts; a DataFrame built from configurations
+    # of which only some name a framework or a submitter has NaN in the others' cells. Those are empty
+    # fields, not a framework called "nan": the configuration is filled from its accelerator's typical
+    # host, software and submitter as it is when it comes in a list (it was not: NaN read as "given")
+    cfg = {"model.name": "llama2-70b-99", "model.mlperf_name": "llama2-70b-99", "model.weight_data_types": "fp8",
+           "system.accelerator.name": "NVIDIA H100-SXM-80GB", "system.accelerator.count_per_node": 8,
+           "system.number_of_nodes": 1, "system.accelerator.total_count": 8, "submission.scenario": "Offline",
+           "submission.division": "closed"}
+    measured = {**cfg, "software.framework": "vLLM 0.6", "submission.organization": "Someone", "system.cpu.vendor": "AMD"}
+    as_list = small_predictor.predict_frame([cfg, measured])
+    frame = pd.DataFrame([cfg, measured], index=[7, 3])
+    assert frame["software.framework"].isna().iloc[0] and frame["submission.organization"].isna().iloc[0]
+    as_frame = small_predictor.predict_frame(frame)
+    assert np.allclose(as_frame["predicted"], as_list["predicted"]), (as_frame, as_list)
+    assert np.allclose(as_frame["low"], as_list["low"]) and np.allclose(as_frame["high"], as_list["high"])
+    filled = small_predictor._with_context(features.frame(frame), frame)
+    ctx = small_predictor.contexts["acc:h100-sxm-80gb"]
+    assert [filled.at[0, c] for c in ("framework", "organization", "cpu_vendor")] == \
+        [ctx["framework"], ctx["organization"], ctx["cpu_vendor"]]
