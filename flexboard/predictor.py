@@ -11,6 +11,12 @@ bound) on the features of ``flexboard.features``, with split-conformal 80 % inte
   held-out rows fall in it. Three calibrations, chosen per row by its novelty (Mondrian conformal):
   K-fold by row (accelerator and task seen), by accelerator (a new accelerator), by task (a new
   MLPerf task: other inputs and latency rules);
+- **a task no training row had** (``_fit_task_agnostic``): the median per-task intercept of a
+  random-intercept model plus a tree model of the task-agnostic features (``features.AGNOSTIC``),
+  with the symmetric 80 % margin of its leave-one-task-out errors ("task_agnostic"; needs three
+  training tasks, else the folds-by-task margin around the physics band moved to its median);
+- a **configuration nobody measured** (no submitter) gets its accelerator's typical host, software
+  and submitter where it leaves them empty (``Predictor._with_context``);
 - **round drift**: a row of a round newer than the training data (or of no round: a configuration
   nobody measured yet) also gets the margin of a pseudo leave-round-out inside the training rounds
   (the band fitted on the rounds before each round, scored on that round; apart for rows of tasks
@@ -118,7 +124,7 @@ class Predictor:
     categories: dict[str, list[str]] = field(default_factory=dict)
     seen_accelerators: frozenset[str] = frozenset()
     seen_tasks: frozenset[str] = frozenset()
-    conformal: dict[str, float] = field(default_factory=dict)  # "seen", "unseen", "new_task", "round", "round_new_task": log-space margins
+    conformal: dict[str, float] = field(default_factory=dict)  # "seen", "unseen", "new_task", "round", "round_new_task", "task_agnostic": log-space margins
     newest_round: tuple[int, ...] | None = None  # the newest round in the training data
     fallback_log: float = 0.0
     contexts: dict[str, dict[str, Any]] = field(default_factory=dict)  # typical host/software per accelerator (_contexts)
