@@ -11,6 +11,12 @@ SCENARIOS = ("Offline", "Server", "Interactive")
 FRAMEWORKS = ("", "tensorrt", "vllm", "sglang", "rocm", "nim", "pytorch")
 
 
+def framework_label(f: str) -> str:
+    """The framework choice as shown: none chosen is the accelerator's usual one (the predictor
+    fills an empty framework from the measured rows of the accelerator: ``Predictor._with_context``)."""
+    return f or "the accelerator's usual one"
+
+
 def page() -> None:
     import streamlit as st
 
@@ -38,7 +44,7 @@ def page() -> None:
             nodes = st.number_input("Nodes", min_value=1, max_value=4096, value=1, key="predict-nodes")
             scenario = st.selectbox("Scenario", SCENARIOS, key="predict-scenario")
             framework = st.selectbox("Framework", FRAMEWORKS, key="predict-framework",
-                                     format_func=lambda f: f or "other / unknown")
+                                     format_func=framework_label)
         submitted = st.form_submit_button("Predict")
     if not submitted:
         st.info("Choose a configuration and press Predict.")
