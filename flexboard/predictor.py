@@ -196,6 +196,8 @@ class Predictor:
         Each such field it leaves empty is filled with the typical value of the training rows of
         the same accelerator (median, or most common), else of its vendor, else of all rows
         (``_contexts``); a field the row gives (e.g. ``software.framework``) is kept."""
+        import pandas as pd
+
         contexts = getattr(self, "contexts", None)
         if not contexts:
             return feats
@@ -204,20 +206,20 @@ class Predictor:
         if not todo:
             return feats
         feats = feats.copy()
-        for c in CONTEXT:
+        ctxs = [contexts.get("acc:" + str(feats.at[i, "acc_key"])) or contexts.get("vendor:" + str(feats.at[i, "acc_vendor"]))
+                or contexts.get("all") or {} for i in todo]
+        no_fw = [_blank(recs[i].get("software.framework")) for i in todo]
+        for c in CONTEXT:  # a column at a time: one assignment per column, not one per cell
             if c in F.CATEGORICAL or c in F.MEMORY:
                 feats[c] = feats[c].astype(object)
-        for i in todo:
-            ctx = (contexts.get("acc:" + str(feats.at[i, "acc_key"])) or contexts.get("vendor:" + str(feats.at[i, "acc_vendor"]))
-                   or contexts.get("all") or {})
-            given_fw = not _blank(recs[i].get("software.framework"))
-            for c, v in ctx.items():
-                cur = feats.at[i, c]
-                if c in ("framework", "framework_raw"):
-                    if not given_fw:
-                        feats.at[i, c] = v
-                elif _blank(cur) or cur == "unknown":  # features write an empty text cell as "unknown" or "nan"
-                    feats.at[i, c] = v
+            if c in ("framework", "framework_raw"):
+                empty = no_fw
+            else:  # features write an empty text cell as "unknown" or "nan"
+                empty = [_blank(v) or v == "unknown" for v in feats[c].iloc[todo]]
+            fill = [(i, ctx[c]) for i, ctx, e in zip(todo, ctxs, empty) if e and c in ctx]
+            if fill:
+                idx, vals = zip(*fill)
+                feats.loc[list(idx), c] = pd.Series(vals, index=list(idx), dtype=None if c in CONTEXT_NUMERIC else object)
         return feats
 
     def _later_round(self, rows):
