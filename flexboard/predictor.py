@@ -270,9 +270,9 @@ def _fit(est, X, z, sample_weight=None):
     return est.fit(X, z, sample_weight=sample_weight)
 
 
-def _fit_band(s: Settings, X, z, cat_mask, sample_weight=None):
-    lo = _fit(_regressor(s, cat_mask, "quantile", 0.1), X, z, sample_weight)
-    hi = _fit(_regressor(s, cat_mask, "quantile", 0.9), X, z, sample_weight)
+def _fit_band(s: Settings, X, z, cat_mask):
+    lo = _fit(_regressor(s, cat_mask, "quantile", 0.1), X, z)
+    hi = _fit(_regressor(s, cat_mask, "quantile", 0.9), X, z)
     return lo, hi
 
 
@@ -358,6 +358,7 @@ def train(rows, settings: Settings | None = None) -> Predictor:
     p.contexts = _contexts(feats)
     X = p._matrix(feats, F.FEATURES)
     mask = [c in F.CATEGORICAL for c in F.FEATURES]
+    task = feats["task"].astype(str).to_numpy()
     with _single_thread():
         p.models["q50"] = _fit(_regressor(s, mask, "absolute_error"), X, z)
         p.models["q10"], p.models["q90"] = _fit_band(s, X, z, mask)
@@ -370,10 +371,9 @@ def train(rows, settings: Settings | None = None) -> Predictor:
             p.conformal = {
                 "seen": _conformal_margin(s, Xa, z, mask, np.arange(len(z))),
                 "unseen": _conformal_margin(s, Xa, z, mask, feats["acc_key"].astype(str).to_numpy()),
-                "new_task": _conformal_margin(s, Xa, z, mask, feats["task"].astype(str).to_numpy()),
+                "new_task": _conformal_margin(s, Xa, z, mask, task),
             }
-            p.conformal.update(_round_drift_margins(s, Xa, z, mask, rounds, feats["task"].astype(str).to_numpy()))
-        task = feats["task"].astype(str).to_numpy()
+            p.conformal.update(_round_drift_margins(s, Xa, z, mask, rounds, task))
         if s.task_agnostic and len(set(task)) >= 2:
             _fit_task_agnostic(p, s, feats, z, task)
     return p
